@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../shared/config/config';
+import { isLlmLoggerError, LlmLoggerError } from '../shared/errors';
+import { createLogger, type Logger } from '../shared/observability/logger';
+import { createMetricsRegistry } from '../shared/observability/metrics';
+import { openEventLog } from '../shared/log/open-log';
+import { runConsole } from '../console/run-console';
+import { runGateway, type RunningRole } from '../gateway/run-gateway';
+import { runTail } from './tail';
+
+interface Command {
+  summary: string;
+  usage: string;
+  /** Set for commands that are part of the contract but not built yet. */
+  comingWith?: string;
+  run?: (args: string[], configPath: string | undefined) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    summary: 'run every role in one process on the embedded log (the quick start)',
+    usage: 'llm-logger start [--config file.yaml]',
+    run: (_args, configPath) => runRoles(['gateway', 'console'], configPath),
+  },
+  gateway: {
+    summary: 'run the gateway: forwards LLM calls and records one event per call',
+    usage: 'llm-logger gateway [--config file.yaml]',
+    run: (_args, configPath) => runRoles(['gateway'], configPath),
+  },
+  console: {
+    summary: 'run the console: HTTP API (and dashboard) over the recorded calls',
+    usage: 'llm-logger console [--config file.yaml]',
+    run: (_args, configPath) => runRoles(['console'], configPath),
+  },
+  aggregator: { summary: 'windowed aggregates onto llm.aggregates.v1', usage: 'llm-logger aggregator', comingWith: 'the aggregator' },
+  indexer: { summary: 'index prompts and responses for audit search', usage: 'llm-logger indexer', comingWith: 'the audit index' },
+  roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
+  topology: {
+    summary: 'apply topics to Kafka or render Strimzi resources',
+    usage: 'llm-logger topology apply|render',
+    comingWith: 'the Kafka adapter',
+  },
+  schemas: { summary: 'register schemas/ with the schema registry', usage: 'llm-logger schemas register', comingWith: 'the Kafka adapter' },
+  tail: {
+    summary: 'print calls as they are recorded',
+    usage: 'llm-logger tail [--json] [--from-beginning] [--config file.yaml]',
+    run: (args, configPath) => runTail(args, loadConfigOrExit(configPath)),
+  },
+  search: { summary: 'full-text search over prompts and responses', usage: 'llm-logger search "…"', comingWith: 'the audit index' },
+  query: { summary: 'SQL over the Parquet archive', usage: 'llm-logger query "SQL"', comingWith: 'the Parquet roller' },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}${c.comingWith ? ' (not available yet)' : ''}`,
+  );
+  return `Usage: llm-logger <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "llm-logger <command> --help" for a command's options.\nConfiguration: LLM_LOGGER_* environment variables and --config file.yaml (see README).`;
+}
+
+function loadConfigOrExit(configPath: string | undefined): Config {
+  try {
+    return loadConfig(process.env, configPath);
+  } catch (err) {
+    process.stderr.write(`llm-logger: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+async function runRoles(roles: ('gateway' | 'console')[], configPath: string | undefined): Promise<number> {
+  const config = loadConfigOrExit(configPath);
+  const logger = createLogger(config.logLevel, roles.join('+'));
+  const registry = createMetricsRegistry();
+  const log = openEventLog(config);
+  const running: RunningRole[] = [];
+  try {
+    for (const role of roles) {
+      if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
+      else running.push(await runConsole(config, log, registry, logger));
+    }
+  } catch (err) {
+    await Promise.all(running.map((r) => r.close()));
+    await log.close();
+    throw err;
+  }
+  await waitForSignal(logger);
+  logger.info('shutting down: draining calls in flight, then flushing events');
+  // Gateway first: its last events must reach the log before consumers stop.
+  for (const r of running) await r.close();
+  await log.close();
+  logger.info('stopped');
+  return 0;
+}
+
+function waitForSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      signalled = true;
+      logger.info({ signal }, 'signal received');
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`llm-logger: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}${command.comingWith ? '\n(not available yet)' : ''}\n`);
+    return 0;
+  }
+  if (command.comingWith || !command.run) {
+    process.stderr.write(`llm-logger ${name}: not available yet (arrives with ${command.comingWith}).\n`);
+    return 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+      'from-beginning': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const args = [...positionals];
+  if (values.json) args.push('--json');
+  if (values['from-beginning']) args.push('--from-beginning');
+  return command.run(args, values.config);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const message = isLlmLoggerError(err) || err instanceof LlmLoggerError ? err.message : (err as Error).stack;
+      process.stderr.write(`llm-logger: ${message}\n`);
+      process.exit(isLlmLoggerError(err, 'CONFIG_INVALID') ? 2 : 1);
+    },
+  );
+}

@@ -1,0 +1,167 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { InferenceEvent } from '../shared/event/inference-event';
+import type { RequestQuery } from './request-query';
+
+/**
+ * The console's own view of recent calls, filled from the log by its consumer
+ * group. Upserts by event id, so a redelivered record changes nothing.
+ */
+
+export interface RequestSummary {
+  event_id: string;
+  started_at: string;
+  ended_at: string;
+  upstream: string;
+  provider: string;
+  endpoint: string;
+  model: string | null;
+  streamed: boolean;
+  http_status: number | null;
+  error_class: string | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  usage_source: string;
+  cost_usd: number | null;
+  user: string | null;
+  app: string | null;
+  session: string | null;
+  trace_id: string | null;
+  tags: Record<string, string>;
+  client_cancelled: boolean;
+  body_captured: boolean;
+}
+
+interface Row {
+  event_json: string;
+}
+
+export class RequestsStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly byId: Database.Statement<[string], Row>;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS requests (
+        event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
+        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS requests_time ON requests (started_at DESC, event_id DESC);
+      CREATE INDEX IF NOT EXISTS requests_user ON requests (user, started_at DESC);
+      CREATE INDEX IF NOT EXISTS requests_app ON requests (app, started_at DESC);
+      CREATE INDEX IF NOT EXISTS requests_model ON requests (model, started_at DESC);
+    `);
+    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, user, app, http_status, error_class, event_json)
+      VALUES (@event_id, @started_at, @upstream, @model, @user, @app, @http_status, @error_class, @event_json)
+      ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
+    this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
+  }
+
+  put(events: InferenceEvent[]): void {
+    this.db.transaction(() => {
+      for (const e of events) {
+        this.upsert.run({
+          event_id: e.event_id,
+          started_at: e.started_at,
+          upstream: e.upstream,
+          model: e.response_model ?? e.request_model,
+          user: e.user,
+          app: e.app,
+          http_status: e.http_status,
+          error_class: e.error_class,
+          event_json: JSON.stringify(e),
+        });
+      }
+    })();
+  }
+
+  get(eventId: string): InferenceEvent | null {
+    const row = this.byId.get(eventId);
+    return row ? (JSON.parse(row.event_json) as InferenceEvent) : null;
+  }
+
+  list(q: RequestQuery): RequestSummary[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const eq = (column: string, value: string | null): void => {
+      if (value !== null) {
+        where.push(`${column} = ?`);
+        args.push(value);
+      }
+    };
+    eq('user', q.user);
+    eq('app', q.app);
+    eq('model', q.model);
+    eq('upstream', q.upstream);
+    if (q.status !== null) {
+      if (q.status.kind === 'exact') {
+        where.push('http_status = ?');
+        args.push(q.status.value);
+      } else if (q.status.kind === 'class') {
+        where.push('http_status >= ? AND http_status < ?');
+        args.push(q.status.value * 100, q.status.value * 100 + 100);
+      } else {
+        where.push('error_class IS NOT NULL');
+      }
+    }
+    if (q.from !== null) {
+      where.push('started_at >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== null) {
+      where.push('started_at < ?');
+      args.push(q.to);
+    }
+    if (q.before !== null) {
+      where.push('(started_at < ? OR (started_at = ? AND event_id < ?))');
+      args.push(q.before.startedAt, q.before.startedAt, q.before.eventId);
+    }
+    const sql = `SELECT event_json FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY started_at DESC, event_id DESC LIMIT ?`;
+    const rows = this.db.prepare<(string | number)[], Row>(sql).all(...args, q.limit);
+    return rows.map((r) => summarize(JSON.parse(r.event_json) as InferenceEvent));
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export function summarize(e: InferenceEvent): RequestSummary {
+  return {
+    event_id: e.event_id,
+    started_at: new Date(e.started_at).toISOString(),
+    ended_at: new Date(e.ended_at).toISOString(),
+    upstream: e.upstream,
+    provider: e.provider,
+    endpoint: e.endpoint,
+    model: e.response_model ?? e.request_model,
+    streamed: e.streamed,
+    http_status: e.http_status,
+    error_class: e.error_class,
+    latency_ms: e.latency_ms,
+    ttft_ms: e.ttft_ms,
+    input_tokens: e.usage.input_tokens,
+    output_tokens: e.usage.output_tokens,
+    usage_source: e.usage.source,
+    cost_usd: e.cost_micro_usd === null ? null : e.cost_micro_usd / 1_000_000,
+    user: e.user,
+    app: e.app,
+    session: e.session,
+    trace_id: e.trace_id,
+    tags: e.tags,
+    client_cancelled: e.client_cancelled,
+    body_captured: e.body_captured,
+  };
+}

@@ -1,0 +1,51 @@
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import type { Config } from '../shared/config/config';
+import { inferenceEventSerde } from '../shared/event/inference-serde';
+import type { EventLog } from '../shared/log/event-log';
+import { runConsumer } from '../shared/log/consumer-runner';
+import type { Logger } from '../shared/observability/logger';
+import type { RunningRole } from '../gateway/run-gateway';
+import { closeServer } from '../shared/http/close-server';
+import { buildConsole } from './console-server';
+import { RequestsStore } from './requests-store';
+
+export const CONSOLE_GROUP = 'llm-logger-console';
+
+/** Starts the console: its consumer group fills the requests view, the HTTP API reads it. */
+export async function runConsole(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+  const store = new RequestsStore(join(config.dataDir, 'console', 'requests.db'));
+  const serde = await inferenceEventSerde(log.schemaRegistry);
+  const subscription = runConsumer({
+    log,
+    role: 'console',
+    topic: TOPICS.inference,
+    groupId: CONSOLE_GROUP,
+    start: 'earliest',
+    registry,
+    logger,
+    decode: (record) => serde.decode(record.value),
+    eventTime: (e) => e.ended_at,
+    handle: async (batch) => store.put(batch.map((d) => d.value)),
+  });
+  const server = buildConsole({ store, registry, logger, ready: () => true });
+  server.listen(config.console.port, config.console.host);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: config.console.host, port }, 'console listening');
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closing ??= (async () => {
+        await closeServer(server, 1_000);
+        await subscription.stop();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import {
+  INFERENCE_EVENT_SCHEMA_VERSION,
+  type ErrorClass,
+  type InferenceEvent,
+  type Usage,
+} from '../../shared/event/inference-event';
+import type { Endpoint, ParsedRequest, ParsedResponse, TokenUsage } from './wire/types';
+import type { CallTags } from './tagging';
+
+/**
+ * Builds the inference event of one call from what the gateway observed.
+ * Pure: clocks, tokenizer and prices arrive as values or functions.
+ */
+
+export interface CallTimings {
+  /** Wall clock when the request arrived (epoch ms). */
+  startedAt: number;
+  /** Monotonic clock (ms) at arrival, first body byte to the client, and end. */
+  startMono: number;
+  firstByteMono: number | null;
+  endMono: number;
+}
+
+export interface CallFailure {
+  errorClass: ErrorClass;
+  message: string;
+}
+
+export interface CapturedBodies {
+  requestBody: string | null;
+  responseBody: string | null;
+  truncated: boolean;
+}
+
+export interface CallObservation {
+  eventId: string;
+  instance: string;
+  upstream: string;
+  provider: string;
+  wireFormat: string;
+  endpoint: Endpoint;
+  method: string;
+  apiPath: string;
+  /** Azure deployment name, used as the requested model when the body names none. */
+  deployment: string | null;
+  request: ParsedRequest;
+  requestBytes: number;
+  /** Null when no answer was received. */
+  response: ParsedResponse | null;
+  responseBytes: number;
+  status: number | null;
+  streamed: boolean;
+  failure: CallFailure | null;
+  cancelled: boolean;
+  tags: CallTags;
+  /** Null when bodies were not sampled for this call. */
+  captured: CapturedBodies | null;
+  timings: CallTimings;
+}
+
+export interface Pricing {
+  costMicroUsd: number | null;
+  priceVersion: string | null;
+}
+
+export interface EventDeps {
+  estimateTokens(model: string | null, text: string): number;
+  price(provider: string, model: string, usage: TokenUsage): Pricing;
+}
+
+export function classifyStatus(status: number): ErrorClass | null {
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  if (status >= 400) return 'client_error';
+  return null;
+}
+
+const NO_USAGE: Usage = {
+  input_tokens: null,
+  output_tokens: null,
+  cached_input_tokens: null,
+  cache_write_tokens: null,
+  reasoning_tokens: null,
+  source: 'none',
+};
+
+/**
+ * Provider counts when reported; a tokenizer count for whatever is missing
+ * when the model produced something (or was cut off) but did not report it.
+ */
+export function accountUsage(obs: CallObservation, model: string | null, deps: EventDeps): { usage: Usage; tokens: TokenUsage | null } {
+  if (obs.endpoint === 'other') return { usage: toAvroUsage(obs.response?.usage ?? null, 'provider'), tokens: obs.response?.usage ?? null };
+  const reported = obs.response?.usage ?? null;
+  const produced = obs.response !== null && (obs.status === null || obs.status < 400);
+  if (!produced && !obs.cancelled) return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
+  if (reported && reported.inputTokens !== null && reported.outputTokens !== null) {
+    return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
+  }
+  const outputText = obs.response ? obs.response.text + obs.response.toolCalls.map((t) => t.name + t.arguments).join('') : '';
+  const estimated: TokenUsage = {
+    inputTokens: reported?.inputTokens ?? deps.estimateTokens(model, obs.request.promptText),
+    outputTokens:
+      reported?.outputTokens ?? (obs.endpoint === 'embeddings' ? 0 : deps.estimateTokens(model, outputText)),
+    cachedInputTokens: reported?.cachedInputTokens ?? null,
+    cacheWriteTokens: reported?.cacheWriteTokens ?? null,
+    reasoningTokens: reported?.reasoningTokens ?? null,
+  };
+  return { usage: toAvroUsage(estimated, 'estimated'), tokens: estimated };
+}
+
+function toAvroUsage(u: TokenUsage | null, source: Usage['source']): Usage {
+  if (!u) return NO_USAGE;
+  return {
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    cached_input_tokens: u.cachedInputTokens,
+    cache_write_tokens: u.cacheWriteTokens,
+    reasoning_tokens: u.reasoningTokens,
+    source: u.inputTokens === null && u.outputTokens === null ? 'none' : source,
+  };
+}
+
+function errorOf(obs: CallObservation): Pick<InferenceEvent, 'error_class' | 'error_type' | 'error_message'> {
+  const upstreamError = obs.response?.error ?? null;
+  let errorClass: ErrorClass | null = null;
+  let message: string | null = upstreamError?.message ?? null;
+  if (obs.cancelled) errorClass = 'client_cancelled';
+  else if (obs.failure) {
+    errorClass = obs.failure.errorClass;
+    message = obs.failure.message;
+  } else if (obs.status !== null) errorClass = classifyStatus(obs.status);
+  if (errorClass === null && upstreamError) errorClass = 'stream_error';
+  if (obs.cancelled && message === null) message = 'client disconnected before the answer was complete';
+  return { error_class: errorClass, error_type: upstreamError?.type ?? null, error_message: message };
+}
+
+export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): InferenceEvent {
+  const { timings } = obs;
+  const requestModel = obs.request.model ?? obs.deployment;
+  const responseModel = obs.response?.servedModel ?? null;
+  const model = responseModel ?? requestModel;
+  const { usage, tokens } = accountUsage(obs, model, deps);
+  const pricing: Pricing =
+    model !== null && tokens !== null && usage.source !== 'none'
+      ? deps.price(obs.provider, model, tokens)
+      : { costMicroUsd: null, priceVersion: null };
+  const firstTokenMono = timings.firstByteMono;
+  return {
+    event_id: obs.eventId,
+    schema_version: INFERENCE_EVENT_SCHEMA_VERSION,
+    started_at: timings.startedAt,
+    first_token_at: firstTokenMono === null ? null : Math.round(timings.startedAt + (firstTokenMono - timings.startMono)),
+    ended_at: Math.round(timings.startedAt + (timings.endMono - timings.startMono)),
+    latency_ms: timings.endMono - timings.startMono,
+    ttft_ms: firstTokenMono === null ? null : firstTokenMono - timings.startMono,
+    gateway_instance: obs.instance,
+    upstream: obs.upstream,
+    provider: obs.provider,
+    wire_format: obs.wireFormat,
+    endpoint: obs.endpoint,
+    method: obs.method,
+    path: obs.apiPath,
+    request_model: requestModel,
+    response_model: responseModel,
+    streamed: obs.streamed,
+    http_status: obs.status,
+    ...errorOf(obs),
+    finish_reason: obs.response?.finishReason ?? null,
+    usage,
+    cost_micro_usd: pricing.costMicroUsd,
+    price_version: pricing.priceVersion,
+    chunk_count: obs.response?.chunkCount ?? 0,
+    request_bytes: obs.requestBytes,
+    response_bytes: obs.responseBytes,
+    user: obs.tags.user,
+    app: obs.tags.app,
+    session: obs.tags.session,
+    trace_id: obs.tags.traceId,
+    tags: obs.tags.tags,
+    client_cancelled: obs.cancelled,
+    body_captured: obs.captured !== null,
+    body_truncated: obs.captured?.truncated ?? false,
+    request_body: obs.captured?.requestBody ?? null,
+    response_body: obs.captured?.responseBody ?? null,
+    response_text: obs.captured && obs.response ? obs.response.text : null,
+    tool_calls:
+      obs.captured && obs.response && obs.response.toolCalls.length > 0 ? JSON.stringify(obs.response.toolCalls) : null,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * A streamed OpenAI-format call reports token usage only if the client sets
+ * `stream_options.include_usage`. To account every call exactly, the gateway
+ * asks for usage itself (`injectIncludeUsage`) and then removes from the
+ * client's stream everything that option added (`createUsageStripper`), so the
+ * client receives the bytes it would have received without the option.
+ *
+ * What include_usage adds, per the Chat Completions / Completions docs:
+ * - one extra chunk before `data: [DONE]` whose `choices` is `[]` and whose
+ *   `usage` holds the counts;
+ * - a `"usage":null` member in every other chunk.
+ */
+import { findMember, removeMember, topLevelMembers } from './json-member-span';
+import { isObject, tryParseJson } from './json-value';
+
+/**
+ * The request body with `stream_options.include_usage` set, or null when the
+ * body must be forwarded untouched: not a JSON object, not streaming, or the
+ * client already asked for usage. Everything outside `stream_options` keeps
+ * its exact bytes. Meant for `chat.completions` and `completions` only.
+ */
+export function injectIncludeUsage(body: Buffer): Buffer | null {
+  const parsed = tryParseJson(body.toString('utf8'));
+  if (!isObject(parsed) || parsed.stream !== true) return null;
+  const options = parsed.stream_options;
+  if (isObject(options) && options.include_usage === true) return null;
+
+  // A latin1 view maps each byte to one character, so offsets are byte offsets.
+  const source = body.toString('latin1');
+  const members = topLevelMembers(source);
+  if (members === null) return null;
+  const replacement = Buffer.from(
+    JSON.stringify({ ...(isObject(options) ? options : {}), include_usage: true }),
+    'utf8',
+  );
+  const existing = findMember(members, 'stream_options');
+  if (existing !== null) {
+    return Buffer.concat([
+      body.subarray(0, existing.valueStart),
+      replacement,
+      body.subarray(existing.valueEnd),
+    ]);
+  }
+  // `stream: true` was found, so there is at least one member to follow.
+  const last = members[members.length - 1];
+  if (last === undefined) return null;
+  return Buffer.concat([
+    body.subarray(0, last.valueEnd),
+    Buffer.from(',"stream_options":', 'ascii'),
+    replacement,
+    body.subarray(last.valueEnd),
+  ]);
+}
+
+export interface UsageStripper {
+  /** Raw upstream bytes in; the bytes to forward to the client out (possibly empty). */
+  push(chunk: Buffer): Buffer;
+  /** Upstream ended; returns whatever partial event was still held. */
+  end(): Buffer;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Streaming transformer over the raw SSE bytes of an upstream response to a
+ * request changed by `injectIncludeUsage`. Works event by event: a complete
+ * event (ended by a blank line) is forwarded as soon as its blank line
+ * arrives; only an unfinished trailing event is held back. Bytes are handled
+ * as latin1 text so nothing is ever re-encoded: the output differs from the
+ * input only by the removals described above.
+ */
+export function createUsageStripper(): UsageStripper {
+  let pending = '';
+  let lineStart = 0;
+  let searchFrom = 0;
+  // An event that ended on a bare CR may still be followed by the LF of a CRLF;
+  // that LF belongs to the event already forwarded (or dropped).
+  let lfMayContinuePrevious = false;
+  let previousDropped = false;
+
+  function emit(event: string): string {
+    const transformed = transformEvent(event);
+    previousDropped = transformed === '' && event !== '';
+    return transformed;
+  }
+
+  return {
+    push(chunk) {
+      let text = chunk.toString('latin1');
+      let out = '';
+      if (lfMayContinuePrevious && text !== '') {
+        lfMayContinuePrevious = false;
+        if (text.charCodeAt(0) === LF) {
+          if (!previousDropped) out += '\n';
+          text = text.slice(1);
+        }
+      }
+      pending += text;
+
+      const lineBreak = /[\r\n]/g;
+      lineBreak.lastIndex = searchFrom;
+      searchFrom = pending.length;
+      let match: RegExpExecArray | null;
+      while ((match = lineBreak.exec(pending)) !== null) {
+        const at = match.index;
+        let next = at + 1;
+        let endsOnCr = false;
+        if (pending.charCodeAt(at) === CR) {
+          if (next < pending.length) {
+            if (pending.charCodeAt(next) === LF) next += 1;
+          } else if (at !== lineStart) {
+            // A content line's CR could be half of a CRLF; decide when more bytes come.
+            searchFrom = at;
+            break;
+          } else {
+            endsOnCr = true;
+          }
+        }
+        if (at !== lineStart) {
+          lineStart = next;
+          lineBreak.lastIndex = next;
+          continue;
+        }
+        // Blank line: the event is complete and goes out now.
+        out += emit(pending.slice(0, next));
+        pending = pending.slice(next);
+        lineStart = 0;
+        searchFrom = pending.length;
+        lineBreak.lastIndex = 0;
+        if (endsOnCr) lfMayContinuePrevious = true;
+      }
+      return Buffer.from(out, 'latin1');
+    },
+    end() {
+      const out = pending === '' ? '' : emit(pending);
+      pending = '';
+      lineStart = 0;
+      searchFrom = 0;
+      return Buffer.from(out, 'latin1');
+    },
+  };
+}
+
+interface DataLine {
+  /** Offsets within the event text of the line's value (after `data:` and its optional space). */
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** One event's bytes (latin1) as the client should receive them; '' to drop the event. */
+function transformEvent(event: string): string {
+  const dataLines = findDataLines(event);
+  if (dataLines.length === 0) return event;
+  const data = dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
+  const chunk = tryParseJson(Buffer.from(data, 'latin1').toString('utf8'));
+  if (!isObject(chunk)) return event; // `[DONE]`, comments-only, non-JSON: untouched
+  if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage)) return '';
+  const only = dataLines[0];
+  if (chunk.usage !== null || dataLines.length !== 1 || only === undefined) {
+    // A JSON value split over several data lines is not something OpenAI-format
+    // servers send; such an event is forwarded as is rather than rebuilt.
+    return event;
+  }
+  // The member is cut out of the raw text rather than re-serialising the JSON,
+  // which would change number spellings, escapes and spacing. Finding it
+  // textually is safe: inside a JSON string every `"` is escaped as `\"`, so a
+  // `"usage":null` whose quotes are unescaped can only be a real member, and the
+  // scanner additionally checks it sits at the top level (for compact JSON the
+  // cut is exactly `,"usage":null` or `"usage":null,`).
+  const value = event.slice(only.valueStart, only.valueEnd);
+  const members = topLevelMembers(value);
+  const usage = members === null ? null : findMember(members, 'usage');
+  if (members === null || usage === null) return event;
+  return event.slice(0, only.valueStart) + removeMember(value, members, usage) + event.slice(only.valueEnd);
+}
+
+function findDataLines(event: string): DataLine[] {
+  const lines: DataLine[] = [];
+  let start = 0;
+  while (start < event.length) {
+    let end = start;
+    while (end < event.length && event.charCodeAt(end) !== LF && event.charCodeAt(end) !== CR) end++;
+    if (event.startsWith('data', start)) {
+      if (end === start + 4) {
+        lines.push({ valueStart: end, valueEnd: end });
+      } else if (event.charCodeAt(start + 4) === 0x3a /* ':' */) {
+        const valueStart = event.charCodeAt(start + 5) === 0x20 ? start + 6 : start + 5;
+        lines.push({ valueStart: Math.min(valueStart, end), valueEnd: end });
+      }
+    }
+    start = end;
+    if (event.charCodeAt(start) === CR) start++;
+    if (event.charCodeAt(start) === LF) start++;
+  }
+  return lines;
+}

@@ -1,0 +1,44 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Config } from '../shared/config/config';
+import { inferenceEventSerde } from '../shared/event/inference-serde';
+import type { EventLog } from '../shared/log/event-log';
+import { EventRecorder } from '../shared/log/event-recorder';
+import type { Logger } from '../shared/observability/logger';
+import { loadPriceTable } from '../shared/pricing';
+import { buildGateway } from './gateway-server';
+
+export interface RunningRole {
+  /** Port actually bound (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
+export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+  const prices = loadPriceTable(config.priceOverrides);
+  const serde = await inferenceEventSerde(log.schemaRegistry);
+  const recorder = new EventRecorder(log, serde, {
+    maxQueue: config.log.handoffQueueMax,
+    maxBatch: config.log.handoffBatchMax,
+    lingerMs: config.log.handoffLingerMs,
+    onError: (err, attempt) => logger.error({ err, attempt }, 'events could not be written to the log; retrying'),
+  });
+  const gateway = buildGateway({ config, recorder, prices, registry, logger });
+  gateway.server.listen(config.gateway.port, config.gateway.host);
+  await once(gateway.server, 'listening');
+  const port = (gateway.server.address() as AddressInfo).port;
+  logger.info({ host: config.gateway.host, port, upstreams: [...config.gateway.upstreams.keys()] }, 'gateway listening');
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closing ??= (async () => {
+        await gateway.close(config.gateway.shutdownGraceMs);
+        await recorder.shutdown(config.gateway.shutdownGraceMs);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+
+/**
+ * The inference event as TypeScript sees it. Field names follow the Avro
+ * schema in schemas/inference-event.v1.avsc (the source of truth) so values
+ * go to and from Avro without a mapping layer.
+ */
+export interface Usage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  cache_write_tokens: number | null;
+  reasoning_tokens: number | null;
+  source: 'provider' | 'estimated' | 'none';
+}
+
+export interface InferenceEvent {
+  event_id: string;
+  schema_version: number;
+  started_at: number;
+  first_token_at: number | null;
+  ended_at: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  gateway_instance: string;
+  upstream: string;
+  provider: string;
+  wire_format: string;
+  endpoint: string;
+  method: string;
+  path: string;
+  request_model: string | null;
+  response_model: string | null;
+  streamed: boolean;
+  http_status: number | null;
+  error_class: ErrorClass | null;
+  error_type: string | null;
+  error_message: string | null;
+  finish_reason: string | null;
+  usage: Usage;
+  cost_micro_usd: number | null;
+  price_version: string | null;
+  chunk_count: number;
+  request_bytes: number;
+  response_bytes: number;
+  user: string | null;
+  app: string | null;
+  session: string | null;
+  trace_id: string | null;
+  tags: Record<string, string>;
+  client_cancelled: boolean;
+  body_captured: boolean;
+  body_truncated: boolean;
+  request_body: string | null;
+  response_body: string | null;
+  response_text: string | null;
+  tool_calls: string | null;
+}
+
+export const ERROR_CLASSES = [
+  'client_error',
+  'rate_limited',
+  'server_error',
+  'upstream_unreachable',
+  'upstream_timeout',
+  'stream_error',
+  'client_cancelled',
+  'gateway_error',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+export const INFERENCE_EVENT_SCHEMA_VERSION = 1;
+export const INFERENCE_EVENT_SUBJECT = 'llm.inference.v1-value';
+
+export const SCHEMAS_DIR = join(__dirname, '..', '..', '..', '..', 'schemas');
+
+function schemasDir(): string {
+  // Works from sources (ts-jest) and from dist/ alike.
+  const fromSource = join(__dirname, '..', '..', '..', 'schemas');
+  try {
+    readFileSync(join(fromSource, 'inference-event.v1.avsc'));
+    return fromSource;
+  } catch {
+    return SCHEMAS_DIR;
+  }
+}
+
+export function readSchemaText(file: string): string {
+  return readFileSync(join(schemasDir(), file), 'utf8');
+}
+
+let cachedType: avro.Type | null = null;
+
+/** The current inference event type (parsed once). */
+export function inferenceEventType(): avro.Type {
+  cachedType ??= avro.Type.forSchema(JSON.parse(readSchemaText('inference-event.v1.avsc')) as avro.Schema);
+  return cachedType;
+}
+
+export function inferenceEventSchemaText(): string {
+  return JSON.stringify(inferenceEventType().schema());
+}

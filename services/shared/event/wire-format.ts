@@ -1,0 +1,24 @@
+import { LlmLoggerError } from '../errors';
+
+/**
+ * Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then
+ * the Avro binary body. Used on Kafka and in the embedded log alike, so a
+ * record means the same bytes whichever backend carries it.
+ */
+export const MAGIC_BYTE = 0;
+export const HEADER_BYTES = 5;
+
+export function frame(schemaId: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  out.writeUInt8(MAGIC_BYTE, 0);
+  out.writeUInt32BE(schemaId, 1);
+  body.copy(out, HEADER_BYTES);
+  return out;
+}
+
+export function unframe(value: Buffer): { schemaId: number; body: Buffer } {
+  if (value.length < HEADER_BYTES || value[0] !== MAGIC_BYTE) {
+    throw new LlmLoggerError('DECODE_FAILED', 'value is not in the schema-registry wire format (bad magic byte)');
+  }
+  return { schemaId: value.readUInt32BE(1), body: value.subarray(HEADER_BYTES) };
+}

@@ -1,0 +1,172 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
+import { LlmLoggerError } from '../errors';
+import type { Logger } from '../observability/logger';
+import type { ConsumedRecord, EventLog, Subscription } from './event-log';
+
+/**
+ * The one loop every consuming role runs inside: decode, handle, measure,
+ * and route poison records to the DLQ so a consumer never stops for one bad
+ * record. Retriable failures leave the batch uncommitted for redelivery.
+ */
+
+export const FAILURE_REASONS = ['decode_failed', 'invalid_event', 'rejected_by_backend', 'handler_error'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** Thrown by handlers for a record that can never succeed. */
+export class PoisonRecordError extends LlmLoggerError {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+    cause?: unknown,
+  ) {
+    super('EVENT_INVALID', message, { cause, retriable: false });
+  }
+}
+
+export interface Decoded<T> {
+  record: ConsumedRecord;
+  value: T;
+}
+
+export interface ConsumerOptions<T> {
+  log: EventLog;
+  role: Role;
+  topic: TopicName;
+  groupId: string | null;
+  start: 'earliest' | 'latest';
+  maxBatch?: number;
+  registry: Registry;
+  logger: Logger;
+  decode(record: ConsumedRecord): Promise<T>;
+  /** Event time of a decoded value (epoch ms), for the lag metric. */
+  eventTime(value: T): number;
+  handle(batch: Decoded<T>[]): Promise<void>;
+}
+
+interface RunnerMetrics {
+  records: Counter<'role' | 'topic'>;
+  failures: Counter<'role' | 'topic' | 'reason'>;
+  processing: Histogram<'role' | 'topic'>;
+  lagMs: Gauge<'role' | 'topic'>;
+  lagRecords: Gauge<'role' | 'topic'>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, RunnerMetrics>();
+
+function runnerMetrics(registry: Registry): RunnerMetrics {
+  let m = metricsByRegistry.get(registry);
+  if (!m) {
+    const labelNames = ['role', 'topic'] as const;
+    m = {
+      records: new Counter({ name: 'llm_logger_consumer_records_total', help: 'Records processed.', labelNames, registers: [registry] }),
+      failures: new Counter({
+        name: 'llm_logger_consumer_failures_total',
+        help: 'Records that failed, by reason (poison records go to the DLQ).',
+        labelNames: ['role', 'topic', 'reason'] as const,
+        registers: [registry],
+      }),
+      processing: new Histogram({
+        name: 'llm_logger_consumer_batch_seconds',
+        help: 'Time to handle one batch.',
+        labelNames,
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        registers: [registry],
+      }),
+      lagMs: new Gauge({
+        name: 'llm_logger_consumer_lag_ms',
+        help: 'Now minus the event time of the last record handled.',
+        labelNames,
+        registers: [registry],
+      }),
+      lagRecords: new Gauge({
+        name: 'llm_logger_consumer_lag_records',
+        help: 'Records in the topic not yet read by this consumer.',
+        labelNames,
+        registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, m);
+  }
+  return m;
+}
+
+function reasonOf(err: unknown): FailureReason {
+  if (err instanceof PoisonRecordError) return err.reason;
+  if (err instanceof LlmLoggerError && err.code === 'DECODE_FAILED') return 'decode_failed';
+  return 'handler_error';
+}
+
+function isRetriable(err: unknown): boolean {
+  return err instanceof LlmLoggerError ? err.retriable : true;
+}
+
+export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
+  const m = runnerMetrics(options.registry);
+  const labels = { role: options.role, topic: options.topic };
+  const log = options.logger.child({ consumer: options.groupId ?? 'ephemeral', topic: options.topic });
+
+  const toDlq = async (record: ConsumedRecord, err: unknown): Promise<void> => {
+    const reason = reasonOf(err);
+    m.failures.inc({ ...labels, reason });
+    log.warn({ partition: record.partition, offset: record.offset, reason, err }, 'poison record sent to the DLQ');
+    await options.log.append(TOPICS.dlq, [
+      {
+        key: record.key,
+        value: record.value,
+        headers: {
+          'x-dlq-reason': reason,
+          'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
+          'x-dlq-source-topic': record.topic,
+          'x-dlq-source-partition': String(record.partition),
+          'x-dlq-source-offset': String(record.offset),
+          'x-dlq-consumer-group': options.groupId ?? '',
+          'x-dlq-role': options.role,
+        },
+      },
+    ]);
+  };
+
+  let subscription: Subscription | null = null;
+  const handleBatch = async (records: ConsumedRecord[]): Promise<void> => {
+    const stop = m.processing.startTimer(labels);
+    const decoded: Decoded<T>[] = [];
+    for (const record of records) {
+      try {
+        decoded.push({ record, value: await options.decode(record) });
+      } catch (err) {
+        if (isRetriable(err) && !(err instanceof LlmLoggerError && err.code === 'DECODE_FAILED')) throw err;
+        await toDlq(record, err);
+      }
+    }
+    try {
+      if (decoded.length > 0) await options.handle(decoded);
+    } catch (err) {
+      if (isRetriable(err)) {
+        m.failures.inc({ ...labels, reason: reasonOf(err) });
+        log.error({ err }, 'batch failed; it will be delivered again');
+        throw err;
+      }
+      // One record is poison: handle one by one so only it goes to the DLQ.
+      for (const d of decoded) {
+        try {
+          await options.handle([d]);
+        } catch (single) {
+          if (isRetriable(single)) throw single;
+          await toDlq(d.record, single);
+        }
+      }
+    }
+    m.records.inc(labels, records.length);
+    const last = decoded[decoded.length - 1];
+    if (last) m.lagMs.set(labels, Math.max(0, Date.now() - options.eventTime(last.value)));
+    if (subscription) m.lagRecords.set(labels, subscription.lag());
+    stop();
+  };
+
+  subscription = options.log.subscribe(
+    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch },
+    handleBatch,
+  );
+  return subscription;
+}

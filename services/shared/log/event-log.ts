@@ -1,0 +1,74 @@
+import type { TopicName } from '../../../topology/topics';
+
+/**
+ * The event log port. Every role talks to the log through this interface;
+ * the embedded (SQLite) and Kafka adapters implement it.
+ */
+
+export interface ProducerRecord {
+  /** Partitioning key (the event id for inference events). */
+  key: string | null;
+  value: Buffer;
+  headers?: Record<string, string>;
+  /** Event time in epoch ms; defaults to now. */
+  timestamp?: number;
+}
+
+export interface ConsumedRecord {
+  topic: TopicName;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+export interface SubscribeOptions {
+  topic: TopicName;
+  /** Consumer group whose committed offsets are resumed; null = ephemeral reader that never commits. */
+  groupId: string | null;
+  /** Where a group with no committed offset starts. */
+  start: 'earliest' | 'latest';
+  maxBatch?: number;
+}
+
+/**
+ * Called with each batch in partition-offset order. The batch is committed
+ * only after the promise resolves; a rejection leaves it uncommitted and the
+ * same records are delivered again (at-least-once).
+ */
+export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void>;
+
+export interface Subscription {
+  /** Resolves once the subscription has stopped and committed what it processed. */
+  stop(): Promise<void>;
+  /** Records not yet read by this subscription, summed over partitions. */
+  lag(): number;
+}
+
+export interface SchemaRegistry {
+  /** Registers (or finds) a schema under a subject and returns its global id. */
+  register(subject: string, schema: string): Promise<number>;
+  schemaById(id: number): Promise<string>;
+}
+
+export interface EventLog {
+  readonly kind: 'embedded' | 'kafka';
+  /** Resolves once every record is durable (acknowledged). */
+  append(topic: TopicName, records: ProducerRecord[]): Promise<void>;
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription;
+  readonly schemaRegistry: SchemaRegistry;
+  close(): Promise<void>;
+}
+
+/** Stable partition for a key: FNV-1a, so the same key always lands together. */
+export function partitionForKey(key: string | null, partitions: number, fallback: number): number {
+  if (key === null) return fallback % partitions;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
+}

@@ -1,0 +1,46 @@
+import { TOPICS } from '../../../topology/topics';
+import type { InferenceEvent } from '../event/inference-event';
+import type { AvroSerde } from '../event/serde';
+import { BatchHandoff, type HandoffOptions } from './batch-handoff';
+import type { EventLog } from './event-log';
+
+/**
+ * Inference events on their way to `llm.inference.v1`: queued without
+ * waiting, encoded and appended in batches off the request path.
+ */
+export class EventRecorder {
+  readonly handoff: BatchHandoff<InferenceEvent>;
+
+  constructor(
+    log: EventLog,
+    private readonly serde: AvroSerde<InferenceEvent>,
+    options: HandoffOptions,
+  ) {
+    this.handoff = new BatchHandoff<InferenceEvent>(
+      {
+        write: (events) =>
+          log.append(
+            TOPICS.inference,
+            events.map((e) => ({ key: e.event_id, value: this.serde.encode(e), timestamp: e.ended_at })),
+          ),
+      },
+      options,
+    );
+  }
+
+  record(event: InferenceEvent): boolean {
+    return this.handoff.offer(event);
+  }
+
+  recordDurable(event: InferenceEvent): Promise<void> {
+    return this.handoff.offerDurable(event);
+  }
+
+  canRecord(): boolean {
+    return !this.handoff.degraded && !this.handoff.full;
+  }
+
+  shutdown(graceMs: number): Promise<void> {
+    return this.handoff.shutdown(graceMs);
+  }
+}

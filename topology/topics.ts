@@ -1,0 +1,103 @@
+/**
+ * Topics as code: the only place a topic name is spelled. Kafka topic configs,
+ * Strimzi resources and the embedded log's partition counts all come from here.
+ */
+
+export const TOPICS = {
+  inference: 'llm.inference.v1',
+  inferenceLive: 'llm.inference.live.v1',
+  aggregates: 'llm.aggregates.v1',
+  alerts: 'llm.alerts.v1',
+  dlq: 'llm.inference.dlq.v1',
+} as const;
+
+export type TopicKey = keyof typeof TOPICS;
+export type TopicName = (typeof TOPICS)[TopicKey];
+
+export type Role = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
+
+export interface TopicSpec {
+  name: TopicName;
+  partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  cleanupPolicy: 'delete' | 'compact';
+  /** -1 keeps records forever (compacted topics). */
+  retentionMs: number;
+  /** Avro schema file under schemas/ describing values, or null for JSON. */
+  valueSchema: string | null;
+  producers: Role[];
+  consumers: Role[];
+  doc: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const TOPOLOGY: readonly TopicSpec[] = [
+  {
+    name: TOPICS.inference,
+    partitions: 12,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 7 * DAY_MS,
+    valueSchema: 'inference-event.v1.avsc',
+    producers: ['gateway'],
+    consumers: ['aggregator', 'indexer', 'roller', 'console'],
+    doc: 'One event per LLM call: the system of record.',
+  },
+  {
+    name: TOPICS.inferenceLive,
+    partitions: 6,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 1 * 60 * 60 * 1000, // 1 h: live progress only matters while a call runs
+    valueSchema: null,
+    producers: ['gateway'],
+    consumers: ['console'],
+    doc: 'Started and progress records of calls in flight, for live views.',
+  },
+  {
+    name: TOPICS.aggregates,
+    partitions: 6,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    valueSchema: null,
+    producers: ['aggregator'],
+    consumers: ['console'],
+    doc: 'Windowed aggregates; key = window + dimension + group.',
+  },
+  {
+    name: TOPICS.alerts,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 30 * DAY_MS,
+    valueSchema: null,
+    producers: ['console'],
+    consumers: ['console'],
+    doc: 'Alert firing and resolved transitions.',
+  },
+  {
+    name: TOPICS.dlq,
+    partitions: 3,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 30 * DAY_MS,
+    valueSchema: null,
+    producers: ['aggregator', 'indexer', 'roller', 'console'],
+    consumers: [],
+    doc: 'Records a consumer could not process, with the reason in headers.',
+  },
+];
+
+export function topicSpec(name: TopicName): TopicSpec {
+  const spec = TOPOLOGY.find((t) => t.name === name);
+  if (!spec) throw new Error(`topic ${name} is not declared in topology/`);
+  return spec;
+}
