@@ -1,3 +1,5 @@
+import { parseTimestamp, TIMESTAMP_FORMATS } from '../shared/time';
+
 /**
  * Query parameters of `GET /api/requests`, parsed and checked in one place.
  * A bad parameter is an error that names it.
@@ -28,12 +30,6 @@ export interface QueryError {
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
 const KNOWN = new Set(['user', 'app', 'model', 'upstream', 'status', 'from', 'to', 'limit', 'before']);
-
-function parseTime(value: string): number | null {
-  if (/^\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
-}
 
 export function encodeCursor(startedAt: number, eventId: string): string {
   return Buffer.from(`${startedAt}:${eventId}`).toString('base64url');
@@ -68,14 +64,14 @@ export function parseRequestQuery(params: URLSearchParams): RequestQuery | Query
   for (const name of ['from', 'to'] as const) {
     const v = text(name);
     if (v !== null) {
-      const ms = parseTime(v);
-      if (ms === null) return { parameter: name, message: `${name} must be an ISO-8601 time or epoch milliseconds` };
+      const ms = parseTimestamp(v);
+      if (ms === null) return { parameter: name, message: `${name} must be ${TIMESTAMP_FORMATS}` };
       q[name] = ms;
     }
   }
   const limit = text('limit');
   if (limit !== null) {
-    const n = Number(limit);
+    const n = /^\d{1,6}$/.test(limit) ? Number(limit) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
       return { parameter: 'limit', message: `limit must be an integer from 1 to ${MAX_LIMIT}` };
     }

@@ -9,7 +9,7 @@ import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
 import { validateIngestItem, type IngestRejection } from './core/ingest-validation';
 import { isRouteError, resolveRoute } from './core/routing';
-import { createGatewayMetrics } from './gateway-metrics';
+import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { closeServer } from '../shared/http/close-server';
@@ -18,6 +18,7 @@ import { serveHealth } from '../shared/http/health';
 export interface GatewayDeps {
   config: Config;
   recorder: EventRecorder;
+  metrics: GatewayMetrics;
   prices: PriceTable;
   registry: Registry;
   logger: Logger;
@@ -43,7 +44,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     connections: 256, // per upstream origin
     pipelining: 1,
   });
-  const metrics = createGatewayMetrics(deps.registry, () => recorder.handoff.depth);
+  const { metrics } = deps;
   const proxyDeps: ProxyDeps = {
     settings: {
       instance: config.instance,
@@ -56,9 +57,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     },
     dispatcher,
     recorder: {
-      record: (event) => {
-        if (!recorder.record(event)) metrics.eventsDropped.inc();
-      },
+      record: (event) => void recorder.record(event), // a full queue counts the drop itself
       recordDurable: (event) => recorder.recordDurable(event),
       canRecord: () => recorder.canRecord(),
     },

@@ -5,17 +5,17 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import type { InferenceEvent } from '../shared/event/inference-event';
+import { sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
 import { BoundedCapture } from './core/body-capture';
 import { buildInferenceEvent, type CallFailure, type CallObservation, type EventDeps } from './core/event-builder';
 import { forwardRequestHeaders, forwardResponseHeaders } from './core/headers';
 import { isEventStream, ResponseAccounting } from './core/response-accounting';
 import type { Route } from './core/routing';
-import { isTaggingError, parseCallTags, shouldCapture, type CallTags } from './core/tagging';
+import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
-import type { ParsedResponse } from './core/wire/types';
+import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { GatewayMetrics } from './gateway-metrics';
-import { sendJsonError } from '../shared/http/json-response';
 
 export interface ProxySettings {
   instance: string;
@@ -49,7 +49,7 @@ class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
+  if (declared > limit) return Promise.reject(new BodyTooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -70,11 +70,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function decoderFor(encoding: string | string[] | undefined): Transform | null {
   const value = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
-  if (value === '' || value === 'identity') return null;
   if (value === 'gzip' || value === 'x-gzip') return createGunzip();
   if (value === 'deflate') return createInflate();
   if (value === 'br') return createBrotliDecompress();
-  return null;
+  return null; // identity, or an encoding we cannot read: forwarded, not parsed
 }
 
 function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 } {
@@ -89,6 +88,15 @@ function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 
   return { status: 502, errorClass: 'upstream_unreachable', message: `upstream unreachable: ${message}` };
 }
 
+function parseJson(endpoint: Endpoint, body: Buffer): unknown {
+  if (endpoint === 'other' || body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined; // malformed: forwarded as is, the upstream judges it
+  }
+}
+
 /**
  * Forwards one call and records it. The client's bytes go out as they arrive;
  * parsing, capture and the event work on a copy and never hold the stream.
@@ -97,7 +105,6 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   const { settings, metrics } = deps;
   const startMono = performance.now();
   const startedAt = Date.now();
-  const eventId = uuidv7();
   const upstream = route.upstream;
   const method = req.method ?? 'GET';
 
@@ -105,42 +112,30 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   try {
     body = await readBody(req, settings.maxRequestBytes);
   } catch (err) {
-    if (err instanceof BodyTooLarge) {
-      metrics.refused.inc({ reason: 'body_too_large' });
-      sendJsonError(res, 413, 'request_too_large', `request body is larger than LLM_LOGGER_MAX_REQUEST_BYTES (${settings.maxRequestBytes} bytes)`, {
-        close: true,
-      });
-      return;
-    }
-    throw err;
+    if (!(err instanceof BodyTooLarge)) throw err;
+    metrics.refused.inc({ reason: 'body_too_large' });
+    sendJsonError(res, 413, 'request_too_large', `request body is larger than LLM_LOGGER_MAX_REQUEST_BYTES (${settings.maxRequestBytes} bytes)`, {
+      close: true,
+    });
+    return;
   }
 
   const endpoint = classifyEndpoint(upstream.format, method, route.apiPath);
-  let json: unknown;
-  if (endpoint !== 'other' && body.length > 0) {
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      json = undefined; // malformed: forwarded as is, the upstream judges it
-    }
-  }
-  const request = parseRequest(endpoint, json);
+  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, body));
+  // A streamed OpenAI-format call that did not ask for usage: ask on its behalf
+  // and strip what that adds before the client sees it.
   const rewritten =
-    upstream.format === 'openai' &&
-    (endpoint === 'chat.completions' || endpoint === 'completions') &&
-    request.stream &&
-    !request.includeUsage
+    upstream.format === 'openai' && (endpoint === 'chat.completions' || endpoint === 'completions') && request.stream && !request.includeUsage
       ? injectIncludeUsage(body)
       : null;
 
   const fwd = forwardRequestHeaders(req.rawHeaders, upstream, { identityEncoding: rewritten !== null });
-  const parsedTags = parseCallTags(fwd.gatewayHeaders);
-  if (isTaggingError(parsedTags)) {
+  const tags = parseCallTags(fwd.gatewayHeaders);
+  if (isTaggingError(tags)) {
     metrics.refused.inc({ reason: 'bad_header' });
-    sendJsonError(res, 400, 'invalid_gateway_header', parsedTags.message);
+    sendJsonError(res, 400, 'invalid_gateway_header', tags.message);
     return;
   }
-  const tags: CallTags = parsedTags;
   if (settings.strict && !deps.recorder.canRecord()) {
     metrics.refused.inc({ reason: 'audit_unavailable' });
     sendJsonError(res, 503, 'audit_unavailable', 'strict audit mode: calls are refused while events cannot be recorded', {
@@ -149,107 +144,117 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     return;
   }
 
-  const capture = shouldCapture(tags.sample, settings.sampleRate, (deps.random ?? Math.random)());
-  const responseCapture = capture ? new BoundedCapture(settings.captureMaxBytes) : null;
+  const eventId = uuidv7();
   res.setHeader('x-llm-request-id', eventId);
+  const capture = shouldCapture(tags.sample, settings.sampleRate, (deps.random ?? Math.random)()) ? new BoundedCapture(settings.captureMaxBytes) : null;
 
-  const abort = new AbortController();
+  let controller: Dispatcher.DispatchController | null = null;
   let finished = false;
   let cancelled = false;
-  res.on('close', () => {
-    if (!finished) {
-      cancelled = true;
-      abort.abort();
-    }
-  });
+  const onClientClose = (): void => {
+    if (finished) return;
+    cancelled = true;
+    controller?.abort(new Error('client disconnected'));
+  };
+  res.on('close', onClientClose);
 
   let status: number | null = null;
   let streamed = false;
   let firstByteMono: number | null = null;
-  let response: ParsedResponse | null = null;
   let failure: CallFailure | null = null;
   let responseBytes = 0;
   let heldBack: Buffer | null = null;
   let accounting: ResponseAccounting | null = null;
+  let decoded: Promise<void> | null = null;
+  let stripper: ReturnType<typeof createUsageStripper> | null = null;
+  let decoder: Transform | null = null;
+
+  /** Sends bytes to the client; in strict mode keeps back the last byte of what may be the answer's end. */
+  const emit = (out: Buffer, ctl: Dispatcher.DispatchController | null): void => {
+    if (settings.strict) {
+      if (heldBack) {
+        out = Buffer.concat([heldBack, out]);
+        heldBack = null;
+      }
+      if (!streamed || accounting!.sawTerminal) {
+        heldBack = out.subarray(out.length - 1);
+        out = out.subarray(0, out.length - 1);
+      }
+    }
+    if (out.length === 0 || res.destroyed) return;
+    if (firstByteMono === null) firstByteMono = performance.now();
+    if (!res.write(out) && ctl) {
+      ctl.pause();
+      res.once('drain', () => ctl.resume());
+    }
+  };
 
   metrics.inFlight.inc();
   try {
-    const upstreamRes = await deps.dispatcher.request({
-      origin: route.origin,
-      path: route.targetPath,
-      method: method as Dispatcher.HttpMethod,
-      headers: fwd.headers,
-      body: method === 'GET' || method === 'HEAD' ? null : (rewritten ?? body),
-      signal: abort.signal,
-      headersTimeout: settings.headersTimeoutMs,
-      bodyTimeout: settings.bodyTimeoutMs,
-    });
-    status = upstreamRes.statusCode;
-    streamed = isEventStream(upstreamRes.headers['content-type']);
-    const stripper = rewritten && streamed && status < 400 ? createUsageStripper() : null;
-    const acc = new ResponseAccounting(endpoint, upstream.format, status, streamed);
-    accounting = acc;
-    const decoder = stripper ? null : decoderFor(upstreamRes.headers['content-encoding']);
-    const decoded = decoder ? onceEnded(decoder) : null;
-    if (decoder) {
-      decoder.on('data', (d: Buffer) => {
-        acc.push(d);
-        responseCapture?.push(d);
-      });
-    }
-
-    res.writeHead(status, forwardResponseHeaders(upstreamRes.headers, { bodyRewritten: stripper !== null }));
-    if (streamed) res.flushHeaders(); // the client learns the stream has started
-
     await new Promise<void>((resolve, reject) => {
-      const src = upstreamRes.body;
-      src.on('data', (chunk: Buffer) => {
-        responseBytes += chunk.length;
-        let out = chunk;
-        if (decoder) decoder.write(chunk);
-        else acc.push(chunk);
-        if (stripper) out = stripper.push(chunk);
-        if (!decoder) responseCapture?.push(out);
-        if (out.length === 0) return;
-        if (firstByteMono === null) firstByteMono = performance.now();
-        if (settings.strict) {
-          // Hold back the final byte of whatever might be the answer's end until
-          // the event is durable; earlier events of a stream go out whole.
-          const mayBeLast = !streamed || acc.sawTerminal;
-          if (heldBack) {
-            out = Buffer.concat([heldBack, out]);
-            heldBack = null;
-          }
-          if (mayBeLast) {
-            heldBack = out.subarray(out.length - 1);
-            out = out.subarray(0, out.length - 1);
-          }
-          if (out.length === 0) return;
-        }
-        if (!res.write(out)) {
-          src.pause();
-          res.once('drain', () => src.resume());
-        }
-      });
-      src.on('end', resolve);
-      src.on('error', reject);
+      deps.dispatcher.dispatch(
+        {
+          origin: route.origin,
+          path: route.targetPath,
+          method: method as Dispatcher.HttpMethod,
+          headers: fwd.headers,
+          body: method === 'GET' || method === 'HEAD' ? null : (rewritten ?? body),
+          headersTimeout: settings.headersTimeoutMs,
+          bodyTimeout: settings.bodyTimeoutMs,
+        },
+        {
+          onRequestStart(ctl) {
+            controller = ctl;
+            if (cancelled) ctl.abort(new Error('client disconnected'));
+          },
+          onResponseStart(_ctl, statusCode, headers) {
+            status = statusCode;
+            streamed = isEventStream(headers['content-type']);
+            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
+            stripper = rewritten && streamed && statusCode < 400 ? createUsageStripper() : null;
+            decoder = stripper ? null : decoderFor(headers['content-encoding']);
+            if (decoder) {
+              const acc = accounting;
+              decoder.on('data', (d: Buffer) => {
+                acc.push(d);
+                capture?.push(d);
+              });
+              const dec = decoder;
+              decoded = new Promise((r) => {
+                dec.on('end', r);
+                dec.on('error', r); // a corrupt body only costs the accounting
+              });
+            }
+            res.writeHead(statusCode, forwardResponseHeaders(headers, { bodyRewritten: stripper !== null }));
+            if (streamed) res.flushHeaders(); // the client learns the stream has started
+          },
+          onResponseData(ctl, chunk) {
+            responseBytes += chunk.length;
+            if (decoder) decoder.write(chunk);
+            else accounting!.push(chunk);
+            const out = stripper ? stripper.push(chunk) : chunk;
+            if (!decoder) capture?.push(out);
+            emit(out, ctl);
+          },
+          onResponseEnd() {
+            resolve();
+          },
+          onResponseError(_ctl, err) {
+            reject(err);
+          },
+        },
+      );
     });
-    if (stripper) {
-      const tail = stripper.end();
-      if (tail.length > 0) {
-        responseCapture?.push(tail);
-        if (settings.strict) heldBack = heldBack ? Buffer.concat([heldBack, tail]) : tail;
-        else res.write(tail);
-      }
+    const tail = stripper ? (stripper as ReturnType<typeof createUsageStripper>).end() : null;
+    if (tail && tail.length > 0) {
+      capture?.push(tail);
+      emit(tail, null);
     }
-    if (decoder && decoded) {
-      decoder.end();
-      await decoded.catch(() => undefined);
+    if (decoder) {
+      (decoder as Transform).end();
+      await decoded;
     }
-    response = acc.result();
   } catch (err) {
-    // What was parsed so far is the partial answer (cancelled or broken stream).
-    if (accounting) response = accounting.result();
     if (!cancelled) {
       const f = classifyUpstreamError(err);
       failure = { errorClass: f.errorClass, message: f.message };
@@ -264,7 +269,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     metrics.inFlight.dec();
   }
 
-  const endMono = performance.now();
+  // What was parsed so far is the answer (whole, or partial when cut short).
+  const response: ParsedResponse | null = accounting ? (accounting as ResponseAccounting).result() : null;
   const obs: CallObservation = {
     eventId,
     instance: settings.instance,
@@ -284,50 +290,38 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     failure,
     cancelled,
     tags,
-    captured: responseCapture
+    captured: capture
       ? {
           requestBody: truncateText(body, settings.captureMaxBytes),
-          responseBody: responseCapture.text(),
-          truncated: body.length > settings.captureMaxBytes || responseCapture.truncated,
+          responseBody: capture.text(),
+          truncated: body.length > settings.captureMaxBytes || capture.truncated,
         }
       : null,
-    timings: { startedAt, startMono, firstByteMono, endMono },
+    timings: { startedAt, startMono, firstByteMono, endMono: performance.now() },
   };
   const event = buildInferenceEvent(obs, deps.eventDeps);
   metrics.observeCall(event);
 
-  if (settings.strict && !cancelled && !res.destroyed) {
-    try {
-      await deps.recorder.recordDurable(event);
-    } catch (err) {
-      // Not recorded: the client must not receive a complete answer.
-      deps.logger.error({ err, eventId }, 'strict audit mode: event not durable, answer withheld');
-      res.destroy();
-      return;
-    } finally {
-      finished = true;
-    }
-    res.end(heldBack ?? undefined);
+  if (!settings.strict) {
+    finished = true;
+    if (!res.writableEnded && !res.destroyed) res.end();
+    deps.recorder.record(event);
+    return;
+  }
+  try {
+    await deps.recorder.recordDurable(event);
+  } catch (err) {
+    // Not recorded: the client must not receive a complete answer.
+    deps.logger.error({ err, eventId }, 'strict audit mode: event not durable, answer withheld');
+    res.destroy();
     return;
   }
   finished = true;
-  if (!res.writableEnded && !res.destroyed) res.end();
-  if (settings.strict) {
-    deps.recorder.recordDurable(event).catch((err: unknown) => deps.logger.error({ err, eventId }, 'event not recorded'));
-  } else {
-    deps.recorder.record(event);
-  }
+  if (!res.writableEnded && !res.destroyed) res.end(heldBack ?? undefined);
 }
 
 function truncateText(body: Buffer, max: number): string {
   const capture = new BoundedCapture(max);
   capture.push(body);
   return capture.text();
-}
-
-function onceEnded(stream: Transform): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
 }

@@ -7,6 +7,7 @@ import type { EventLog } from '../shared/log/event-log';
 import { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { loadPriceTable } from '../shared/pricing';
+import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 
 export interface RunningRole {
@@ -19,13 +20,20 @@ export interface RunningRole {
 export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
   const prices = loadPriceTable(config.priceOverrides);
   const serde = await inferenceEventSerde(log.schemaRegistry);
-  const recorder = new EventRecorder(log, serde, {
-    maxQueue: config.log.handoffQueueMax,
-    maxBatch: config.log.handoffBatchMax,
-    lingerMs: config.log.handoffLingerMs,
-    onError: (err, attempt) => logger.error({ err, attempt }, 'events could not be written to the log; retrying'),
-  });
-  const gateway = buildGateway({ config, recorder, prices, registry, logger });
+  const recorder: EventRecorder = new EventRecorder(
+    log,
+    serde,
+    {
+      maxQueue: config.log.handoffQueueMax,
+      maxBatch: config.log.handoffBatchMax,
+      lingerMs: config.log.handoffLingerMs,
+      onDrop: (count) => metrics.eventsDropped.inc(count),
+      onError: (err, attempt) => logger.error({ err, attempt }, 'events could not be written to the log; retrying'),
+    },
+    (err, eventId) => logger.error({ err, eventId }, 'event could not be encoded; dropped'),
+  );
+  const metrics = createGatewayMetrics(registry, () => recorder.handoff.depth);
+  const gateway = buildGateway({ config, recorder, metrics, prices, registry, logger });
   gateway.server.listen(config.gateway.port, config.gateway.host);
   await once(gateway.server, 'listening');
   const port = (gateway.server.address() as AddressInfo).port;

@@ -167,7 +167,7 @@ describe('OpenAI SDK through the gateway', () => {
 });
 
 describe('Anthropic SDK through the gateway', () => {
-  const params = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user' as const, content: PROMPT }] };
+  const params = { model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user' as const, content: PROMPT }] };
 
   test('non-streamed message: same answer as direct, recorded', async () => {
     const direct = await anthropic(upstream.url).messages.create(params);
@@ -179,7 +179,7 @@ describe('Anthropic SDK through the gateway', () => {
       provider: 'anthropic',
       wire_format: 'anthropic',
       endpoint: 'messages',
-      response_model: 'claude-sonnet-4-5',
+      response_model: 'claude-sonnet-4-6',
       finish_reason: 'end_turn',
       user: 'alice',
     });

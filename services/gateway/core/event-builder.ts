@@ -91,8 +91,10 @@ const NO_USAGE: Usage = {
 export function accountUsage(obs: CallObservation, model: string | null, deps: EventDeps): { usage: Usage; tokens: TokenUsage | null } {
   if (obs.endpoint === 'other') return { usage: toAvroUsage(obs.response?.usage ?? null, 'provider'), tokens: obs.response?.usage ?? null };
   const reported = obs.response?.usage ?? null;
-  const produced = obs.response !== null && (obs.status === null || obs.status < 400);
-  if (!produced && !obs.cancelled) return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
+  // An error answer ran no model: report what the provider said, estimate nothing.
+  const errorAnswer = obs.status !== null && obs.status >= 400;
+  const noAnswer = obs.response === null && !obs.cancelled;
+  if (errorAnswer || noAnswer) return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
   if (reported && reported.inputTokens !== null && reported.outputTokens !== null) {
     return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
   }

@@ -1,5 +1,6 @@
 import type avro from 'avsc';
 import { INFERENCE_EVENT_SCHEMA_VERSION, type InferenceEvent } from '../../shared/event/inference-event';
+import { parseTimestamp, TIMESTAMP_FORMATS } from '../../shared/time';
 
 /**
  * Validation of events posted to `POST /ingest/v1/events`. Pure: ids and the
@@ -48,6 +49,20 @@ function applyDefaults(type: avro.Type, value: Record<string, unknown>): void {
   }
 }
 
+/** First key that the schema does not know, at any depth of nested records. */
+function unknownField(type: avro.Type, value: Record<string, unknown>, prefix: string): string | null {
+  const fields = new Map(fieldsOf(type).map((f) => [f.name, f]));
+  for (const [key, v] of Object.entries(value)) {
+    const field = fields.get(key);
+    if (!field) return prefix + key;
+    if (field.type.typeName === 'record' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const nested = unknownField(field.type, v as Record<string, unknown>, `${prefix}${key}.`);
+      if (nested) return nested;
+    }
+  }
+  return null;
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   const text = JSON.stringify(value);
@@ -65,9 +80,8 @@ export function validateIngestItem(
   const value: Record<string, unknown> = { ...(item as Record<string, unknown>) };
   if (value.usage !== null && typeof value.usage === 'object') value.usage = { ...(value.usage as object) };
 
-  const known = new Set(fieldsOf(type).map((f) => f.name));
-  const unknown = Object.keys(value).find((k) => !known.has(k));
-  if (unknown !== undefined) return reject(unknown, `unknown field "${unknown}"`);
+  const unknown = unknownField(type, value, '');
+  if (unknown !== null) return reject(unknown, `unknown field "${unknown}"`);
 
   value.event_id ??= fallback.newEventId();
   if (typeof value.event_id !== 'string' || !UUID.test(value.event_id)) {
@@ -79,8 +93,8 @@ export function validateIngestItem(
   for (const f of TIMESTAMP_FIELDS) {
     const v = value[f];
     if (typeof v === 'string') {
-      const ms = Date.parse(v);
-      if (Number.isNaN(ms)) return reject(f, `not an ISO-8601 timestamp or epoch milliseconds: ${describe(v)}`);
+      const ms = parseTimestamp(v);
+      if (ms === null) return reject(f, `expected ${TIMESTAMP_FORMATS}, got ${describe(v)}`);
       value[f] = ms;
     }
   }

@@ -14,7 +14,12 @@ export const ENV_PREFIX = 'LLM_LOGGER_';
 
 const MIB = 1024 * 1024;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
 
 /**
  * Every scalar setting, by the suffix of its `LLM_LOGGER_` variable. The
@@ -35,7 +40,11 @@ const envSchema = z.object({
   SCHEMA_REGISTRY_URL: z.url().optional(),
 
   AUDIT_MODE: z.enum(['best-effort', 'strict']).default('best-effort'),
-  SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+  SAMPLE_RATE: z
+    .string()
+    .regex(/^(?:0|1|0?\.\d+|1\.0*)$/, 'must be a number from 0 to 1')
+    .transform(Number)
+    .default(1),
   MAX_REQUEST_BYTES: int(1, 1024 * MIB).default(32 * MIB),
   CAPTURE_MAX_BYTES: int(0, 1024 * MIB).default(1 * MIB), // per body; larger bodies are cut and flagged
   UPSTREAM_CONNECT_TIMEOUT_MS: int(1, 3_600_000).default(10_000),
@@ -99,7 +108,7 @@ function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
     const value = env[ENV_PREFIX + key];
-    if (value !== undefined && value !== '') raw[key] = value;
+    if (value !== undefined && value !== '') raw[key] = value.trim() === '' ? value : value.trim();
   }
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {

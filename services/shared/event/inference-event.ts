@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 
@@ -74,31 +74,22 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export const INFERENCE_EVENT_SCHEMA_VERSION = 1;
 export const INFERENCE_EVENT_SUBJECT = 'llm.inference.v1-value';
 
-export const SCHEMAS_DIR = join(__dirname, '..', '..', '..', '..', 'schemas');
+export const INFERENCE_EVENT_SCHEMA_FILE = 'inference-event.v1.avsc';
 
-function schemasDir(): string {
-  // Works from sources (ts-jest) and from dist/ alike.
-  const fromSource = join(__dirname, '..', '..', '..', 'schemas');
-  try {
-    readFileSync(join(fromSource, 'inference-event.v1.avsc'));
-    return fromSource;
-  } catch {
-    return SCHEMAS_DIR;
-  }
-}
+/** schemas/ at the repository root, from sources (services/…) or compiled output (dist/services/…). */
+export const SCHEMAS_DIR = existsSync(join(__dirname, '..', '..', '..', 'schemas'))
+  ? join(__dirname, '..', '..', '..', 'schemas')
+  : join(__dirname, '..', '..', '..', '..', 'schemas');
 
 export function readSchemaText(file: string): string {
-  return readFileSync(join(schemasDir(), file), 'utf8');
+  return readFileSync(join(SCHEMAS_DIR, file), 'utf8');
 }
 
 let cachedType: avro.Type | null = null;
 
 /** The current inference event type (parsed once). */
 export function inferenceEventType(): avro.Type {
-  cachedType ??= avro.Type.forSchema(JSON.parse(readSchemaText('inference-event.v1.avsc')) as avro.Schema);
+  cachedType ??= avro.Type.forSchema(JSON.parse(readSchemaText(INFERENCE_EVENT_SCHEMA_FILE)) as avro.Schema);
   return cachedType;
 }
 
-export function inferenceEventSchemaText(): string {
-  return JSON.stringify(inferenceEventType().schema());
-}

@@ -12,14 +12,24 @@ export class AvroSerde<T> {
   private schemaId: number | null = null;
   private readonly resolvers = new Map<number, avro.Resolver | null>();
 
+  readonly type: avro.Type;
+  private readonly schemaText: string;
+
+  /**
+   * `schemaText` is the schema as written (schemas/*.avsc): it is what gets
+   * registered, so defaults and logical types reach the registry intact.
+   */
   constructor(
     private readonly registry: SchemaRegistry,
     private readonly subject: string,
-    readonly type: avro.Type,
-  ) {}
+    schemaText: string,
+  ) {
+    this.schemaText = JSON.stringify(JSON.parse(schemaText));
+    this.type = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
+  }
 
   async init(): Promise<number> {
-    this.schemaId ??= await this.registry.register(this.subject, JSON.stringify(this.type.schema()));
+    this.schemaId ??= await this.registry.register(this.subject, this.schemaText);
     this.resolvers.set(this.schemaId, null);
     return this.schemaId;
   }

@@ -111,13 +111,21 @@ export class BatchHandoff<T> {
       try {
         await this.writeWithRetry(batch.map((p) => p.item));
       } catch (err) {
-        // Only reached when shutdown gave up: fail every waiter, count the loss.
-        const lost = this.queue.slice(this.head);
-        this.queue = [];
-        this.head = 0;
-        this.options.onDrop?.(lost.length);
-        for (const p of lost) p.done?.(err instanceof Error ? err : new Error(String(err)));
-        return;
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (this.abandoned) {
+          // Shutdown gave up: fail every waiter, count the loss.
+          const lost = this.queue.slice(this.head);
+          this.queue = [];
+          this.head = 0;
+          this.options.onDrop?.(lost.length);
+          for (const p of lost) p.done?.(error);
+          return;
+        }
+        // The sink refused this batch for good: it can never be written.
+        this.head = end;
+        this.options.onDrop?.(batch.length);
+        for (const p of batch) p.done?.(error);
+        continue;
       }
       this.head = end;
       // Compact once the consumed prefix dominates, so memory stays bounded.
@@ -141,6 +149,10 @@ export class BatchHandoff<T> {
         this.failing = true;
         this.options.onError?.(err, attempt);
         if (this.abandoned) throw err;
+        if (err instanceof LlmLoggerError && !err.retriable) {
+          this.failing = false;
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, backoff).unref());
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5_000);
       }

@@ -130,6 +130,13 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
   let subscription: Subscription | null = null;
   const handleBatch = async (records: ConsumedRecord[]): Promise<void> => {
     const stop = m.processing.startTimer(labels);
+    try {
+      await processBatch(records);
+    } finally {
+      stop();
+    }
+  };
+  const processBatch = async (records: ConsumedRecord[]): Promise<void> => {
     const decoded: Decoded<T>[] = [];
     for (const record of records) {
       try {
@@ -161,7 +168,6 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     const last = decoded[decoded.length - 1];
     if (last) m.lagMs.set(labels, Math.max(0, Date.now() - options.eventTime(last.value)));
     if (subscription) m.lagRecords.set(labels, subscription.lag());
-    stop();
   };
 
   subscription = options.log.subscribe(

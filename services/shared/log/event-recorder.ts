@@ -2,7 +2,7 @@ import { TOPICS } from '../../../topology/topics';
 import type { InferenceEvent } from '../event/inference-event';
 import type { AvroSerde } from '../event/serde';
 import { BatchHandoff, type HandoffOptions } from './batch-handoff';
-import type { EventLog } from './event-log';
+import type { EventLog, ProducerRecord } from './event-log';
 
 /**
  * Inference events on their way to `llm.inference.v1`: queued without
@@ -15,14 +15,23 @@ export class EventRecorder {
     log: EventLog,
     private readonly serde: AvroSerde<InferenceEvent>,
     options: HandoffOptions,
+    onEncodeError: (err: unknown, eventId: string) => void = () => undefined,
   ) {
     this.handoff = new BatchHandoff<InferenceEvent>(
       {
-        write: (events) =>
-          log.append(
-            TOPICS.inference,
-            events.map((e) => ({ key: e.event_id, value: this.serde.encode(e), timestamp: e.ended_at })),
-          ),
+        write: (events) => {
+          const records: ProducerRecord[] = [];
+          for (const e of events) {
+            try {
+              records.push({ key: e.event_id, value: this.serde.encode(e), timestamp: e.ended_at });
+            } catch (err) {
+              // One event that cannot be encoded must not hold back the others.
+              options.onDrop?.(1);
+              onEncodeError(err, e.event_id);
+            }
+          }
+          return log.append(TOPICS.inference, records);
+        },
       },
       options,
     );

@@ -1,0 +1,177 @@
+import { inferenceEventType } from '../../shared/event/inference-event';
+import { validateIngestItem, type IngestItemResult, type IngestRejection } from './ingest-validation';
+
+const type = inferenceEventType();
+const GENERATED_ID = '01890a5d-ac96-774b-bcce-b302099a8057';
+const fallback = { newEventId: () => GENERATED_ID, instance: 'ingest' };
+
+/** The fields the schema requires and gives no default for (event_id, usage and the instance are filled in). */
+const MINIMAL = {
+  started_at: 1_700_000_000_000,
+  ended_at: 1_700_000_001_500,
+  upstream: 'openai',
+  provider: 'openai',
+  wire_format: 'openai',
+  endpoint: 'chat.completions',
+  method: 'POST',
+  path: '/v1/chat/completions',
+  streamed: false,
+};
+
+function validate(item: unknown, index = 0): IngestItemResult {
+  return validateIngestItem(type, item, index, fallback);
+}
+
+function rejection(item: unknown, index = 0): IngestRejection {
+  const r = validate(item, index);
+  if (r.ok) throw new Error('expected a rejection');
+  return r.rejection;
+}
+
+describe('validateIngestItem', () => {
+  it('accepts a minimal item, filling defaults and generating the event id', () => {
+    const r = validate(MINIMAL);
+    if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
+    expect(r.event).toEqual({
+      ...MINIMAL,
+      event_id: GENERATED_ID,
+      schema_version: 1,
+      gateway_instance: 'ingest',
+      latency_ms: 1500,
+      first_token_at: null,
+      ttft_ms: null,
+      request_model: null,
+      response_model: null,
+      http_status: null,
+      error_class: null,
+      error_type: null,
+      error_message: null,
+      finish_reason: null,
+      usage: {
+        input_tokens: null,
+        output_tokens: null,
+        cached_input_tokens: null,
+        cache_write_tokens: null,
+        reasoning_tokens: null,
+        source: 'none',
+      },
+      cost_micro_usd: null,
+      price_version: null,
+      chunk_count: 0,
+      request_bytes: 0,
+      response_bytes: 0,
+      user: null,
+      app: null,
+      session: null,
+      trace_id: null,
+      tags: {},
+      client_cancelled: false,
+      body_captured: false,
+      body_truncated: false,
+      request_body: null,
+      response_body: null,
+      response_text: null,
+      tool_calls: null,
+    });
+    // What was accepted encodes and decodes as the Avro record.
+    expect(type.fromBuffer(type.toBuffer(r.event))).toEqual(r.event);
+  });
+
+  it('keeps the values the client gave', () => {
+    const r = validate({
+      ...MINIMAL,
+      event_id: '01890a5d-ac96-774b-bcce-b302099a8058',
+      gateway_instance: 'batch-job',
+      latency_ms: 1499.5,
+      usage: { input_tokens: 10, output_tokens: 2, source: 'provider' },
+      tags: { team: 'core' },
+    });
+    if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
+    expect(r.event).toMatchObject({
+      event_id: '01890a5d-ac96-774b-bcce-b302099a8058',
+      gateway_instance: 'batch-job',
+      latency_ms: 1499.5,
+      tags: { team: 'core' },
+      usage: { input_tokens: 10, output_tokens: 2, cached_input_tokens: null, source: 'provider' },
+    });
+  });
+
+  it('does not modify the item it was given', () => {
+    const item = { ...MINIMAL, usage: { input_tokens: 1 } };
+    const before = JSON.stringify(item);
+    validate(item);
+    expect(JSON.stringify(item)).toBe(before);
+  });
+
+  it('converts ISO-8601 timestamps to epoch milliseconds', () => {
+    const r = validate({
+      ...MINIMAL,
+      started_at: '2024-05-01T10:00:00.000Z',
+      first_token_at: '2024-05-01T10:00:00.250Z',
+      ended_at: '2024-05-01T10:00:01.000Z',
+    });
+    if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
+    expect(r.event.started_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 0));
+    expect(r.event.first_token_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 0, 250));
+    expect(r.event.ended_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 1));
+    expect(r.event.latency_ms).toBe(1000);
+  });
+
+  it('rejects a timestamp string that is not a date, naming the field', () => {
+    const r = rejection({ ...MINIMAL, started_at: 'yesterday' }, 3);
+    expect(r).toMatchObject({ index: 3, field: 'started_at' });
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    const r = rejection({ ...MINIMAL, colour: 'blue' }, 2);
+    expect(r.index).toBe(2);
+    expect(r.field).toBe('colour');
+    expect(r.message).toContain('colour');
+  });
+
+  it('rejects a wrongly typed nested field with its path', () => {
+    const r = rejection({ ...MINIMAL, usage: { input_tokens: 'abc' } });
+    expect(r.field).toBe('usage.input_tokens');
+    expect(r.message).toContain('"abc"');
+  });
+
+  it.each([
+    ['streamed', 'yes'],
+    ['http_status', 200.5],
+    ['tags', { team: 1 }],
+    ['started_at', 1.5],
+  ])('rejects a wrong type for %s', (field, value) => {
+    expect(rejection({ ...MINIMAL, [field]: value }).field).toMatch(new RegExp(`^${field}`));
+  });
+
+  it('rejects a missing required field, naming it', () => {
+    const { upstream: _omitted, ...item } = MINIMAL;
+    const r = rejection(item);
+    expect(r.field).toBe('upstream');
+    expect(r.message).toContain('missing');
+  });
+
+  it.each(['not-a-uuid', 42, '01890a5d-ac96-774b-bcce-b302099a805'])('rejects the event id %j', (id) => {
+    expect(rejection({ ...MINIMAL, event_id: id }).field).toBe('event_id');
+  });
+
+  it('rejects ended_at before started_at', () => {
+    const r = rejection({ ...MINIMAL, started_at: 2_000, ended_at: 1_000 });
+    expect(r.field).toBe('ended_at');
+  });
+
+  it('rejects a negative latency', () => {
+    expect(rejection({ ...MINIMAL, latency_ms: -1 }).field).toBe('latency_ms');
+  });
+
+  it.each([null, 'text', 42, [MINIMAL]])('rejects the non-object item %j', (item) => {
+    expect(rejection(item).field).toBe('');
+  });
+
+  // A typo must not be silently dropped, at the top level or inside `usage`.
+  test('rejects an unknown field inside usage, naming its path', () => {
+    const r = validate({ ...MINIMAL, usage: { input_tokens: 10, output_tokenz: 5 } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.rejection.field).toBe('usage.output_tokenz');
+  });
+});

@@ -1,0 +1,319 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isLlmLoggerError } from '../errors';
+import { knownVariables, loadConfig, type Config } from './config';
+import { buildUpstreams } from './upstreams';
+
+/** The error message of a refused configuration (and that it is CONFIG_INVALID). */
+function refusal(load: () => unknown): string {
+  try {
+    load();
+  } catch (err) {
+    if (!isLlmLoggerError(err, 'CONFIG_INVALID')) throw err;
+    return err.message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llm-logger-config-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function configFile(text: string): string {
+  const path = join(dir, 'llm-logger.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('has defaults for everything', () => {
+    const c: Config = loadConfig({});
+    expect(c).toMatchObject({
+      dataDir: './data',
+      instance: hostname(),
+      logLevel: 'info',
+      gateway: {
+        host: '127.0.0.1',
+        port: 8080,
+        auditMode: 'best-effort',
+        sampleRate: 1,
+        maxRequestBytes: 32 * 1024 * 1024,
+        captureMaxBytes: 1024 * 1024,
+        connectTimeoutMs: 10_000,
+        headersTimeoutMs: 600_000,
+        bodyTimeoutMs: 300_000,
+        shutdownGraceMs: 30_000,
+      },
+      console: { host: '127.0.0.1', port: 3000 },
+      log: {
+        kafkaBrokers: null,
+        schemaRegistryUrl: null,
+        handoffQueueMax: 50_000,
+        handoffBatchMax: 500,
+        handoffLingerMs: 2,
+        embeddedSync: 'normal',
+      },
+      priceOverrides: undefined,
+    });
+    expect([...c.gateway.upstreams.keys()].sort()).toEqual(['anthropic', 'azure', 'openai']);
+  });
+
+  it('ignores variables without the prefix and empty values', () => {
+    const c = loadConfig({ PATH: '/usr/bin', HOME: '/root', LLM_LOGGER_GATEWAY_PORT: '' });
+    expect(c.gateway.port).toBe(8080);
+  });
+
+  it('coerces and applies the variables it knows', () => {
+    const c = loadConfig({
+      LLM_LOGGER_DATA_DIR: '/var/lib/llm-logger',
+      LLM_LOGGER_INSTANCE: 'gw-7',
+      LLM_LOGGER_LOG_LEVEL: 'debug',
+      LLM_LOGGER_GATEWAY_PORT: '9090',
+      LLM_LOGGER_SAMPLE_RATE: '0.25',
+      LLM_LOGGER_AUDIT_MODE: 'strict',
+      LLM_LOGGER_KAFKA_BROKERS: 'k1:9092, k2:9092,',
+      LLM_LOGGER_SCHEMA_REGISTRY_URL: 'http://registry:8081',
+      LLM_LOGGER_EMBEDDED_SYNC: 'full',
+      LLM_LOGGER_HANDOFF_LINGER_MS: '0',
+    });
+    expect(c).toMatchObject({
+      dataDir: '/var/lib/llm-logger',
+      instance: 'gw-7',
+      logLevel: 'debug',
+      gateway: { port: 9090, sampleRate: 0.25, auditMode: 'strict' },
+      log: {
+        kafkaBrokers: ['k1:9092', 'k2:9092'],
+        schemaRegistryUrl: 'http://registry:8081',
+        embeddedSync: 'full',
+        handoffLingerMs: 0,
+      },
+    });
+  });
+
+  it.each([
+    ['LLM_LOGGER_GATEWAY_PORT', 'abc'],
+    ['LLM_LOGGER_GATEWAY_PORT', '70000'],
+    ['LLM_LOGGER_GATEWAY_PORT', '80.5'],
+    ['LLM_LOGGER_SAMPLE_RATE', '2'],
+    ['LLM_LOGGER_SAMPLE_RATE', '-0.1'],
+    ['LLM_LOGGER_AUDIT_MODE', 'paranoid'],
+    ['LLM_LOGGER_LOG_LEVEL', 'verbose'],
+    ['LLM_LOGGER_SCHEMA_REGISTRY_URL', 'not a url'],
+    ['LLM_LOGGER_HANDOFF_BATCH_MAX', '0'],
+  ])('refuses %s=%s, naming the variable and value', (name, value) => {
+    const message = refusal(() => loadConfig({ [name]: value }));
+    expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it('names every bad variable at once', () => {
+    const message = refusal(() => loadConfig({ LLM_LOGGER_GATEWAY_PORT: 'abc', LLM_LOGGER_AUDIT_MODE: 'paranoid' }));
+    expect(message).toContain('LLM_LOGGER_GATEWAY_PORT');
+    expect(message).toContain('LLM_LOGGER_AUDIT_MODE');
+  });
+
+  it('refuses an unknown LLM_LOGGER_ variable', () => {
+    const message = refusal(() => loadConfig({ LLM_LOGGER_FOO: '1' }));
+    expect(message).toContain('LLM_LOGGER_FOO');
+  });
+
+  it('lists every scalar variable it knows', () => {
+    const names = knownVariables();
+    expect(names).toContain('LLM_LOGGER_GATEWAY_PORT');
+    expect(names).toContain('LLM_LOGGER_SAMPLE_RATE');
+    expect(names.every((n) => n.startsWith('LLM_LOGGER_'))).toBe(true);
+  });
+
+  describe('upstreams from the environment', () => {
+    it('adds an upstream declared by URL and FORMAT', () => {
+      const c = loadConfig({
+        LLM_LOGGER_UPSTREAM_MY_VLLM_URL: 'http://127.0.0.1:8000/prefix/',
+        LLM_LOGGER_UPSTREAM_MY_VLLM_FORMAT: 'openai',
+        LLM_LOGGER_UPSTREAM_MY_VLLM_API_KEY: 'sk-local',
+      });
+      expect(c.gateway.upstreams.get('my-vllm')).toEqual({
+        name: 'my-vllm',
+        baseUrl: 'http://127.0.0.1:8000/prefix',
+        format: 'openai',
+        provider: 'my-vllm',
+        azure: false,
+        apiKey: 'sk-local',
+      });
+    });
+
+    it('lets the environment override a built-in URL and provider', () => {
+      const c = loadConfig({
+        LLM_LOGGER_UPSTREAM_OPENAI_URL: 'http://127.0.0.1:9999',
+        LLM_LOGGER_UPSTREAM_OPENAI_PROVIDER: 'openai-proxy',
+      });
+      expect(c.gateway.upstreams.get('openai')).toMatchObject({
+        baseUrl: 'http://127.0.0.1:9999',
+        provider: 'openai-proxy',
+        format: 'openai',
+      });
+    });
+
+    it('refuses an upstream without FORMAT, naming the variable', () => {
+      const message = refusal(() => loadConfig({ LLM_LOGGER_UPSTREAM_X_URL: 'http://127.0.0.1:8000' }));
+      expect(message).toContain('LLM_LOGGER_UPSTREAM_X_FORMAT');
+    });
+
+    it('refuses an upstream without URL, naming the variable', () => {
+      const message = refusal(() => loadConfig({ LLM_LOGGER_UPSTREAM_X_FORMAT: 'openai' }));
+      expect(message).toContain('LLM_LOGGER_UPSTREAM_X_URL');
+    });
+
+    it('refuses an unknown format', () => {
+      const message = refusal(() =>
+        loadConfig({ LLM_LOGGER_UPSTREAM_X_URL: 'http://127.0.0.1:8000', LLM_LOGGER_UPSTREAM_X_FORMAT: 'grpc' }),
+      );
+      expect(message).toContain('LLM_LOGGER_UPSTREAM_X_FORMAT');
+    });
+
+    it('refuses changing the format of a built-in', () => {
+      const message = refusal(() => loadConfig({ LLM_LOGGER_UPSTREAM_OPENAI_FORMAT: 'anthropic' }));
+      expect(message).toContain('LLM_LOGGER_UPSTREAM_OPENAI_FORMAT');
+    });
+
+    it.each(['ingest', 'healthz', 'metrics'])('refuses the reserved name %s', (name) => {
+      const prefix = `LLM_LOGGER_UPSTREAM_${name.toUpperCase()}`;
+      const message = refusal(() => loadConfig({ [`${prefix}_URL`]: 'http://127.0.0.1:1', [`${prefix}_FORMAT`]: 'openai' }));
+      expect(message).toContain(`upstreams.${name}`);
+      expect(message).toContain('reserved');
+    });
+
+    it.each([
+      ['credentials', 'http://user:pass@127.0.0.1:8000'],
+      ['a query', 'http://127.0.0.1:8000/?key=1'],
+      ['another scheme', 'ftp://127.0.0.1/'],
+      ['garbage', 'not a url'],
+      ['the {resource} placeholder outside azure', 'https://{resource}.example.com'],
+    ])('refuses a URL with %s, naming the variable', (_label, url) => {
+      const message = refusal(() =>
+        loadConfig({ LLM_LOGGER_UPSTREAM_X_URL: url, LLM_LOGGER_UPSTREAM_X_FORMAT: 'openai' }),
+      );
+      expect(message).toContain('LLM_LOGGER_UPSTREAM_X_URL');
+    });
+
+    it('does not leak a URL password into the error', () => {
+      const message = refusal(() =>
+        loadConfig({ LLM_LOGGER_UPSTREAM_X_URL: 'http://user:hunter2@h:1', LLM_LOGGER_UPSTREAM_X_FORMAT: 'openai' }),
+      );
+      expect(message).not.toContain('hunter2');
+    });
+  });
+
+  describe('config file', () => {
+    it('reads upstreams, apiKeyEnv and prices', () => {
+      const path = configFile(`
+upstreams:
+  local-llm:
+    url: http://127.0.0.1:11434
+    format: openai
+    provider: ollama
+    apiKeyEnv: LOCAL_LLM_KEY
+  claude-proxy:
+    url: https://proxy.example.com/anthropic
+    format: anthropic
+prices:
+  openai:
+    gpt-x: { input: 1 }
+`);
+      const c = loadConfig({ LOCAL_LLM_KEY: 'sk-from-env' }, path);
+      expect(c.gateway.upstreams.get('local-llm')).toEqual({
+        name: 'local-llm',
+        baseUrl: 'http://127.0.0.1:11434',
+        format: 'openai',
+        provider: 'ollama',
+        azure: false,
+        apiKey: 'sk-from-env',
+      });
+      expect(c.gateway.upstreams.get('claude-proxy')).toMatchObject({
+        baseUrl: 'https://proxy.example.com/anthropic',
+        format: 'anthropic',
+        provider: 'claude-proxy',
+        apiKey: null,
+      });
+      expect(c.priceOverrides).toEqual({ openai: { 'gpt-x': { input: 1 } } });
+    });
+
+    it('is found through LLM_LOGGER_CONFIG', () => {
+      const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: openai\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: path }).gateway.upstreams.has('vllm')).toBe(true);
+    });
+
+    it('lets the environment win over the file', () => {
+      const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: openai\n');
+      const c = loadConfig({ LLM_LOGGER_UPSTREAM_VLLM_URL: 'http://10.0.0.1:8000' }, path);
+      expect(c.gateway.upstreams.get('vllm')?.baseUrl).toBe('http://10.0.0.1:8000');
+    });
+
+    it('accepts an empty file', () => {
+      expect(loadConfig({}, configFile('')).gateway.upstreams.size).toBe(3);
+    });
+
+    it('refuses an apiKeyEnv naming an unset variable', () => {
+      const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: openai\n    apiKeyEnv: MISSING_KEY\n');
+      const message = refusal(() => loadConfig({}, path));
+      expect(message).toContain('upstreams.vllm.apiKeyEnv');
+      expect(message).toContain('MISSING_KEY');
+    });
+
+    it('refuses bad YAML, naming the file', () => {
+      const path = configFile('upstreams:\n  vllm: [unclosed\n');
+      const message = refusal(() => loadConfig({}, path));
+      expect(message).toContain(path);
+      expect(message).toContain('YAML');
+    });
+
+    it('refuses an unknown top-level key, naming the file and key', () => {
+      const path = configFile('upstream:\n  vllm: {}\n');
+      const message = refusal(() => loadConfig({}, path));
+      expect(message).toContain(path);
+      expect(message).toContain('upstream');
+    });
+
+    it('refuses an unknown key in an upstream, naming the file, upstream and key', () => {
+      const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: openai\n    apikey: oops\n');
+      const message = refusal(() => loadConfig({}, path));
+      expect(message).toContain(path);
+      expect(message).toContain('upstreams.vllm');
+      expect(message).toContain('apikey');
+    });
+
+    it('refuses a bad value, naming its path', () => {
+      const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: grpc\n');
+      const message = refusal(() => loadConfig({}, path));
+      expect(message).toContain(path);
+      expect(message).toContain('upstreams.vllm.format');
+    });
+
+    it('refuses a file that cannot be read, naming it', () => {
+      const path = join(dir, 'missing.yaml');
+      expect(refusal(() => loadConfig({}, path))).toContain(path);
+    });
+  });
+});
+
+describe('buildUpstreams', () => {
+  it('keeps the azure placeholder and marks the route as azure', () => {
+    expect(buildUpstreams({}, {}).get('azure')).toEqual({
+      name: 'azure',
+      baseUrl: 'https://{resource}.openai.azure.com',
+      format: 'openai',
+      provider: 'azure',
+      azure: true,
+      apiKey: null,
+    });
+  });
+
+  it('refuses a file upstream with a bad name', () => {
+    expect(refusal(() => buildUpstreams({ My_LLM: { url: 'http://h:1', format: 'openai' } }, {}))).toContain(
+      'upstreams.My_LLM',
+    );
+  });
+});

@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { TOPICS } from '../../../topology/topics';
+import { inferenceEventSerde } from '../event/inference-serde';
+import type { InferenceEvent } from '../event/inference-event';
+import type { AvroSerde } from '../event/serde';
+import { createLogger } from '../observability/logger';
+import { PoisonRecordError, runConsumer, type Decoded } from './consumer-runner';
+import type { ConsumedRecord, ProducerRecord } from './event-log';
+import { SqliteEventLog } from './embedded/sqlite-log';
+
+let dir: string;
+let log: SqliteEventLog;
+let serde: AvroSerde<InferenceEvent>;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'llm-logger-consumer-'));
+  log = new SqliteEventLog({ path: join(dir, 'events.db'), sync: 'normal', pollIntervalMs: 10 });
+  serde = await inferenceEventSerde(log.schemaRegistry);
+});
+
+afterEach(async () => {
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every record key routes to one partition, so the source offsets are predictable. */
+const KEY = 'one-partition';
+
+function event(n: number): InferenceEvent {
+  return {
+    event_id: `01890a5d-ac96-774b-bcce-${String(n).padStart(12, '0')}`,
+    schema_version: 1,
+    started_at: 1_700_000_000_000 + n,
+    first_token_at: null,
+    ended_at: 1_700_000_000_100 + n,
+    latency_ms: 100,
+    ttft_ms: null,
+    gateway_instance: 'gw-1',
+    upstream: 'openai',
+    provider: 'openai',
+    wire_format: 'openai',
+    endpoint: 'chat.completions',
+    method: 'POST',
+    path: '/v1/chat/completions',
+    request_model: 'gpt-4o-mini',
+    response_model: null,
+    streamed: false,
+    http_status: 200,
+    error_class: null,
+    error_type: null,
+    error_message: null,
+    finish_reason: 'stop',
+    usage: {
+      input_tokens: n,
+      output_tokens: 1,
+      cached_input_tokens: null,
+      cache_write_tokens: null,
+      reasoning_tokens: null,
+      source: 'provider',
+    },
+    cost_micro_usd: null,
+    price_version: null,
+    chunk_count: 0,
+    request_bytes: 0,
+    response_bytes: 0,
+    user: null,
+    app: null,
+    session: null,
+    trace_id: null,
+    tags: {},
+    client_cancelled: false,
+    body_captured: false,
+    body_truncated: false,
+    request_body: null,
+    response_body: null,
+    response_text: null,
+    tool_calls: null,
+  };
+}
+
+function good(n: number): ProducerRecord {
+  return { key: KEY, value: serde.encode(event(n)) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+/** Reads the DLQ back from the log. */
+async function readDlq(expected: number): Promise<ConsumedRecord[]> {
+  const got: ConsumedRecord[] = [];
+  const sub = log.subscribe({ topic: TOPICS.dlq, groupId: null, start: 'earliest' }, async (batch) => {
+    got.push(...batch);
+  });
+  await until(() => got.length >= expected);
+  await sleep(30); // time for an unexpected extra DLQ record to show up
+  await sub.stop();
+  return got;
+}
+
+function consume(handle: (batch: Decoded<InferenceEvent>[]) => Promise<void>) {
+  return runConsumer<InferenceEvent>({
+    log,
+    role: 'indexer',
+    topic: TOPICS.inference,
+    groupId: 'indexer-test',
+    start: 'earliest',
+    registry: new Registry(),
+    logger: createLogger('silent', 'test'),
+    decode: (record) => serde.decode(record.value),
+    eventTime: (e) => e.ended_at,
+    handle,
+  });
+}
+
+describe('runConsumer', () => {
+  it('sends a record that fails to decode to the DLQ and still handles the good ones', async () => {
+    const garbage = Buffer.from('not avro at all');
+    await log.append(TOPICS.inference, [good(1), { key: KEY, value: garbage }, good(2), good(3)]);
+    const handled: number[] = [];
+    const sub = consume(async (batch) => {
+      for (const d of batch) handled.push(d.value.usage.input_tokens ?? -1);
+    });
+    await until(() => handled.length >= 3);
+    await sub.stop();
+
+    expect(handled).toEqual([1, 2, 3]);
+    const dlq = await readDlq(1);
+    expect(dlq).toHaveLength(1);
+    const [dead] = dlq;
+    expect(dead?.value.equals(garbage)).toBe(true);
+    expect(dead?.key).toBe(KEY);
+    expect(dead?.headers).toMatchObject({
+      'x-dlq-reason': 'decode_failed',
+      'x-dlq-source-topic': TOPICS.inference,
+      'x-dlq-source-offset': '1',
+      'x-dlq-consumer-group': 'indexer-test',
+      'x-dlq-role': 'indexer',
+    });
+    expect(dead?.headers['x-dlq-error']).toContain('magic byte');
+    // Everything was committed: nothing is left for the group.
+    expect(sub.lag()).toBe(0);
+  });
+
+  it('sends a record whose schema id is unknown to the DLQ as decode_failed', async () => {
+    const unknownSchema = Buffer.from(good(1).value);
+    unknownSchema.writeUInt32BE(999_999, 1);
+    await log.append(TOPICS.inference, [{ key: KEY, value: unknownSchema }, good(2)]);
+    const handled: number[] = [];
+    const sub = consume(async (batch) => {
+      for (const d of batch) handled.push(d.value.usage.input_tokens ?? -1);
+    });
+    await until(() => handled.length >= 1);
+    await sub.stop();
+    expect(handled).toEqual([2]);
+    const dlq = await readDlq(1);
+    expect(dlq.map((r) => r.headers['x-dlq-reason'])).toEqual(['decode_failed']);
+    expect(dlq[0]?.headers['x-dlq-source-offset']).toBe('0');
+  });
+
+  it('sends only the record a handler refuses as poison to the DLQ', async () => {
+    await log.append(TOPICS.inference, [good(1), good(2), good(3)]);
+    const indexed: number[] = [];
+    const sub = consume(async (batch) => {
+      for (const d of batch) {
+        if (d.value.usage.input_tokens === 2) throw new PoisonRecordError('rejected_by_backend', 'mapping conflict');
+      }
+      // All or nothing, like a bulk request that fails as a whole.
+      indexed.push(...batch.map((d) => d.value.usage.input_tokens ?? -1));
+    });
+    await until(() => indexed.length >= 2);
+    await sub.stop();
+
+    expect(indexed).toEqual([1, 3]);
+    const dlq = await readDlq(1);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]?.headers).toMatchObject({
+      'x-dlq-reason': 'rejected_by_backend',
+      'x-dlq-source-offset': '1',
+      'x-dlq-error': 'mapping conflict',
+    });
+    expect((await serde.decode(dlq[0]!.value)).usage.input_tokens).toBe(2);
+  });
+
+  it('redelivers a batch whose handler fails with a retriable error, sending nothing to the DLQ', async () => {
+    await log.append(TOPICS.inference, [good(1), good(2)]);
+    let attempts = 0;
+    const handled: number[] = [];
+    const sub = consume(async (batch) => {
+      attempts++;
+      if (attempts === 1) throw new Error('index unavailable');
+      handled.push(...batch.map((d) => d.value.usage.input_tokens ?? -1));
+    });
+    await until(() => handled.length >= 2);
+    await sub.stop();
+    expect(attempts).toBe(2);
+    expect(handled).toEqual([1, 2]);
+    expect([...log.endOffsets(TOPICS.dlq).values()].every((next) => next === 0)).toBe(true);
+  });
+});

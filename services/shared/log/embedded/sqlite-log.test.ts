@@ -1,0 +1,315 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOPICS, topicSpec } from '../../../../topology/topics';
+import { partitionForKey, type ConsumedRecord, type ProducerRecord, type SubscribeOptions } from '../event-log';
+import { SqliteEventLog } from './sqlite-log';
+
+const TOPIC = TOPICS.inference;
+const PARTITIONS = topicSpec(TOPIC).partitions;
+
+let dir: string;
+let path: string;
+const opened: SqliteEventLog[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llm-logger-sqlite-log-'));
+  path = join(dir, 'log', 'events.db');
+});
+
+afterEach(async () => {
+  for (const log of opened.splice(0)) await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function openLog(): SqliteEventLog {
+  const log = new SqliteEventLog({ path, sync: 'normal', pollIntervalMs: 10 });
+  opened.push(log);
+  return log;
+}
+
+async function closeLog(log: SqliteEventLog): Promise<void> {
+  opened.splice(opened.indexOf(log), 1);
+  await log.close();
+}
+
+function rec(key: string | null, value: string, headers?: Record<string, string>): ProducerRecord {
+  return { key, value: Buffer.from(value), headers, timestamp: Date.now() };
+}
+
+function valuesOf(records: ConsumedRecord[]): string[] {
+  return records.map((r) => r.value.toString());
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+/** Subscribes, collects every record delivered until `count` arrived, then stops. */
+async function collect(
+  log: SqliteEventLog,
+  options: Partial<SubscribeOptions>,
+  count: number,
+): Promise<ConsumedRecord[]> {
+  const got: ConsumedRecord[] = [];
+  const sub = log.subscribe({ topic: TOPIC, groupId: null, start: 'earliest', ...options }, async (batch) => {
+    got.push(...batch);
+  });
+  await until(() => got.length >= count);
+  await sub.stop();
+  return got;
+}
+
+describe('SqliteEventLog', () => {
+  it('delivers every appended record, in offset order within each partition', async () => {
+    const log = openLog();
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i % 7}`);
+    for (let i = 0; i < keys.length; i += 10) {
+      await log.append(TOPIC, keys.slice(i, i + 10).map((k, j) => rec(k, `v${i + j}`, { n: String(i + j) })));
+    }
+    const got = await collect(log, { maxBatch: 8 }, keys.length);
+
+    expect(got).toHaveLength(keys.length);
+    expect(new Set(valuesOf(got))).toEqual(new Set(keys.map((_, i) => `v${i}`)));
+    const byPartition = new Map<number, ConsumedRecord[]>();
+    for (const r of got) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r]);
+    for (const records of byPartition.values()) {
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+      // Within a partition, records keep the order they were appended in.
+      const order = records.map((r) => Number(r.value.toString().slice(1)));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    for (const r of got) {
+      expect(r.topic).toBe(TOPIC);
+      expect(r.headers).toEqual({ n: r.value.toString().slice(1) });
+    }
+  });
+
+  it('puts records with the same key on the same partition, the one partitionForKey names', async () => {
+    const log = openLog();
+    await log.append(TOPIC, [rec('alpha', '1'), rec('beta', '2'), rec('alpha', '3')]);
+    await log.append(TOPIC, [rec('alpha', '4')]);
+    const got = await collect(log, {}, 4);
+    const alpha = got.filter((r) => r.key === 'alpha');
+    expect(new Set(alpha.map((r) => r.partition))).toEqual(new Set([partitionForKey('alpha', PARTITIONS, 0)]));
+    expect(valuesOf(alpha)).toEqual(['1', '3', '4']);
+    expect(got.find((r) => r.key === 'beta')?.partition).toBe(partitionForKey('beta', PARTITIONS, 0));
+  });
+
+  it('keeps the value bytes, the key, no headers and the timestamp', async () => {
+    const log = openLog();
+    const value = Buffer.from([0, 1, 2, 255, 254, 0]);
+    await log.append(TOPIC, [{ key: null, value, timestamp: 1_700_000_000_000 }]);
+    const [r] = await collect(log, {}, 1);
+    expect(r?.value.equals(value)).toBe(true);
+    expect(r?.key).toBeNull();
+    expect(r?.headers).toEqual({});
+    expect(r?.timestamp).toBe(1_700_000_000_000);
+  });
+
+  it('resumes a consumer group from its committed offset after a reopen: nothing lost, nothing again', async () => {
+    let log = openLog();
+    await log.append(TOPIC, Array.from({ length: 5 }, (_, i) => rec(`k${i}`, `first-${i}`)));
+    const first = await collect(log, { groupId: 'g1' }, 5);
+    expect(first).toHaveLength(5);
+    await closeLog(log);
+
+    log = openLog();
+    await log.append(TOPIC, Array.from({ length: 3 }, (_, i) => rec(`k${i}`, `second-${i}`)));
+    const second: ConsumedRecord[] = [];
+    const sub = log.subscribe({ topic: TOPIC, groupId: 'g1', start: 'earliest' }, async (batch) => {
+      second.push(...batch);
+    });
+    await until(() => second.length >= 3);
+    await sleep(50); // time for a wrongly redelivered record to show up
+    await sub.stop();
+    expect(valuesOf(second).sort()).toEqual(['second-0', 'second-1', 'second-2']);
+    expect(sub.lag()).toBe(0);
+  });
+
+  it('keeps committed offsets per group', async () => {
+    const log = openLog();
+    await log.append(TOPIC, [rec('a', '1'), rec('b', '2')]);
+    await collect(log, { groupId: 'g1' }, 2);
+    // Another group starts from the beginning.
+    expect(valuesOf(await collect(log, { groupId: 'g2' }, 2)).sort()).toEqual(['1', '2']);
+  });
+
+  it('delivers the same batch again when the handler throws, and commits only after success', async () => {
+    const log = openLog();
+    await log.append(TOPIC, [rec('a', '1'), rec('a', '2'), rec('a', '3')]);
+    const deliveries: string[][] = [];
+    const sub = log.subscribe({ topic: TOPIC, groupId: 'g', start: 'earliest' }, async (batch) => {
+      deliveries.push(valuesOf(batch));
+      if (deliveries.length === 1) throw new Error('transient');
+    });
+    await until(() => deliveries.length >= 2);
+    await sub.stop();
+    expect(deliveries[0]).toEqual(['1', '2', '3']);
+    expect(deliveries[1]).toEqual(deliveries[0]);
+    expect(log.committedOffsets('g', TOPIC)).toEqual(new Map([[partitionForKey('a', PARTITIONS, 0), 3]]));
+  });
+
+  it('does not commit a batch whose handler keeps failing', async () => {
+    const log = openLog();
+    await log.append(TOPIC, [rec('a', '1')]);
+    let calls = 0;
+    const sub = log.subscribe({ topic: TOPIC, groupId: 'g', start: 'earliest' }, async () => {
+      calls++;
+      throw new Error('always');
+    });
+    await until(() => calls >= 1);
+    await sub.stop();
+    expect(log.committedOffsets('g', TOPIC).size).toBe(0);
+    expect(valuesOf(await collect(log, { groupId: 'g' }, 1))).toEqual(['1']);
+  });
+
+  it("skips existing records with start: 'latest'", async () => {
+    const log = openLog();
+    await log.append(TOPIC, [rec('a', 'old-1'), rec('b', 'old-2')]);
+    const got: ConsumedRecord[] = [];
+    const sub = log.subscribe({ topic: TOPIC, groupId: null, start: 'latest' }, async (batch) => {
+      got.push(...batch);
+    });
+    await sleep(30);
+    await log.append(TOPIC, [rec('a', 'new-1')]);
+    await until(() => got.length >= 1);
+    await sleep(30);
+    await sub.stop();
+    expect(valuesOf(got)).toEqual(['new-1']);
+  });
+
+  it('allocates offsets without collisions when two instances share the file', async () => {
+    const a = openLog();
+    const b = openLog();
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      writes.push(a.append(TOPIC, [rec('same-key', `a${i}`), rec(`a-key-${i}`, `a${i}x`)]));
+      writes.push(b.append(TOPIC, [rec('same-key', `b${i}`), rec(`b-key-${i}`, `b${i}x`)]));
+    }
+    await Promise.all(writes);
+
+    const expected = 80;
+    const totalEnd = [...a.endOffsets(TOPIC).values()].reduce((s, n) => s + n, 0);
+    expect(totalEnd).toBe(expected);
+    expect([...b.endOffsets(TOPIC)]).toEqual([...a.endOffsets(TOPIC)]);
+
+    const got = await collect(b, {}, expected);
+    expect(got).toHaveLength(expected);
+    expect(new Set(got.map((r) => `${r.partition}:${r.offset}`)).size).toBe(expected);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const offsets = got.filter((r) => r.partition === p).map((r) => r.offset);
+      expect(offsets).toEqual(offsets.map((_, i) => i));
+    }
+    const same = got.filter((r) => r.key === 'same-key');
+    expect(same).toHaveLength(40);
+    // Each writer's records keep their order on the shared partition.
+    for (const w of ['a', 'b']) {
+      const mine = valuesOf(same).filter((v) => v.startsWith(w)).map((v) => Number(v.slice(1)));
+      expect(mine).toEqual([...Array(20).keys()]);
+    }
+  });
+
+  it('delivers records another instance appends to a live subscription', async () => {
+    const reader = openLog();
+    const writer = openLog();
+    const got: ConsumedRecord[] = [];
+    const sub = reader.subscribe({ topic: TOPIC, groupId: null, start: 'earliest' }, async (batch) => {
+      got.push(...batch);
+    });
+    await writer.append(TOPIC, [rec('x', 'from-writer')]);
+    await until(() => got.length >= 1);
+    await sub.stop();
+    expect(valuesOf(got)).toEqual(['from-writer']);
+  });
+
+  it('keeps records across close and reopen', async () => {
+    const first = openLog();
+    await first.append(TOPIC, [rec('a', 'kept-1'), rec('b', 'kept-2')]);
+    await closeLog(first);
+    const reopened = openLog();
+    expect(valuesOf(await collect(reopened, {}, 2)).sort()).toEqual(['kept-1', 'kept-2']);
+    await reopened.append(TOPIC, [rec('a', 'kept-3')]);
+    const a = (await collect(reopened, {}, 3)).filter((r) => r.key === 'a');
+    expect(a.map((r) => r.offset)).toEqual([0, 1]);
+  });
+
+  it('refuses appends and subscriptions after close', async () => {
+    const log = openLog();
+    await closeLog(log);
+    await expect(log.append(TOPIC, [rec('a', '1')])).rejects.toMatchObject({ code: 'LOG_CLOSED' });
+    expect(() => log.subscribe({ topic: TOPIC, groupId: null, start: 'earliest' }, async () => {})).toThrow(
+      expect.objectContaining({ code: 'LOG_CLOSED' }),
+    );
+    await log.close(); // a second close is harmless
+  });
+
+  it('deletes records older than the topic retention', async () => {
+    const now = 1_800_000_000_000;
+    const retentionMs = topicSpec(TOPIC).retentionMs;
+    const log = new SqliteEventLog({ path, sync: 'normal', pollIntervalMs: 10, retentionCheckMs: 10, now: () => now });
+    opened.push(log);
+    await log.append(TOPIC, [
+      { key: 'a', value: Buffer.from('expired'), timestamp: now - retentionMs - 1 },
+      { key: 'a', value: Buffer.from('kept'), timestamp: now - retentionMs + 1_000 },
+    ]);
+    await sleep(40);
+    const got = await collect(log, {}, 1);
+    expect(valuesOf(got)).toEqual(['kept']);
+    expect(got[0]?.offset).toBe(1);
+  });
+
+  it('stops its subscriptions on close, delivering nothing more', async () => {
+    const log = openLog();
+    let calls = 0;
+    log.subscribe({ topic: TOPIC, groupId: 'g', start: 'earliest' }, async () => {
+      calls++;
+    });
+    await closeLog(log);
+    await log.append(TOPIC, [rec('a', '1')]).catch(() => undefined);
+    await sleep(30);
+    expect(calls).toBe(0);
+  });
+
+  describe('schema registry', () => {
+    const SCHEMA_A = '{"type":"record","name":"A","fields":[{"name":"x","type":"int"}]}';
+    const SCHEMA_B = '{"type":"record","name":"B","fields":[{"name":"y","type":"string"}]}';
+
+    it('gives the same schema the same id and another schema another id', async () => {
+      const log = openLog();
+      const a1 = await log.schemaRegistry.register('subject-1', SCHEMA_A);
+      const a2 = await log.schemaRegistry.register('subject-1', SCHEMA_A);
+      const b = await log.schemaRegistry.register('subject-1', SCHEMA_B);
+      expect(a2).toBe(a1);
+      expect(b).not.toBe(a1);
+      expect(await log.schemaRegistry.schemaById(a1)).toBe(SCHEMA_A);
+      expect(await log.schemaRegistry.schemaById(b)).toBe(SCHEMA_B);
+    });
+
+    it('keeps ids stable across reopen and shares them between instances', async () => {
+      const first = openLog();
+      const a = await first.schemaRegistry.register('subject-1', SCHEMA_A);
+      const b = await first.schemaRegistry.register('subject-1', SCHEMA_B);
+      const other = openLog();
+      expect(await other.schemaRegistry.register('subject-1', SCHEMA_B)).toBe(b);
+      await closeLog(first);
+      await closeLog(other);
+
+      const reopened = openLog();
+      expect(await reopened.schemaRegistry.schemaById(a)).toBe(SCHEMA_A);
+      expect(await reopened.schemaRegistry.register('subject-1', SCHEMA_A)).toBe(a);
+      expect(await reopened.schemaRegistry.register('subject-1', SCHEMA_B)).toBe(b);
+    });
+
+    it('refuses an unknown id with DECODE_FAILED', async () => {
+      const log = openLog();
+      await expect(log.schemaRegistry.schemaById(12345)).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    });
+  });
+});
