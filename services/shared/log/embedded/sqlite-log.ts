@@ -69,8 +69,8 @@ export class SqliteEventLog implements EventLog {
   constructor(options: SqliteLogOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    // Records are ~1-3 KB; 16 KiB pages cut the per-record write cost (only applies to a new file).
-    this.db.pragma('page_size = 16384');
+    // Records are ~1-3 KB; 8 KiB pages measured cheapest per appended record (applies to a new file).
+    this.db.pragma('page_size = 8192');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
@@ -78,10 +78,12 @@ export class SqliteEventLog implements EventLog {
       CREATE TABLE IF NOT EXISTS partitions (
         topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
         PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+      -- Rows are stored in append order (seq), so a commit touches the last
+      -- pages only; the index gives each partition its offset order.
       CREATE TABLE IF NOT EXISTS records (
-        topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
-        ts INTEGER NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT,
-        PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
+        seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+        ts INTEGER NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT);
+      CREATE UNIQUE INDEX IF NOT EXISTS records_by_offset ON records (topic, partition, offset);
       CREATE TABLE IF NOT EXISTS group_offsets (
         group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
         PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;

@@ -42,7 +42,7 @@ function writerMain(): void {
   const nextOffset = db.prepare<[string, number], { next_offset: number }>('SELECT next_offset FROM partitions WHERE topic = ? AND partition = ?');
   const bump = db.prepare('UPDATE partitions SET next_offset = next_offset + ? WHERE topic = ? AND partition = ?');
   const insert = db.prepare('INSERT INTO records (topic, partition, offset, ts, key, value, headers) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const append = db.transaction((b: AppendBatch) => {
+  const append = (b: AppendBatch): void => {
     const values = Buffer.from(b.values.buffer, b.values.byteOffset, b.values.byteLength);
     const byPartition = new Map<number, number[]>();
     b.partitions.forEach((p, i) => {
@@ -64,19 +64,33 @@ function writerMain(): void {
       }
       bump.run(indexes.length, b.topic, p);
     }
+  };
+  // Batches that arrive while a commit runs are written together in the next
+  // one: bigger transactions under load, no added wait when idle.
+  let queued: { id: number; batch: AppendBatch }[] = [];
+  const flush = (): void => {
+    const work = queued;
+    queued = [];
+    if (work.length === 0) return;
+    try {
+      writeAll.immediate(work.map((w) => w.batch));
+      for (const w of work) parentPort!.postMessage({ id: w.id });
+    } catch (err) {
+      for (const w of work) parentPort!.postMessage({ id: w.id, error: (err as Error).message });
+    }
+  };
+  const writeAll = db.transaction((batches: AppendBatch[]) => {
+    for (const b of batches) append(b);
   });
   parentPort!.on('message', (msg: { id: number; batch: AppendBatch } | 'close') => {
     if (msg === 'close') {
+      if (queued.length > 0) flush();
       db.close();
       parentPort!.close();
       return;
     }
-    try {
-      append.immediate(msg.batch);
-      parentPort!.postMessage({ id: msg.id });
-    } catch (err) {
-      parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
-    }
+    if (queued.length === 0) setImmediate(flush);
+    queued.push(msg);
   });
 }
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Stops what infra/dev/up.sh started: SIGTERM (Kafka does a controlled shutdown), then SIGKILL
+# if a process is still there after its grace period. Idempotent. Data and logs are kept in
+# infra/dev/.run; to start from scratch: infra/dev/down.sh && rm -rf infra/dev/.run
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [[ ! -d "$RUN_DIR" ]]; then
+  log "nothing to stop (no ${RUN_DIR#"$REPO_ROOT"/})"
+  exit 0
+fi
+exec 9>"$RUN_DIR/.lock"
+flock -w 300 9 || die "another infra/dev up.sh or down.sh is still running"
+
+T0=$(now)
+# Both stops run in parallel; the registry does not depend on Kafka.
+stop_component registry 20 &
+reg_job=$!
+stop_component kafka 60
+wait "$reg_job"
+rm -f "$ENV_FILE" "$STATE_FILE"
+log "down in $(since "$T0")s"
