@@ -63,7 +63,6 @@ export class SqliteEventLog implements EventLog {
     committed: Database.Statement<[string, string], { partition: number; next_offset: number }>;
     commit: Database.Statement<[string, string, number, number]>;
     endOffsets: Database.Statement<[string], { partition: number; next_offset: number }>;
-    expire: Database.Statement<[string, number]>;
   };
 
   constructor(options: SqliteLogOptions) {
@@ -102,7 +101,6 @@ export class SqliteEventLog implements EventLog {
         'INSERT INTO group_offsets (group_id, topic, partition, next_offset) VALUES (?, ?, ?, ?) ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset',
       ),
       endOffsets: this.db.prepare('SELECT partition, next_offset FROM partitions WHERE topic = ?'),
-      expire: this.db.prepare('DELETE FROM records WHERE topic = ? AND ts < ?'),
     };
     this.schemaRegistry = new SqliteSchemaRegistry(this.db);
     this.writer = new SqliteWriter(options.path, options.sync);
@@ -187,9 +185,10 @@ export class SqliteEventLog implements EventLog {
 
   private expireRecords(): void {
     if (this.closed) return;
-    for (const t of TOPOLOGY) {
-      if (t.retentionMs > 0) this.stmts.expire.run(t.name, this.now() - t.retentionMs);
-    }
+    const requests = TOPOLOGY.filter((t) => t.retentionMs > 0).flatMap((t) =>
+      Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition, cutoff: this.now() - t.retentionMs })),
+    );
+    this.writer.expire(requests);
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,13 @@ export interface AppendBatch {
   lengths: number[];
 }
 
+export interface ExpireRequest {
+  topic: string;
+  partition: number;
+  /** Records with an older timestamp (epoch ms) are deleted. */
+  cutoff: number;
+}
+
 interface Reply {
   id: number;
   error?: string;
@@ -82,7 +89,26 @@ function writerMain(): void {
   const writeAll = db.transaction((batches: AppendBatch[]) => {
     for (const b of batches) append(b);
   });
-  parentPort!.on('message', (msg: { id: number; batch: AppendBatch } | 'close') => {
+  // Retention: delete the oldest records of each partition in small chunks,
+  // walking the offset index, so no step ever scans the table or holds the
+  // write lock for long.
+  const oldest = db.prepare<[string, number], { offset: number; ts: number }>(
+    'SELECT offset, ts FROM records WHERE topic = ? AND partition = ? ORDER BY offset LIMIT 1',
+  );
+  const dropRange = db.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ? AND ts < ?');
+  const expire = (work: ExpireRequest[]): void => {
+    const next = work[0];
+    if (!next) return;
+    const head = oldest.get(next.topic, next.partition);
+    const deleted = head && head.ts < next.cutoff ? dropRange.run(next.topic, next.partition, head.offset, head.offset + 1000, next.cutoff).changes : 0;
+    if (deleted === 0) work.shift();
+    setImmediate(() => expire(work));
+  };
+  parentPort!.on('message', (msg: { id: number; batch: AppendBatch } | { expire: ExpireRequest[] } | 'close') => {
+    if (typeof msg === 'object' && 'expire' in msg) {
+      expire(msg.expire);
+      return;
+    }
     if (msg === 'close') {
       if (queued.length > 0) flush();
       db.close();
@@ -109,6 +135,8 @@ export class SqliteWriter {
     const worker = new Worker(`(${writerMain.toString()})()`, {
       eval: true,
       workerData: { path: this.path, sync: this.sync, sqliteModule: require.resolve('better-sqlite3') },
+      // The writer holds one batch at a time: a small heap keeps the gateway's footprint down.
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
@@ -142,6 +170,12 @@ export class SqliteWriter {
     const forget = (): void => void this.inflight.delete(done);
     done.then(forget, forget);
     return done;
+  }
+
+  /** Deletes records older than each cutoff, in the background. */
+  expire(requests: ExpireRequest[]): void {
+    this.worker ??= this.spawn();
+    this.worker.postMessage({ expire: requests });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOPICS } from '../../../../topology/topics';
+import { isLlmLoggerError, LlmLoggerError } from '../../errors';
+import { createLogger } from '../../observability/logger';
+import { SqliteEventLog } from '../embedded/sqlite-log';
+import type { EventLog, ProducerRecord } from '../event-log';
+import { DiskSpool } from './disk-spool';
+import { SpoolingLog } from './spooling-log';
+
+/** A real log that can be switched off, standing for a Kafka outage. */
+class SwitchableLog implements EventLog {
+  readonly kind = 'kafka' as const;
+  down = false;
+  constructor(private readonly inner: SqliteEventLog) {}
+  get schemaRegistry() {
+    return this.inner.schemaRegistry;
+  }
+  append(topic: (typeof TOPICS)[keyof typeof TOPICS], records: ProducerRecord[]): Promise<void> {
+    if (this.down) return Promise.reject(new LlmLoggerError('LOG_UNAVAILABLE', 'broker down', { retriable: true }));
+    return this.inner.append(topic, records);
+  }
+  subscribe(...args: Parameters<EventLog['subscribe']>) {
+    return this.inner.subscribe(...args);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'spool-test-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const rec = (i: number): ProducerRecord => ({ key: `k${i}`, value: Buffer.from(`value-${i}`), timestamp: 1_000 + i });
+const logger = createLogger('silent', 'test');
+
+function values(inner: SqliteEventLog): string[] {
+  const out: { ts: number; v: string }[] = [];
+  for (const [p, end] of inner.endOffsets(TOPICS.inference)) {
+    for (const r of inner.readPartition(TOPICS.inference, p, 0, end)) out.push({ ts: r.timestamp, v: r.value.toString() });
+  }
+  return out.sort((a, b) => a.ts - b.ts).map((x) => x.v);
+}
+
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('while the log is down appends succeed into the spool, and are replayed once it returns', async () => {
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const flaky = new SwitchableLog(inner);
+  const log = new SpoolingLog(flaky, new DiskSpool(join(dir, 'spool.db'), 1_000_000), { logger, retryIntervalMs: 20 });
+  await log.append(TOPICS.inference, [rec(1)]);
+  flaky.down = true;
+  await log.append(TOPICS.inference, [rec(2), rec(3)]);
+  await log.append(TOPICS.inference, [rec(4)]);
+  expect(log.brokerState).toBe('down');
+  expect(log.spool.depth).toBe(3);
+  flaky.down = false;
+  await log.append(TOPICS.inference, [rec(5)]); // follows the spooled ones
+  await until(() => log.spool.depth === 0 && log.brokerState === 'up');
+  expect(values(inner)).toEqual(['value-1', 'value-2', 'value-3', 'value-4', 'value-5']);
+  await log.close();
+});
+
+test('records spooled before a crash are replayed by the next process', async () => {
+  const spoolPath = join(dir, 'spool.db');
+  const first = new DiskSpool(spoolPath, 1_000_000);
+  first.append(TOPICS.inference, [rec(1), rec(2)]);
+  first.close(); // as after kill -9: the rows are on disk
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const log = new SpoolingLog(new SwitchableLog(inner), new DiskSpool(spoolPath, 1_000_000), { logger, retryIntervalMs: 20 });
+  await until(() => log.spool.depth === 0);
+  expect(values(inner)).toEqual(['value-1', 'value-2']);
+  await log.close();
+});
+
+test('a full spool refuses what does not fit with a non-retriable error, keeping what fitted', async () => {
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const flaky = new SwitchableLog(inner);
+  flaky.down = true;
+  const log = new SpoolingLog(flaky, new DiskSpool(join(dir, 'spool.db'), 20), { logger, retryIntervalMs: 20 });
+  const err = await log.append(TOPICS.inference, [rec(1), rec(2), rec(3)]).catch((e: unknown) => e);
+  expect(isLlmLoggerError(err, 'LOG_QUEUE_FULL')).toBe(true);
+  expect((err as LlmLoggerError).retriable).toBe(false);
+  expect(log.spool.depth).toBe(2);
+  flaky.down = false;
+  await until(() => log.spool.depth === 0);
+  expect(values(inner)).toEqual(['value-1', 'value-2']);
+  await log.close();
+});

@@ -1,0 +1,138 @@
+import type { TopicName } from '../../../../topology/topics';
+import { LlmLoggerError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { BatchHandler, EventLog, ProducerRecord, SchemaRegistry, SubscribeOptions, Subscription } from '../event-log';
+import type { DiskSpool } from './disk-spool';
+
+export type BrokerState = 'up' | 'down';
+
+export interface SpoolingOptions {
+  /** Records moved from the spool to the log per append while draining. */
+  drainBatch?: number;
+  /** Pause between two attempts while the log is unreachable. */
+  retryIntervalMs?: number;
+  logger: Logger;
+}
+
+/**
+ * Wraps a remote log (Kafka) so that producing never fails while it is down:
+ * a failed append goes to the disk spool, every later append follows it there
+ * (so order is kept), and a background loop replays the spool, oldest first,
+ * once the log answers again. An append resolves when its records are
+ * durable in the log or in the spool.
+ */
+export class SpoolingLog implements EventLog {
+  readonly kind: EventLog['kind'];
+  private state: BrokerState = 'up';
+  private draining: Promise<void> | null = null;
+  private closed = false;
+  private readonly drainBatch: number;
+  private readonly retryIntervalMs: number;
+
+  constructor(
+    private readonly inner: EventLog,
+    readonly spool: DiskSpool,
+    private readonly options: SpoolingOptions,
+  ) {
+    this.kind = inner.kind;
+    this.drainBatch = options.drainBatch ?? 500;
+    this.retryIntervalMs = options.retryIntervalMs ?? 1_000;
+    if (spool.depth > 0) {
+      // Records left from an earlier run (a crash while Kafka was down).
+      this.state = 'down';
+      this.startDrain();
+    }
+  }
+
+  get brokerState(): BrokerState {
+    return this.state;
+  }
+
+  get schemaRegistry(): SchemaRegistry {
+    return this.inner.schemaRegistry;
+  }
+
+  async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
+    if (this.spool.depth === 0 && this.state === 'up') {
+      try {
+        await this.inner.append(topic, records);
+        return;
+      } catch (err) {
+        this.state = 'down';
+        this.options.logger.warn({ err, records: records.length }, 'log unreachable: spooling to disk until it returns');
+      }
+    }
+    try {
+      this.toSpool(topic, records);
+    } finally {
+      this.startDrain();
+    }
+  }
+
+  private toSpool(topic: TopicName, records: ProducerRecord[]): void {
+    const fitted = this.spool.append(topic, records);
+    if (fitted < records.length) {
+      throw new LlmLoggerError(
+        'LOG_QUEUE_FULL',
+        `disk spool full (${this.spool.bytes} of ${this.spool.maxBytes} bytes): ${records.length - fitted} records dropped`,
+        { retriable: false },
+      );
+    }
+  }
+
+  private startDrain(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+      // An append may have spooled a record just as the loop finished.
+      if (!this.closed && this.spool.depth > 0) this.startDrain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed && this.spool.depth > 0) {
+      const batch = this.spool.peek(this.drainBatch);
+      // Consecutive records of one topic go in one append; order is kept.
+      let i = 0;
+      let sent = 0;
+      try {
+        while (i < batch.length) {
+          const topic = batch[i]!.topic;
+          let j = i;
+          while (j < batch.length && batch[j]!.topic === topic) j++;
+          await this.inner.append(
+            topic,
+            batch.slice(i, j).map((r) => r.record),
+          );
+          sent = j;
+          i = j;
+        }
+      } catch (err) {
+        this.spool.ack(batch.slice(0, sent));
+        this.state = 'down';
+        this.options.logger.debug({ err, spooled: this.spool.depth }, 'log still unreachable');
+        await new Promise((r) => setTimeout(r, this.retryIntervalMs).unref());
+        continue;
+      }
+      this.spool.ack(batch);
+    }
+    if (!this.closed && this.state === 'down') {
+      this.state = 'up';
+      this.options.logger.info('log reachable again: spool replayed');
+    }
+  }
+
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+    return this.inner.subscribe(options, handler);
+  }
+
+  /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    if (this.draining) {
+      await Promise.race([this.draining, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    }
+    this.closed = true;
+    await this.draining;
+    await this.inner.close();
+    this.spool.close();
+  }
+}
