@@ -41,7 +41,7 @@ export async function startPipeline(upstreamUrl: string, env: Record<string, str
   });
   const logger = createLogger(config.logLevel, 'test');
   const registry = createMetricsRegistry();
-  const log = openEventLog(config);
+  const log = openEventLog(config, logger);
   const roles: RunningRole[] = [];
   const gateway = await runGateway(config, log, registry, logger);
   roles.push(gateway);

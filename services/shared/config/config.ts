@@ -37,7 +37,22 @@ const envSchema = z.object({
   CONSOLE_PORT: int(0, 65535).default(3000),
 
   KAFKA_BROKERS: z.string().min(1).optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('llm-logger'),
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256', 'plain']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_TLS: z.enum(['true', 'false']).default('false'),
+  KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
+  KAFKA_COMPRESSION: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
+  KAFKA_LINGER_MS: int(0, 10_000).default(5),
+  KAFKA_DELIVERY_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000), // then the gateway spools to disk
+  KAFKA_REPLICATION_FACTOR: int(1, 32).optional(), // overrides topology/ (e.g. 1 on a one-broker dev cluster)
   SCHEMA_REGISTRY_URL: z.url().optional(),
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+  SPOOL_MAX_BYTES: int(1024 * 1024, 1024 * 1024 * 1024 * 1024).default(1024 * MIB), // 1 GiB of events while Kafka is down
 
   AUDIT_MODE: z.enum(['best-effort', 'strict']).default('best-effort'),
   SAMPLE_RATE: z
@@ -69,6 +84,50 @@ const fileSchema = z
 
 export type AuditMode = 'best-effort' | 'strict';
 
+export interface KafkaSettings {
+  clientId: string;
+  sasl: { mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; username: string; password: string } | null;
+  tls: { caFile: string | null; certFile: string | null; keyFile: string | null } | null;
+  compression: 'zstd' | 'lz4' | 'none';
+  lingerMs: number;
+  deliveryTimeoutMs: number;
+  replicationFactor: number | null;
+}
+
+function kafkaSettings(s: EnvSettings): KafkaSettings {
+  let sasl: KafkaSettings['sasl'] = null;
+  if (s.KAFKA_SASL_MECHANISM) {
+    if (!s.KAFKA_SASL_USERNAME || !s.KAFKA_SASL_PASSWORD) {
+      throw new LlmLoggerError(
+        'CONFIG_INVALID',
+        `invalid configuration: ${ENV_PREFIX}KAFKA_SASL_MECHANISM needs ${ENV_PREFIX}KAFKA_SASL_USERNAME and ${ENV_PREFIX}KAFKA_SASL_PASSWORD`,
+      );
+    }
+    sasl = { mechanism: s.KAFKA_SASL_MECHANISM, username: s.KAFKA_SASL_USERNAME, password: s.KAFKA_SASL_PASSWORD };
+  }
+  if (s.KAFKA_TLS === 'false' && (s.KAFKA_TLS_CA_FILE || s.KAFKA_TLS_CERT_FILE || s.KAFKA_TLS_KEY_FILE)) {
+    throw new LlmLoggerError('CONFIG_INVALID', `invalid configuration: TLS files are set but ${ENV_PREFIX}KAFKA_TLS is not true`);
+  }
+  if (Boolean(s.KAFKA_TLS_CERT_FILE) !== Boolean(s.KAFKA_TLS_KEY_FILE)) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}KAFKA_TLS_CERT_FILE and ${ENV_PREFIX}KAFKA_TLS_KEY_FILE go together (mTLS)`,
+    );
+  }
+  return {
+    clientId: s.KAFKA_CLIENT_ID,
+    sasl,
+    tls:
+      s.KAFKA_TLS === 'true'
+        ? { caFile: s.KAFKA_TLS_CA_FILE ?? null, certFile: s.KAFKA_TLS_CERT_FILE ?? null, keyFile: s.KAFKA_TLS_KEY_FILE ?? null }
+        : null,
+    compression: s.KAFKA_COMPRESSION,
+    lingerMs: s.KAFKA_LINGER_MS,
+    deliveryTimeoutMs: s.KAFKA_DELIVERY_TIMEOUT_MS,
+    replicationFactor: s.KAFKA_REPLICATION_FACTOR ?? null,
+  };
+}
+
 export interface Config {
   dataDir: string;
   instance: string;
@@ -89,7 +148,10 @@ export interface Config {
   console: { host: string; port: number };
   log: {
     kafkaBrokers: string[] | null;
+    kafka: KafkaSettings;
     schemaRegistryUrl: string | null;
+    schemaRegistryAuth: { username: string; password: string } | null;
+    spoolMaxBytes: number;
     handoffQueueMax: number;
     handoffBatchMax: number;
     handoffLingerMs: number;
@@ -167,6 +229,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const filePath = configPath ?? settings.CONFIG;
   const file = filePath ? readConfigFile(filePath) : {};
   const upstreams = buildUpstreams(file.upstreams ?? {}, env);
+  if (settings.KAFKA_BROKERS && !settings.SCHEMA_REGISTRY_URL) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}KAFKA_BROKERS is set, so ${ENV_PREFIX}SCHEMA_REGISTRY_URL is required (events are Avro with registry ids)`,
+    );
+  }
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
@@ -190,7 +258,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     console: { host: settings.CONSOLE_HOST, port: settings.CONSOLE_PORT },
     log: {
       kafkaBrokers: brokers && brokers.length > 0 ? brokers : null,
+      kafka: kafkaSettings(settings),
       schemaRegistryUrl: settings.SCHEMA_REGISTRY_URL ?? null,
+      schemaRegistryAuth:
+        settings.SCHEMA_REGISTRY_USERNAME !== undefined
+          ? { username: settings.SCHEMA_REGISTRY_USERNAME, password: settings.SCHEMA_REGISTRY_PASSWORD ?? '' }
+          : null,
+      spoolMaxBytes: settings.SPOOL_MAX_BYTES,
       handoffQueueMax: settings.HANDOFF_QUEUE_MAX,
       handoffBatchMax: settings.HANDOFF_BATCH_MAX,
       handoffLingerMs: settings.HANDOFF_LINGER_MS,

@@ -22,6 +22,8 @@ export interface SqliteLogOptions {
   path: string;
   /** `normal` survives a process crash (kill -9); `full` also survives power loss. */
   sync: 'normal' | 'full';
+  /** Commit on a separate thread (default) or on the event loop. */
+  writerThread?: boolean;
   /** How often a subscription looks for records appended by another process. */
   pollIntervalMs?: number;
   /** How often expired records are deleted per topic retention. */
@@ -103,7 +105,7 @@ export class SqliteEventLog implements EventLog {
       endOffsets: this.db.prepare('SELECT partition, next_offset FROM partitions WHERE topic = ?'),
     };
     this.schemaRegistry = new SqliteSchemaRegistry(this.db);
-    this.writer = new SqliteWriter(options.path, options.sync);
+    this.writer = new SqliteWriter(options.path, options.sync, options.writerThread ?? true);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.now = options.now ?? Date.now;
     this.appended.setMaxListeners(0);

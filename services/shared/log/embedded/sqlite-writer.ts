@@ -1,6 +1,6 @@
 import type * as WorkerThreads from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { LlmLoggerError } from '../../errors';
 
 /**
@@ -33,18 +33,24 @@ interface Reply {
   error?: string;
 }
 
+type Done = (id: number, error?: string) => void;
+
+interface WriterCore {
+  submit(id: number, batch: AppendBatch, done: Done): void;
+  expire(requests: ExpireRequest[]): void;
+  close(): void;
+}
+
 /**
- * Runs inside the worker. Self-contained on purpose: it is shipped to the
- * worker as source text, so it works from compiled output and from sources.
+ * The writer's work: one connection, appends coalesced into one transaction
+ * per turn of the event loop (bigger commits under load, no added wait when
+ * idle), retention in small chunks. Self-contained on purpose: it is also
+ * shipped to the writer thread as source text, so it must not use imports.
  */
-function writerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports -- runs as plain script text in the worker */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
-  const Database = require(workerData.sqliteModule as string) as typeof BetterSqlite3;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const db = new Database(workerData.path as string);
+function createWriterCore(Database: typeof BetterSqlite3, path: string, sync: 'normal' | 'full'): WriterCore {
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${workerData.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   const nextOffset = db.prepare<[string, number], { next_offset: number }>('SELECT next_offset FROM partitions WHERE topic = ? AND partition = ?');
   const bump = db.prepare('UPDATE partitions SET next_offset = next_offset + ? WHERE topic = ? AND partition = ?');
@@ -72,56 +78,75 @@ function writerMain(): void {
       bump.run(indexes.length, b.topic, p);
     }
   };
-  // Batches that arrive while a commit runs are written together in the next
-  // one: bigger transactions under load, no added wait when idle.
-  let queued: { id: number; batch: AppendBatch }[] = [];
-  const flush = (): void => {
-    const work = queued;
-    queued = [];
-    if (work.length === 0) return;
-    try {
-      writeAll.immediate(work.map((w) => w.batch));
-      for (const w of work) parentPort!.postMessage({ id: w.id });
-    } catch (err) {
-      for (const w of work) parentPort!.postMessage({ id: w.id, error: (err as Error).message });
-    }
-  };
   const writeAll = db.transaction((batches: AppendBatch[]) => {
     for (const b of batches) append(b);
   });
+  let queued: { id: number; batch: AppendBatch; done: Done }[] = [];
+  const flush = (): void => {
+    const work = queued;
+    queued = [];
+    if (work.length === 0 || !db.open) return;
+    try {
+      writeAll.immediate(work.map((w) => w.batch));
+      for (const w of work) w.done(w.id);
+    } catch (err) {
+      for (const w of work) w.done(w.id, (err as Error).message);
+    }
+  };
   // Retention: delete the oldest records of each partition in small chunks,
-  // walking the offset index, so no step ever scans the table or holds the
-  // write lock for long.
+  // walking the offset index, so no step scans the table or holds the write
+  // lock for long.
   const oldest = db.prepare<[string, number], { offset: number; ts: number }>(
     'SELECT offset, ts FROM records WHERE topic = ? AND partition = ? ORDER BY offset LIMIT 1',
   );
   const dropRange = db.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ? AND ts < ?');
   const expire = (work: ExpireRequest[]): void => {
     const next = work[0];
-    if (!next) return;
+    if (!next || !db.open) return;
     const head = oldest.get(next.topic, next.partition);
     const deleted = head && head.ts < next.cutoff ? dropRange.run(next.topic, next.partition, head.offset, head.offset + 1000, next.cutoff).changes : 0;
     if (deleted === 0) work.shift();
     setImmediate(() => expire(work));
   };
-  parentPort!.on('message', (msg: { id: number; batch: AppendBatch } | { expire: ExpireRequest[] } | 'close') => {
-    if (typeof msg === 'object' && 'expire' in msg) {
-      expire(msg.expire);
-      return;
-    }
-    if (msg === 'close') {
-      if (queued.length > 0) flush();
+  return {
+    submit(id, batch, done) {
+      if (queued.length === 0) setImmediate(flush);
+      queued.push({ id, batch, done });
+    },
+    expire,
+    close() {
+      flush();
       db.close();
+    },
+  };
+}
+
+/** Entry point of the writer thread (shipped as source text, like the core). */
+function writerThreadMain(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports -- runs as plain script text in the worker */
+  const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
+  const Database = require(workerData.sqliteModule as string) as typeof BetterSqlite3;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const core = createWriterCore(Database, workerData.path as string, workerData.sync as 'normal' | 'full');
+  const reply: Done = (id, error) => parentPort!.postMessage(error === undefined ? { id } : { id, error });
+  parentPort!.on('message', (msg: { id: number; batch: AppendBatch } | { expire: ExpireRequest[] } | 'close') => {
+    if (msg === 'close') {
+      core.close();
       parentPort!.close();
-      return;
-    }
-    if (queued.length === 0) setImmediate(flush);
-    queued.push(msg);
+    } else if ('expire' in msg) core.expire(msg.expire);
+    else core.submit(msg.id, msg.batch, reply);
   });
 }
 
+const WORKER_SOURCE = `const createWriterCore = ${createWriterCore.toString()};\n(${writerThreadMain.toString()})()`;
+
+/**
+ * Runs the writer core on its own thread (`thread: true`: commits never
+ * block the event loop) or inline (no second isolate: less memory).
+ */
 export class SqliteWriter {
   private worker: Worker | null = null;
+  private inline: WriterCore | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private readonly inflight = new Set<Promise<void>>();
@@ -129,29 +154,29 @@ export class SqliteWriter {
   constructor(
     private readonly path: string,
     private readonly sync: 'normal' | 'full',
+    private readonly thread: boolean,
   ) {}
 
+  private settle: Done = (id, error) => {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (error === undefined) p.resolve();
+    else p.reject(new LlmLoggerError('LOG_UNAVAILABLE', `embedded log append failed: ${error}`, { retriable: true }));
+  };
+
   private spawn(): Worker {
-    const worker = new Worker(`(${writerMain.toString()})()`, {
+    const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { path: this.path, sync: this.sync, sqliteModule: require.resolve('better-sqlite3') },
-      // The writer holds one batch at a time: a small heap keeps the gateway's footprint down.
+      // The writer holds a few batches at a time: a small heap keeps the footprint down.
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
-    worker.on('message', (reply: Reply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      if (reply.error === undefined) p.resolve();
-      else p.reject(new LlmLoggerError('LOG_UNAVAILABLE', `embedded log append failed: ${reply.error}`, { retriable: true }));
-    });
+    worker.on('message', (reply: Reply) => this.settle(reply.id, reply.error));
     const fail = (err: Error): void => {
       // Every append in flight is unconfirmed: fail them so callers retry; the next append starts a new writer.
       this.worker = null;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new LlmLoggerError('LOG_UNAVAILABLE', `embedded log writer stopped: ${err.message}`, { cause: err, retriable: true }));
-      }
+      for (const id of [...this.pending.keys()]) this.settle(id, `writer thread stopped: ${err.message}`);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
@@ -159,13 +184,23 @@ export class SqliteWriter {
     return worker;
   }
 
-  append(batch: AppendBatch): Promise<void> {
+  private send(msg: { id: number; batch: AppendBatch } | { expire: ExpireRequest[] }): void {
+    if (!this.thread) {
+      this.inline ??= createWriterCore(BetterSqlite3, this.path, this.sync);
+      if ('expire' in msg) this.inline.expire(msg.expire);
+      else this.inline.submit(msg.id, msg.batch, this.settle);
+      return;
+    }
     this.worker ??= this.spawn();
+    this.worker.postMessage(msg);
+  }
+
+  append(batch: AppendBatch): Promise<void> {
     const id = this.nextId++;
     const done = new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage({ id, batch });
     });
+    this.send({ id, batch });
     this.inflight.add(done);
     const forget = (): void => void this.inflight.delete(done);
     done.then(forget, forget);
@@ -174,14 +209,15 @@ export class SqliteWriter {
 
   /** Deletes records older than each cutoff, in the background. */
   expire(requests: ExpireRequest[]): void {
-    this.worker ??= this.spawn();
-    this.worker.postMessage({ expire: requests });
+    this.send({ expire: requests });
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    this.inline?.close();
+    this.inline = null;
     const worker = this.worker;
     if (!worker) return;
-    await Promise.allSettled([...this.inflight]);
     const exited = new Promise((r) => worker.once('exit', r));
     worker.postMessage('close');
     await exited;

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { TopicName } from '../../../../topology/topics';
+import type { KafkaSettings } from '../../config/config';
+import { LlmLoggerError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type {
+  BatchHandler,
+  ConsumedRecord,
+  EventLog,
+  ProducerRecord,
+  SchemaRegistry,
+  SubscribeOptions,
+  Subscription,
+} from '../event-log';
+
+/**
+ * The Kafka adapter of the event log, on @confluentinc/kafka-javascript
+ * (librdkafka; chosen by measurement, see docs/benchmarks.md). Producer:
+ * idempotent, acks=all, linger, zstd. Consumers: consumer groups, manual
+ * commits after the handler, cooperative-sticky rebalancing.
+ */
+
+export interface KafkaLogOptions {
+  brokers: string[];
+  settings: KafkaSettings;
+  registry: SchemaRegistry;
+  logger: Logger;
+}
+
+type KafkaClient = InstanceType<typeof KafkaJS.Kafka>;
+type Producer = ReturnType<KafkaClient['producer']>;
+type Consumer = ReturnType<KafkaClient['consumer']>;
+
+const COMPRESSION = {
+  zstd: KafkaJS.CompressionTypes.ZSTD,
+  lz4: KafkaJS.CompressionTypes.LZ4,
+  none: KafkaJS.CompressionTypes.None,
+} as const;
+
+/** librdkafka settings shared by every client: security, identity, quiet logs. */
+export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record<string, string | number | boolean> {
+  const conf: Record<string, string | number | boolean> = {
+    'bootstrap.servers': brokers.join(','),
+    'client.id': s.clientId,
+  };
+  const protocol = `${s.sasl ? 'sasl_' : ''}${s.tls ? 'ssl' : 'plaintext'}`;
+  conf['security.protocol'] = protocol;
+  if (s.sasl) {
+    conf['sasl.mechanisms'] = s.sasl.mechanism.toUpperCase();
+    conf['sasl.username'] = s.sasl.username;
+    conf['sasl.password'] = s.sasl.password;
+  }
+  if (s.tls) {
+    if (s.tls.caFile) conf['ssl.ca.pem'] = readFileSync(s.tls.caFile, 'utf8');
+    if (s.tls.certFile) conf['ssl.certificate.pem'] = readFileSync(s.tls.certFile, 'utf8');
+    if (s.tls.keyFile) conf['ssl.key.pem'] = readFileSync(s.tls.keyFile, 'utf8');
+  }
+  return conf;
+}
+
+function wrap(what: string, err: unknown): LlmLoggerError {
+  return new LlmLoggerError('LOG_UNAVAILABLE', `kafka ${what}: ${(err as Error).message ?? String(err)}`, { cause: err, retriable: true });
+}
+
+export class KafkaEventLog implements EventLog {
+  readonly kind = 'kafka' as const;
+  readonly schemaRegistry: SchemaRegistry;
+  private readonly kafka: KafkaClient;
+  private producer: Producer | null = null;
+  private producerReady: Promise<Producer> | null = null;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closed = false;
+
+  constructor(private readonly options: KafkaLogOptions) {
+    this.schemaRegistry = options.registry;
+    const log = options.logger.child({ component: 'kafka' });
+    this.kafka = new KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: options.brokers,
+        clientId: options.settings.clientId,
+        logLevel: KafkaJS.logLevel.WARN,
+        logger: {
+          info: (m: string, e?: object) => log.debug(e ?? {}, m),
+          error: (m: string, e?: object) => log.warn(e ?? {}, m),
+          warn: (m: string, e?: object) => log.warn(e ?? {}, m),
+          debug: () => undefined,
+          namespace: () => undefined,
+          setLogLevel: () => undefined,
+        } as never,
+      },
+      ...rdkafkaCommonConfig(options.brokers, options.settings),
+    });
+  }
+
+  private getProducer(): Promise<Producer> {
+    this.producerReady ??= (async () => {
+      const s = this.options.settings;
+      const producer = this.kafka.producer({
+        kafkaJS: { idempotent: true, acks: -1, compression: COMPRESSION[s.compression], allowAutoTopicCreation: false },
+        'linger.ms': s.lingerMs,
+        // A delivery that cannot complete in this time fails, and the gateway spools it to disk.
+        'message.timeout.ms': s.deliveryTimeoutMs,
+        'batch.size': 1_000_000,
+        'queue.buffering.max.kbytes': 262_144,
+      });
+      try {
+        await producer.connect();
+      } catch (err) {
+        this.producerReady = null;
+        throw wrap('producer connect', err);
+      }
+      this.producer = producer;
+      return producer;
+    })();
+    return this.producerReady;
+  }
+
+  async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    if (records.length === 0) return;
+    const producer = await this.getProducer();
+    const now = Date.now();
+    try {
+      await producer.send({
+        topic,
+        messages: records.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          timestamp: String(r.timestamp ?? now),
+        })),
+      });
+    } catch (err) {
+      throw wrap(`produce to ${topic}`, err);
+    }
+  }
+
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const sub = new KafkaSubscription(this.kafka, options, handler, this.options.logger);
+    this.subscriptions.add(sub);
+    void sub.done.finally(() => this.subscriptions.delete(sub));
+    return sub;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    if (this.producer) await this.producer.flush({ timeout: 10_000 }).catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}
+
+class KafkaSubscription implements Subscription {
+  readonly done: Promise<void>;
+  private readonly consumer: Consumer;
+  private readonly lagByPartition = new Map<number, number>();
+  private stopping = false;
+
+  constructor(
+    kafka: KafkaClient,
+    private readonly options: SubscribeOptions,
+    private readonly handler: BatchHandler,
+    logger: Logger,
+  ) {
+    // A reader with no group (tail) gets a throw-away group and never commits.
+    const groupId = options.groupId ?? `llm-logger-reader-${randomUUID()}`;
+    this.consumer = kafka.consumer({
+      kafkaJS: {
+        groupId,
+        fromBeginning: options.start === 'earliest',
+        autoCommit: false,
+        partitionAssigners: [KafkaJS.PartitionAssigners.cooperativeSticky],
+      },
+      'js.consumer.max.batch.size': options.maxBatch ?? 1000,
+      // Read only what producers committed (transactional aggregates).
+      'isolation.level': 'read_committed',
+    });
+    this.done = this.run().catch((err: unknown) => {
+      if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');
+    });
+  }
+
+  lag(): number {
+    let total = 0;
+    for (const v of this.lagByPartition.values()) total += v;
+    return total;
+  }
+
+  private async run(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.options.topic] });
+    await this.consumer.run({
+      // Offsets are marked only when the batch handler returned; nothing is committed before.
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return;
+        const records: ConsumedRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic as TopicName,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key ? m.key.toString() : null,
+          value: m.value ?? Buffer.alloc(0),
+          headers: Object.fromEntries(
+            Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v ?? '')]),
+          ),
+          timestamp: Number(m.timestamp),
+        }));
+        await this.handler(records);
+        const last = records[records.length - 1]!;
+        if (this.options.groupId) {
+          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) }]);
+        }
+        const high = Number(batch.highWatermark);
+        if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.done;
+  }
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import avro from 'avsc';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import OpenAI from 'openai';
+import { TOPICS } from '../../topology/topics';
+import { describeWithInfra } from '../support/infra';
+import { ensureTopics } from '../support/kafka-topics';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+
+/**
+ * The gateway and console on the real broker: events are Avro in the
+ * Confluent wire format, readable by a plain Kafka consumer and the registry.
+ */
+describeWithInfra('gateway and console on Kafka', (settings) => {
+  let upstream: StandIn;
+  let pipeline: Pipeline;
+
+  beforeAll(async () => {
+    await ensureTopics(settings().brokers);
+    upstream = await startStandIn();
+    pipeline = await startPipeline(upstream.url, {
+      LLM_LOGGER_KAFKA_BROKERS: settings().brokers,
+      LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await pipeline?.close();
+    await upstream?.close();
+  });
+
+  test('an SDK call is recorded on llm.inference.v1 and reaches the console', async () => {
+    const client = new OpenAI({ apiKey: 'sk-kafka-test', baseURL: `${pipeline.gatewayUrl}/openai/v1`, maxRetries: 0 });
+    const user = `kafka-${randomUUID()}`;
+    const { response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello kafka' }] }, { headers: { 'x-llm-user': user } })
+      .withResponse();
+    const id = response.headers.get('x-llm-request-id')!;
+    const event = await pipeline.waitForEvent(id, 30_000);
+    expect(event).toMatchObject({ user, upstream: 'openai', http_status: 200, usage: { source: 'provider' } });
+
+    // An independent reader: a plain consumer and the registry's REST API.
+    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: settings().brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } });
+    const consumer = kafka.consumer({ kafkaJS: { groupId: `test-reader-${randomUUID()}`, fromBeginning: true, autoCommit: false } });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPICS.inference] });
+    const raw = await new Promise<Buffer>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          if (message.key?.toString() === id) resolve(message.value!);
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(raw[0]).toBe(0); // magic byte
+    const schemaId = raw.readUInt32BE(1);
+    const res = await fetch(`${settings().registryUrl}/schemas/ids/${schemaId}`);
+    const writer = avro.Type.forSchema(JSON.parse(((await res.json()) as { schema: string }).schema) as avro.Schema);
+    const decoded = writer.fromBuffer(raw.subarray(5)) as { event_id: string; user: string; usage: { output_tokens: number } };
+    expect(decoded.event_id).toBe(id);
+    expect(decoded.user).toBe(user);
+    expect(decoded.usage.output_tokens).toBe(8);
+    expect(raw.toString('latin1')).not.toContain('sk-kafka-test');
+  }, 60_000);
+});

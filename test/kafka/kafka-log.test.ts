@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import { loadConfig } from '../../services/shared/config/config';
+import type { ConsumedRecord } from '../../services/shared/log/event-log';
+import { runConsumer, PoisonRecordError } from '../../services/shared/log/consumer-runner';
+import { KafkaEventLog } from '../../services/shared/log/kafka/kafka-log';
+import { ConfluentRegistryClient } from '../../services/shared/log/kafka/registry-client';
+import { createLogger } from '../../services/shared/observability/logger';
+import { describeWithInfra } from '../support/infra';
+import { ensureTopics } from '../support/kafka-topics';
+
+/** The Kafka adapter of the EventLog port, against the real broker. */
+describeWithInfra('Kafka event log', (settings) => {
+  let log: KafkaEventLog;
+  const logger = createLogger('silent', 'test');
+
+  beforeAll(async () => {
+    await ensureTopics(settings().brokers);
+    const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
+    log = new KafkaEventLog({
+      brokers: config.log.kafkaBrokers!,
+      settings: config.log.kafka,
+      registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
+      logger,
+    });
+  });
+  afterAll(async () => {
+    await log.close();
+  });
+
+  /** Collects records whose key starts with `prefix` until `count` arrived. */
+  function collect(groupId: string, prefix: string, count: number, onBatch?: (b: ConsumedRecord[]) => void) {
+    const seen: ConsumedRecord[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const sub = log.subscribe({ topic: TOPICS.dlq, groupId, start: 'earliest' }, async (batch) => {
+      onBatch?.(batch);
+      for (const r of batch) if (r.key?.startsWith(prefix)) seen.push(r);
+      if (seen.length >= count) resolve();
+    });
+    return { seen, done, sub };
+  }
+
+  test('appended records are consumed in order; a group resumes after its committed offset', async () => {
+    const prefix = randomUUID();
+    const group = `test-${randomUUID()}`;
+    // One key, so one partition: order is observable.
+    const records = Array.from({ length: 20 }, (_, i) => ({ key: `${prefix}`, value: Buffer.from(String(i)), headers: { n: String(i) } }));
+    await log.append(TOPICS.dlq, records.slice(0, 10));
+    const first = collect(group, prefix, 10);
+    await first.done;
+    await first.sub.stop();
+    expect(first.seen.map((r) => r.value.toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(first.seen[3]!.headers.n).toBe('3');
+
+    await log.append(TOPICS.dlq, records.slice(10));
+    const second = collect(group, prefix, 10);
+    await second.done;
+    await second.sub.stop();
+    expect(second.seen.map((r) => r.value.toString())).toEqual(['10', '11', '12', '13', '14', '15', '16', '17', '18', '19']);
+  }, 60_000);
+
+  test('a batch whose handler fails is delivered again', async () => {
+    const prefix = randomUUID();
+    await log.append(TOPICS.dlq, [{ key: prefix, value: Buffer.from('retry-me') }]);
+    let attempts = 0;
+    const delivered: string[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const sub = log.subscribe({ topic: TOPICS.dlq, groupId: `test-${randomUUID()}`, start: 'earliest' }, async (batch) => {
+      const mine = batch.filter((r) => r.key === prefix);
+      if (mine.length === 0) return;
+      attempts++;
+      if (attempts === 1) throw new Error('transient');
+      delivered.push(...mine.map((r) => r.value.toString()));
+      resolve();
+    });
+    await done;
+    await sub.stop();
+    expect(attempts).toBe(2);
+    expect(delivered).toEqual(['retry-me']);
+  }, 60_000);
+
+  test('a poison record goes to the DLQ with the reason; the consumer goes on', async () => {
+    const prefix = randomUUID();
+    await log.append(TOPICS.inferenceLive, [
+      { key: `${prefix}-bad`, value: Buffer.from('poison') },
+      { key: `${prefix}-good`, value: Buffer.from('fine') },
+    ]);
+    const handled: string[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const sub = runConsumer<string>({
+      log,
+      role: 'console',
+      topic: TOPICS.inferenceLive,
+      groupId: `test-${randomUUID()}`,
+      start: 'earliest',
+      registry: new Registry(),
+      logger,
+      decode: async (r) => r.value.toString(),
+      eventTime: () => Date.now(),
+      handle: async (batch) => {
+        for (const d of batch) {
+          if (!d.record.key?.startsWith(prefix)) continue;
+          if (d.value === 'poison') throw new PoisonRecordError('invalid_event', 'cannot use this record');
+          handled.push(d.value);
+          resolve();
+        }
+      },
+    });
+    await done;
+    await sub.stop();
+    expect(handled).toEqual(['fine']);
+    const dlq = collect(`test-${randomUUID()}`, `${prefix}-bad`, 1);
+    await dlq.done;
+    await dlq.sub.stop();
+    expect(dlq.seen[0]!.value.toString()).toBe('poison');
+    expect(dlq.seen[0]!.headers).toMatchObject({ 'x-dlq-reason': 'invalid_event', 'x-dlq-source-topic': TOPICS.inferenceLive, 'x-dlq-role': 'console' });
+  }, 60_000);
+});

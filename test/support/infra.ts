@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { REPO_ROOT } from './processes';
+
+/**
+ * Where the local infrastructure (`npm run infra:up`) is. Suites that need it
+ * are skipped when it is not configured, unless REQUIRE_INFRA=1 (as in CI),
+ * where they fail instead.
+ */
+export interface InfraSettings {
+  brokers: string;
+  registryUrl: string;
+}
+
+export function infraSettings(): InfraSettings | null {
+  const env: Record<string, string | undefined> = { ...process.env };
+  const file = join(REPO_ROOT, 'infra', 'dev', '.run', 'env');
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m && env[m[1]!] === undefined) env[m[1]!] = m[2];
+    }
+  }
+  const brokers = env.LLM_LOGGER_KAFKA_BROKERS;
+  const registryUrl = env.LLM_LOGGER_SCHEMA_REGISTRY_URL;
+  return brokers && registryUrl ? { brokers, registryUrl } : null;
+}
+
+export const infraRequired = process.env.REQUIRE_INFRA === '1';
+
+function reachable(hostPort: string, timeoutMs = 2_000): Promise<boolean> {
+  const [host, port] = hostPort.split(':') as [string, string];
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port), timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/**
+ * `describe` for suites that need Kafka and the registry: they run when the
+ * infrastructure is configured, fail when it is required but unreachable, and
+ * are skipped otherwise.
+ */
+export function describeWithInfra(name: string, fn: (settings: () => InfraSettings) => void): void {
+  const settings = infraSettings();
+  if (!settings && !infraRequired) {
+    describe.skip(`${name} (no local infrastructure: npm run infra:up)`, () => fn(() => settings!));
+    return;
+  }
+  describe(name, () => {
+    beforeAll(async () => {
+      if (!settings) throw new Error('REQUIRE_INFRA=1 but no Kafka configured: run npm run infra:up');
+      const broker = settings.brokers.split(',')[0]!;
+      if (!(await reachable(broker))) throw new Error(`REQUIRE_INFRA: Kafka at ${broker} is unreachable`);
+      const registry = new URL(settings.registryUrl);
+      if (!(await reachable(`${registry.hostname}:${registry.port || 80}`))) {
+        throw new Error(`REQUIRE_INFRA: schema registry at ${settings.registryUrl} is unreachable`);
+      }
+    });
+    fn(() => settings!);
+  });
+}
