@@ -71,7 +71,7 @@ async function runRoles(roles: ('gateway' | 'console')[], configPath: string | u
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
-  const log = openEventLog(config);
+  const log = openEventLog(config, logger);
   const running: RunningRole[] = [];
   try {
     for (const role of roles) {

@@ -3,6 +3,7 @@ import type { Config } from '../shared/config/config';
 import type { InferenceEvent } from '../shared/event/inference-event';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { openEventLog } from '../shared/log/open-log';
+import { createLogger } from '../shared/observability/logger';
 
 /** One line per call, readable at a glance in a terminal. */
 export function formatTailLine(e: InferenceEvent): string {
@@ -34,7 +35,7 @@ export function formatTailLine(e: InferenceEvent): string {
 /** Follows llm.inference.v1 without joining a consumer group (nothing is committed). */
 export async function runTail(args: string[], config: Config): Promise<number> {
   const json = args.includes('--json');
-  const log = openEventLog(config);
+  const log = openEventLog(config, createLogger('warn', 'tail'));
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const subscription = log.subscribe(
     { topic: TOPICS.inference, groupId: null, start: args.includes('--from-beginning') ? 'earliest' : 'latest' },

@@ -55,7 +55,7 @@ export class ConfluentRegistryClient implements SchemaRegistry {
       });
     }
     const text = await res.body.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
