@@ -13,6 +13,17 @@ exec 9>"$RUN_DIR/.lock"
 flock -w 300 9 || die "another infra/dev up.sh or down.sh is still running"
 
 T0=$(now)
+# `down.sh kafka` (or `registry`) stops one component only, e.g. to test an outage;
+# `up.sh` starts it again.
+if [[ $# -gt 0 ]]; then
+  case "$1" in
+    kafka) stop_component kafka 60 ;;
+    registry) stop_component registry 20 ;;
+    *) die "unknown component '$1' (kafka or registry)" ;;
+  esac
+  log "$1 down in $(since "$T0")s"
+  exit 0
+fi
 # Both stops run in parallel; the registry does not depend on Kafka.
 stop_component registry 20 &
 reg_job=$!

@@ -22,6 +22,8 @@ export interface GatewayDeps {
   prices: PriceTable;
   registry: Registry;
   logger: Logger;
+  /** Broker state and spool depth for /readyz, when the log has them. */
+  logDetails?: () => Record<string, unknown>;
 }
 
 export interface Gateway {
@@ -76,7 +78,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   let ready = true;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
-    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord() })) return;
+    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord(), details: deps.logDetails })) return;
     if (url === INGEST_PATH || url.startsWith(`${INGEST_PATH}?`)) {
       await ingest(req, res);
       return;

@@ -9,6 +9,8 @@ import type { Logger } from '../shared/observability/logger';
 import { loadPriceTable } from '../shared/pricing';
 import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
+import { SpoolingLog } from '../shared/log/spool/spooling-log';
+import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 
 export interface RunningRole {
   /** Port actually bound (useful with port 0). */
@@ -31,9 +33,24 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
       onError: (err, attempt) => logger.error({ err, attempt }, 'events could not be written to the log; retrying'),
     },
     (err, eventId) => logger.error({ err, eventId }, 'event could not be encoded; dropped'),
+    () => !(log instanceof SpoolingLog) || log.canAccept(),
   );
   const metrics = createGatewayMetrics(registry, () => recorder.handoff.depth);
-  const gateway = buildGateway({ config, recorder, metrics, prices, registry, logger });
+  const spooling = log instanceof SpoolingLog ? log : null;
+  if (spooling) registerSpoolMetrics(registry, spooling);
+  const gateway = buildGateway({
+    config,
+    recorder,
+    metrics,
+    prices,
+    registry,
+    logger,
+    logDetails: () => ({
+      log: log.kind,
+      handoff_queue: recorder.handoff.depth,
+      ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
+    }),
+  });
   gateway.server.listen(config.gateway.port, config.gateway.host);
   await once(gateway.server, 'listening');
   const port = (gateway.server.address() as AddressInfo).port;

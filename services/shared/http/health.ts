@@ -6,6 +6,8 @@ export interface HealthOptions {
   registry: Registry;
   /** Readiness: can this process do its job right now? */
   ready: () => boolean;
+  /** Extra facts shown by /readyz (e.g. broker state, spool depth). */
+  details?: () => Record<string, unknown>;
 }
 
 /**
@@ -21,7 +23,7 @@ export function serveHealth(req: IncomingMessage, res: ServerResponse, options: 
   }
   if (path === '/readyz') {
     const ready = options.ready();
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...options.details?.() });
     return true;
   }
   if (path === '/metrics') {

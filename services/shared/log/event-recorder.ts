@@ -16,6 +16,7 @@ export class EventRecorder {
     private readonly serde: AvroSerde<InferenceEvent>,
     options: HandoffOptions,
     onEncodeError: (err: unknown, eventId: string) => void = () => undefined,
+    private readonly logAccepts: () => boolean = () => true,
   ) {
     this.handoff = new BatchHandoff<InferenceEvent>(
       {
@@ -46,7 +47,7 @@ export class EventRecorder {
   }
 
   canRecord(): boolean {
-    return !this.handoff.degraded && !this.handoff.full;
+    return !this.handoff.degraded && !this.handoff.full && this.logAccepts();
   }
 
   shutdown(graceMs: number): Promise<void> {

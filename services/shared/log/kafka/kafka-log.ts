@@ -94,7 +94,13 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  private getProducer(): Promise<Producer> {
+  /**
+   * The connected producer. Connecting to a cluster that is down takes
+   * librdkafka ~30 s to give up; callers wait at most the delivery timeout,
+   * so the gateway spools instead of queueing in memory meanwhile.
+   */
+  private async getProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
     this.producerReady ??= (async () => {
       const s = this.options.settings;
       const producer = this.kafka.producer({
@@ -114,7 +120,18 @@ export class KafkaEventLog implements EventLog {
       this.producer = producer;
       return producer;
     })();
-    return this.producerReady;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(wrap('producer connect', new Error(`no connection within ${this.options.settings.deliveryTimeoutMs} ms`))),
+        this.options.settings.deliveryTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.producerReady, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {

@@ -48,6 +48,11 @@ export class SpoolingLog implements EventLog {
     return this.state;
   }
 
+  /** False only while Kafka is down and the spool is full: records would be dropped. */
+  canAccept(): boolean {
+    return this.state === 'up' || this.spool.bytes < this.spool.maxBytes;
+  }
+
   get schemaRegistry(): SchemaRegistry {
     return this.inner.schemaRegistry;
   }

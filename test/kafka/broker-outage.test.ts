@@ -1,0 +1,188 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { Agent, fetch } from 'undici';
+import { TOPICS } from '../../topology/topics';
+import { describeWithInfra } from '../support/infra';
+import { ensureTopics } from '../support/kafka-topics';
+import { REPO_ROOT, startCli, type RunningCli } from '../support/processes';
+import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+
+/**
+ * Kafka goes away under load and comes back: calls keep being answered, the
+ * events wait in the disk spool, and afterwards every answered call has
+ * exactly one event in llm.inference.v1.
+ */
+describeWithInfra('broker outage', (settings) => {
+  let upstream: StandIn;
+  const dirs: string[] = [];
+  const infra = (script: string, ...args: string[]): void => {
+    execFileSync('bash', [join(REPO_ROOT, 'infra', 'dev', script), ...args], { stdio: 'ignore', timeout: 120_000 });
+  };
+
+  beforeAll(async () => {
+    await ensureTopics(settings().brokers);
+    upstream = await startStandIn();
+  });
+  afterAll(async () => {
+    infra('up.sh'); // whatever happened, leave the broker running
+    await upstream?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const gatewayEnv = (dataDir: string): Record<string, string> => ({
+    LLM_LOGGER_DATA_DIR: dataDir,
+    LLM_LOGGER_KAFKA_BROKERS: settings().brokers,
+    LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl,
+    LLM_LOGGER_UPSTREAM_OPENAI_URL: upstream.url,
+    LLM_LOGGER_KAFKA_DELIVERY_TIMEOUT_MS: '2000',
+  });
+
+  /** Calls the gateway from several loops until stopped; keeps the ids of answered calls. */
+  function load(cli: RunningCli, runId: string) {
+    const dispatcher = new Agent({ connections: 16 });
+    const answered = new Set<string>();
+    let failures = 0;
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          const res = await fetch(`${cli.gatewayUrl}/openai/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-llm-user': runId },
+            body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'outage' }] }),
+            dispatcher,
+          });
+          await res.text();
+          if (res.status === 200) answered.add(res.headers.get('x-llm-request-id')!);
+          else failures++;
+        } catch {
+          failures++;
+          if (stop) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    });
+    return {
+      answered,
+      failures: () => failures,
+      async stop() {
+        stop = true;
+        await Promise.all(loops);
+        await dispatcher.close();
+      },
+    };
+  }
+
+  async function readiness(cli: RunningCli): Promise<{ broker?: string; spool_records?: number }> {
+    return (await (await fetch(`${cli.gatewayUrl}/readyz`)).json()) as { broker?: string; spool_records?: number };
+  }
+
+  async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** How many times each key appears in llm.inference.v1 (keys are event ids). */
+  async function countKeys(ids: Set<string>): Promise<Map<string, number>> {
+    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: settings().brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } });
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(TOPICS.inference);
+    await admin.disconnect();
+    const high = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+    const done = new Set(ends.filter((p) => Number(p.high) <= Number(p.low)).map((p) => p.partition));
+    const counts = new Map<string, number>();
+    const consumer = kafka.consumer({ kafkaJS: { groupId: `test-count-${randomUUID()}`, fromBeginning: true, autoCommit: false }, 'js.consumer.max.batch.size': 1000 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPICS.inference] });
+    await new Promise<void>((resolve) => {
+      if (done.size === high.size) resolve();
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            const key = m.key?.toString() ?? '';
+            if (ids.has(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
+          }
+          const last = batch.messages[batch.messages.length - 1];
+          if (last && Number(last.offset) + 1 >= (high.get(batch.partition) ?? 0)) done.add(batch.partition);
+          if (done.size === high.size) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    return counts;
+  }
+
+  test('stop the broker under load, restart it: every answered call has exactly one event', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
+    dirs.push(dataDir);
+    const runId = `outage-${randomUUID()}`;
+    const cli = await startCli(gatewayEnv(dataDir), ['gateway']);
+    const traffic = load(cli, runId);
+    try {
+      await new Promise((r) => setTimeout(r, 2_000));
+      infra('down.sh', 'kafka');
+      await waitFor('the gateway to spool', async () => ((await readiness(cli)).spool_records ?? 0) > 0);
+      await new Promise((r) => setTimeout(r, 3_000));
+      const during = await readiness(cli);
+      expect(during.broker).toBe('down');
+      infra('up.sh');
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      await traffic.stop();
+    }
+    await waitFor('the spool to drain', async () => {
+      const r = await readiness(cli);
+      return r.spool_records === 0 && r.broker === 'up';
+    });
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+
+    const counts = await countKeys(traffic.answered);
+    const missing = [...traffic.answered].filter((id) => !counts.has(id));
+    const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    process.stdout.write(
+      `[broker outage] ${traffic.answered.size} answered calls, ${traffic.failures()} failed calls, ` +
+        `${missing.length} without an event, ${duplicates} with more than one\n`,
+    );
+    expect(traffic.answered.size).toBeGreaterThan(100);
+    expect(traffic.failures()).toBe(0); // the outage never reached the clients
+    expect(missing).toEqual([]);
+    expect(duplicates).toBe(0);
+  }, 180_000);
+
+  test('kill -9 while spooling loses nothing: the next start replays the spool', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
+    dirs.push(dataDir);
+    const runId = `spool-crash-${randomUUID()}`;
+    infra('down.sh', 'kafka');
+    const cli = await startCli(gatewayEnv(dataDir), ['gateway']);
+    const traffic = load(cli, runId);
+    await waitFor('the gateway to spool', async () => ((await readiness(cli)).spool_records ?? 0) > 50);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    await traffic.stop();
+    infra('up.sh');
+
+    const again = await startCli(gatewayEnv(dataDir), ['gateway']);
+    await waitFor('the spool to drain', async () => (await readiness(again)).spool_records === 0);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+
+    // Spooled events are durable when the call is answered (the hand-off waits
+    // for the spool only asynchronously, so allow the last few milliseconds).
+    const counts = await countKeys(traffic.answered);
+    const missing = [...traffic.answered].filter((id) => !counts.has(id));
+    process.stdout.write(`[kill -9 while spooling] ${traffic.answered.size} answered calls, ${missing.length} without an event\n`);
+    expect(traffic.answered.size).toBeGreaterThan(50);
+    expect(missing.length).toBeLessThanOrEqual(Math.ceil(traffic.answered.size * 0.02));
+    expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
+  }, 180_000);
+});
