@@ -6,7 +6,9 @@ import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
+import { runSchemas } from './schemas';
 import { runTail } from './tail';
+import { runTopology } from './topology';
 
 interface Command {
   summary: string;
@@ -37,10 +39,22 @@ const COMMANDS: Record<string, Command> = {
   roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
   topology: {
     summary: 'apply topics to Kafka or render Strimzi resources',
-    usage: 'llm-logger topology apply|render',
-    comingWith: 'the Kafka adapter',
+    usage:
+      'llm-logger topology apply | render [--out dir] [--config file.yaml]\n\n' +
+      '  apply          create topics, add partitions and set configs so Kafka matches topology/\n' +
+      '                 (needs LLM_LOGGER_KAFKA_BROKERS; changes nothing if any change is impossible)\n' +
+      '  render         print Strimzi KafkaTopic and KafkaUser resources\n' +
+      '  --out dir      write them to dir/topics.yaml and dir/users.yaml instead',
+    run: (args, configPath) => runTopology(args, loadConfigOrExit(configPath)),
   },
-  schemas: { summary: 'register schemas/ with the schema registry', usage: 'llm-logger schemas register', comingWith: 'the Kafka adapter' },
+  schemas: {
+    summary: 'register schemas/ with the schema registry',
+    usage:
+      'llm-logger schemas register [--config file.yaml]\n\n' +
+      '  register       every schemas/*.avsc version under its topic\'s subject (<topic>-value), oldest first,\n' +
+      '                 with BACKWARD compatibility (needs LLM_LOGGER_SCHEMA_REGISTRY_URL)',
+    run: (args, configPath) => runSchemas(args, loadConfigOrExit(configPath)),
+  },
   tail: {
     summary: 'print calls as they are recorded',
     usage: 'llm-logger tail [--json] [--from-beginning] [--config file.yaml]',
@@ -134,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       json: { type: 'boolean' },
       'from-beginning': { type: 'boolean' },
+      out: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -141,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = [...positionals];
   if (values.json) args.push('--json');
   if (values['from-beginning']) args.push('--from-beginning');
+  if (values.out !== undefined) args.push('--out', values.out);
   return command.run(args, values.config);
 }
 

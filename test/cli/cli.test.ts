@@ -41,7 +41,7 @@ test('--help lists every command of the contract', () => {
   expect(run(['tail', '--help']).stdout).toContain('llm-logger tail');
 });
 
-test.each([['aggregator'], ['indexer'], ['roller'], ['topology', 'render'], ['schemas', 'register'], ['search', 'x'], ['query', 'SELECT 1']])(
+test.each([['aggregator'], ['indexer'], ['roller'], ['search', 'x'], ['query', 'SELECT 1']])(
   '%s answers "not available yet" and exits non-zero',
   (...args) => {
     const r = run(args);
@@ -49,6 +49,15 @@ test.each([['aggregator'], ['indexer'], ['roller'], ['topology', 'render'], ['sc
     expect(r.stderr).toContain('not available yet');
   },
 );
+
+test('topology render prints the Strimzi resources; apply and schemas register need their backends', () => {
+  const render = run(['topology', 'render']);
+  expect(render.status).toBe(0);
+  expect(render.stdout).toContain('kind: KafkaTopic');
+  expect(render.stdout).toContain('kind: KafkaUser');
+  expect(run(['topology', 'apply'])).toMatchObject({ status: 2, stderr: expect.stringContaining('LLM_LOGGER_KAFKA_BROKERS') });
+  expect(run(['schemas', 'register'])).toMatchObject({ status: 2, stderr: expect.stringContaining('LLM_LOGGER_SCHEMA_REGISTRY_URL') });
+});
 
 test('an unknown command is refused', () => {
   const r = run(['frobnicate']);

@@ -45,6 +45,7 @@ describeWithInfra('broker outage', (settings) => {
   function load(cli: RunningCli, runId: string) {
     const dispatcher = new Agent({ connections: 16 });
     const answered = new Set<string>();
+    const answeredAt = new Map<string, number>();
     let failures = 0;
     let stop = false;
     const loops = Array.from({ length: 8 }, async () => {
@@ -57,7 +58,11 @@ describeWithInfra('broker outage', (settings) => {
             dispatcher,
           });
           await res.text();
-          if (res.status === 200) answered.add(res.headers.get('x-llm-request-id')!);
+          if (res.status === 200) {
+            const id = res.headers.get('x-llm-request-id')!;
+            answered.add(id);
+            answeredAt.set(id, Date.now());
+          }
           else failures++;
         } catch {
           failures++;
@@ -68,6 +73,7 @@ describeWithInfra('broker outage', (settings) => {
     });
     return {
       answered,
+      answeredAt,
       failures: () => failures,
       async stop() {
         stop = true;
@@ -158,31 +164,42 @@ describeWithInfra('broker outage', (settings) => {
     expect(duplicates).toBe(0);
   }, 180_000);
 
-  test('kill -9 while spooling loses nothing: the next start replays the spool', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
-    dirs.push(dataDir);
-    const runId = `spool-crash-${randomUUID()}`;
-    infra('down.sh', 'kafka');
-    const cli = await startCli(gatewayEnv(dataDir), ['gateway']);
-    const traffic = load(cli, runId);
-    await waitFor('the gateway to spool', async () => ((await readiness(cli)).spool_records ?? 0) > 50);
-    cli.child.kill('SIGKILL');
-    await cli.exited;
-    await traffic.stop();
-    infra('up.sh');
+  test.each(['best-effort', 'strict'] as const)(
+    '%s: kill -9 while spooling; the next start replays the spool',
+    async (auditMode) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
+      dirs.push(dataDir);
+      const runId = `spool-crash-${randomUUID()}`;
+      infra('down.sh', 'kafka');
+      const cli = await startCli({ ...gatewayEnv(dataDir), LLM_LOGGER_AUDIT_MODE: auditMode }, ['gateway']);
+      const traffic = load(cli, runId);
+      await waitFor('the gateway to spool', async () => ((await readiness(cli)).spool_records ?? 0) > 0);
+      // Steady spooling for a while, then the crash.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const killedAt = Date.now();
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+      await traffic.stop();
+      infra('up.sh');
 
-    const again = await startCli(gatewayEnv(dataDir), ['gateway']);
-    await waitFor('the spool to drain', async () => (await readiness(again)).spool_records === 0);
-    again.child.kill('SIGTERM');
-    expect(await again.exited).toBe(0);
+      const again = await startCli(gatewayEnv(dataDir), ['gateway']);
+      await waitFor('the spool to drain', async () => (await readiness(again)).spool_records === 0);
+      again.child.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
 
-    // Spooled events are durable when the call is answered (the hand-off waits
-    // for the spool only asynchronously, so allow the last few milliseconds).
-    const counts = await countKeys(traffic.answered);
-    const missing = [...traffic.answered].filter((id) => !counts.has(id));
-    process.stdout.write(`[kill -9 while spooling] ${traffic.answered.size} answered calls, ${missing.length} without an event\n`);
-    expect(traffic.answered.size).toBeGreaterThan(50);
-    expect(missing.length).toBeLessThanOrEqual(Math.ceil(traffic.answered.size * 0.02));
-    expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
-  }, 180_000);
+      const counts = await countKeys(traffic.answered);
+      const missing = [...traffic.answered].filter((id) => !counts.has(id));
+      const window = missing.length ? killedAt - Math.min(...missing.map((id) => traffic.answeredAt.get(id)!)) : 0;
+      process.stdout.write(
+        `[kill -9 while spooling, ${auditMode}] ${traffic.answered.size} answered calls, ${missing.length} without an event` +
+          ` (all answered within the last ${window} ms before the kill)\n`,
+      );
+      expect(traffic.answered.size).toBeGreaterThan(50);
+      if (auditMode === 'strict') expect(missing).toEqual([]);
+      // Best-effort hands events off asynchronously: only the last moments before the crash may miss.
+      else expect(window).toBeLessThan(250);
+      expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
+    },
+    180_000,
+  );
 });

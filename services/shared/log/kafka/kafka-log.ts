@@ -60,6 +60,12 @@ export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record
   return conf;
 }
 
+function headersOf(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = String(Array.isArray(v) ? v[0] : (v ?? ''));
+  return out;
+}
+
 function wrap(what: string, err: unknown): LlmLoggerError {
   return new LlmLoggerError('LOG_UNAVAILABLE', `kafka ${what}: ${(err as Error).message ?? String(err)}`, { cause: err, retriable: true });
 }
@@ -176,6 +182,7 @@ class KafkaSubscription implements Subscription {
   private readonly consumer: Consumer;
   private readonly lagByPartition = new Map<number, number>();
   private stopping = false;
+  private inBatch: Promise<void> | null = null;
 
   constructor(
     kafka: KafkaClient,
@@ -214,31 +221,42 @@ class KafkaSubscription implements Subscription {
       // Offsets are marked only when the batch handler returned; nothing is committed before.
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
-        if (batch.messages.length === 0) return;
-        const records: ConsumedRecord[] = batch.messages.map((m) => ({
-          topic: batch.topic as TopicName,
-          partition: batch.partition,
-          offset: Number(m.offset),
-          key: m.key ? m.key.toString() : null,
-          value: m.value ?? Buffer.alloc(0),
-          headers: Object.fromEntries(
-            Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v ?? '')]),
-          ),
-          timestamp: Number(m.timestamp),
-        }));
-        await this.handler(records);
-        const last = records[records.length - 1]!;
-        if (this.options.groupId) {
-          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) }]);
+        // Once stopping, take nothing new: what is not committed is delivered again later.
+        if (batch.messages.length === 0 || this.stopping) return;
+        let finished!: () => void;
+        this.inBatch = new Promise((r) => (finished = r));
+        try {
+          await this.handleBatch(batch);
+        } finally {
+          this.inBatch = null;
+          finished();
         }
-        const high = Number(batch.highWatermark);
-        if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
       },
     });
   }
 
+  private async handleBatch(batch: KafkaJS.Batch): Promise<void> {
+    const records: ConsumedRecord[] = batch.messages.map((m) => ({
+      topic: batch.topic as TopicName,
+      partition: batch.partition,
+      offset: Number(m.offset),
+      key: m.key ? m.key.toString() : null,
+      value: m.value ?? Buffer.alloc(0),
+      headers: m.headers ? headersOf(m.headers) : {},
+      timestamp: Number(m.timestamp),
+    }));
+    await this.handler(records);
+    const last = records[records.length - 1]!;
+    if (this.options.groupId) {
+      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) }]);
+    }
+    const high = Number(batch.highWatermark);
+    if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.inBatch; // let the batch in hand finish and commit
     await this.consumer.disconnect().catch(() => undefined);
     await this.done;
   }

@@ -1,0 +1,209 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { TopicName } from '../topology/topics';
+import { loadConfig } from '../services/shared/config/config';
+import type { InferenceEvent } from '../services/shared/event/inference-event';
+import { inferenceEventSerde } from '../services/shared/event/inference-serde';
+import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
+import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
+import { createLogger } from '../services/shared/observability/logger';
+import type { LoadResult } from './load';
+
+/**
+ * `npm run bench:kafka` (needs `npm run infra:up`): against the local broker,
+ * produce throughput of ~2 KB Avro events through the registry serializer,
+ * consume-and-decode throughput, and the gateway's saturation throughput with
+ * the Kafka log next to the embedded log, interleaved.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const N = Number(process.env.BENCH_EVENTS ?? 200_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
+const BATCH = 500;
+
+function env(): { brokers: string; registryUrl: string } {
+  const file = join(ROOT, 'infra', 'dev', '.run', 'env');
+  const vars: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) vars[m[1]!] = m[2]!;
+    }
+  }
+  const brokers = process.env.LLM_LOGGER_KAFKA_BROKERS ?? vars.LLM_LOGGER_KAFKA_BROKERS;
+  const registryUrl = process.env.LLM_LOGGER_SCHEMA_REGISTRY_URL ?? vars.LLM_LOGGER_SCHEMA_REGISTRY_URL;
+  if (!brokers || !registryUrl) throw new Error('no Kafka: run npm run infra:up first');
+  return { brokers, registryUrl };
+}
+
+function sampleEvent(i: number): InferenceEvent {
+  const now = Date.now();
+  const prompt = `Summarise ticket ${i}: the customer reports that the export to CSV drops rows with accented names, `.repeat(4);
+  const answer = `The export drops rows because the encoder is not UTF-8 aware (${i}); switching the writer fixes it. `.repeat(5);
+  return {
+    event_id: randomUUID(),
+    schema_version: 1,
+    started_at: now - 800,
+    first_token_at: now - 600,
+    ended_at: now,
+    latency_ms: 800.25,
+    ttft_ms: 200.5,
+    gateway_instance: 'bench',
+    upstream: 'openai',
+    provider: 'openai',
+    wire_format: 'openai',
+    endpoint: 'chat.completions',
+    method: 'POST',
+    path: '/v1/chat/completions',
+    request_model: 'gpt-4o-mini',
+    response_model: 'gpt-4o-mini-2024-07-18',
+    streamed: i % 2 === 0,
+    http_status: 200,
+    error_class: null,
+    error_type: null,
+    error_message: null,
+    finish_reason: 'stop',
+    usage: { input_tokens: 120 + (i % 50), output_tokens: 180, cached_input_tokens: 0, cache_write_tokens: null, reasoning_tokens: 0, source: 'provider' },
+    cost_micro_usd: 126,
+    price_version: '2026-11-27',
+    chunk_count: 40,
+    request_bytes: 700,
+    response_bytes: 900,
+    user: `user-${i % 100}`,
+    app: 'support-bot',
+    session: `s-${i % 1000}`,
+    trace_id: null,
+    tags: { team: 'search' },
+    client_cancelled: false,
+    body_captured: true,
+    body_truncated: false,
+    request_body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }),
+    response_body: null,
+    response_text: answer,
+    tool_calls: null,
+  };
+}
+
+function load(url: string): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const spec = { url, mode: 'closed', durationMs: 5_000, concurrency: 64, stream: false };
+    const child = spawn(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+function startProcess(args: string[], vars: Record<string, string>, portFrom: (out: string) => number | null): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...vars }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const port = portFrom(out);
+      if (port !== null) resolve({ child, port });
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const { brokers, registryUrl } = env();
+  const logger = createLogger('warn', 'bench');
+  const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
+  const registry = new ConfluentRegistryClient({ url: registryUrl });
+  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  const serde = await inferenceEventSerde(registry);
+  const topic = `bench.${randomUUID()}` as TopicName;
+  const admin = new KafkaJS.Kafka({ kafkaJS: { brokers: [brokers], logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }] });
+
+  // 1. Produce: encode through the registry serde, append in batches.
+  const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
+  const avgBytes = events.slice(0, 1000).reduce((n, e) => n + serde.encode(e).length, 0) / 1000;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < N) {
+        const slice = events.slice(next, Math.min(N, next + BATCH));
+        next += slice.length;
+        await log.append(topic, slice.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })));
+      }
+    }),
+  );
+  const produceSecs = (performance.now() - t0) / 1000;
+  const produceRate = N / produceSecs;
+  process.stdout.write(`produce: ${N} events of ${avgBytes.toFixed(0)} B (Avro, registry framing), ${produceRate.toFixed(0)} events/s, ${IN_FLIGHT} appends of ${BATCH} in flight\n`);
+
+  // 2. Consume and decode with a fresh group.
+  let seen = 0;
+  let first = 0;
+  const consumed = await new Promise<number>((resolve) => {
+    const sub = log.subscribe({ topic, groupId: `bench-${randomUUID()}`, start: 'earliest', maxBatch: 1000 }, async (batch) => {
+      if (first === 0) first = performance.now();
+      for (const r of batch) {
+        const e = serde.decodeKnown(r.value) ?? (await serde.decode(r.value));
+        if (e.schema_version === 1) seen++;
+      }
+      if (seen >= N) {
+        const secs = (performance.now() - first) / 1000;
+        void sub.stop();
+        resolve(N / secs);
+      }
+    });
+  });
+  process.stdout.write(`consume + decode: ${consumed.toFixed(0)} events/s (from the first batch)\n`);
+  await log.close();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+
+  // 3. Gateway saturation: embedded log vs Kafka log, interleaved.
+  const upstream = await startProcess([join(__dirname, 'bench-upstream.js'), '0'], {}, (o) => (/^(\d+)\n/.exec(o) ? Number(/^(\d+)\n/.exec(o)![1]) : null));
+  const gatewayPort = (o: string): number | null => {
+    const m = /"port":(\d+)[^\n]*gateway listening/.exec(o);
+    return m ? Number(m[1]) : null;
+  };
+  const results: Record<'embedded' | 'kafka', number[]> = { embedded: [], kafka: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const mode of ['embedded', 'kafka'] as const) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-bench-'));
+      const gw = await startProcess(
+        [join(__dirname, '..', 'services', 'cli', 'main.js'), 'gateway'],
+        {
+          LLM_LOGGER_DATA_DIR: dataDir,
+          LLM_LOGGER_GATEWAY_PORT: '0',
+          LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,
+          ...(mode === 'kafka' ? { LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl } : {}),
+        },
+        gatewayPort,
+      );
+      const r = await load(`http://127.0.0.1:${gw.port}/openai/v1/chat/completions`);
+      results[mode].push(r.throughput);
+      process.stdout.write(`gateway saturation round ${round + 1} ${mode.padEnd(8)} ${r.throughput.toFixed(0)} req/s (errors ${r.errors})\n`);
+      gw.child.kill('SIGTERM');
+      await new Promise((res) => gw.child.once('exit', res));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  upstream.child.kill();
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ratio = median(results.kafka) / median(results.embedded);
+  process.stdout.write(
+    `\n| target | measured | met |\n|---|---|---|\n` +
+      `| produce >= 50,000 events/s (~2 KB Avro) | ${produceRate.toFixed(0)} events/s (${avgBytes.toFixed(0)} B) | ${produceRate >= 50_000 ? 'yes' : 'NO'} |\n` +
+      `| consume + decode >= 100,000 events/s | ${consumed.toFixed(0)} events/s | ${consumed >= 100_000 ? 'yes' : 'NO'} |\n` +
+      `| gateway on Kafka within 10% of embedded | ${(100 * ratio).toFixed(1)}% (${median(results.kafka).toFixed(0)} vs ${median(results.embedded).toFixed(0)} req/s) | ${ratio >= 0.9 ? 'yes' : 'NO'} |\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
