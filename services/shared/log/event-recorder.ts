@@ -1,49 +1,48 @@
 import { TOPICS } from '../../../topology/topics';
+import { LlmLoggerError } from '../errors';
 import type { InferenceEvent } from '../event/inference-event';
 import type { AvroSerde } from '../event/serde';
 import { BatchHandoff, type HandoffOptions } from './batch-handoff';
 import type { EventLog, ProducerRecord } from './event-log';
 
 /**
- * Inference events on their way to `llm.inference.v1`: queued without
- * waiting, encoded and appended in batches off the request path.
+ * Inference events on their way to `llm.inference.v1`: encoded at once (a
+ * compact buffer waits in the queue, not the event's object graph), queued
+ * without waiting, appended in batches off the request path.
  */
 export class EventRecorder {
-  readonly handoff: BatchHandoff<InferenceEvent>;
+  readonly handoff: BatchHandoff<ProducerRecord>;
 
   constructor(
     log: EventLog,
     private readonly serde: AvroSerde<InferenceEvent>,
-    options: HandoffOptions,
-    onEncodeError: (err: unknown, eventId: string) => void = () => undefined,
+    private readonly options: HandoffOptions,
+    private readonly onEncodeError: (err: unknown, eventId: string) => void = () => undefined,
     private readonly logAccepts: () => boolean = () => true,
   ) {
-    this.handoff = new BatchHandoff<InferenceEvent>(
-      {
-        write: (events) => {
-          const records: ProducerRecord[] = [];
-          for (const e of events) {
-            try {
-              records.push({ key: e.event_id, value: this.serde.encode(e), timestamp: e.ended_at });
-            } catch (err) {
-              // One event that cannot be encoded must not hold back the others.
-              options.onDrop?.(1);
-              onEncodeError(err, e.event_id);
-            }
-          }
-          return log.append(TOPICS.inference, records);
-        },
-      },
-      options,
-    );
+    this.handoff = new BatchHandoff<ProducerRecord>({ write: (records) => log.append(TOPICS.inference, records) }, options);
+  }
+
+  /** The record for an event, or null (counted as dropped) when it cannot be encoded. */
+  private encode(event: InferenceEvent): ProducerRecord | null {
+    try {
+      return { key: event.event_id, value: this.serde.encode(event), timestamp: event.ended_at };
+    } catch (err) {
+      this.options.onDrop?.(1);
+      this.onEncodeError(err, event.event_id);
+      return null;
+    }
   }
 
   record(event: InferenceEvent): boolean {
-    return this.handoff.offer(event);
+    const record = this.encode(event);
+    return record !== null && this.handoff.offer(record);
   }
 
   recordDurable(event: InferenceEvent): Promise<void> {
-    return this.handoff.offerDurable(event);
+    const record = this.encode(event);
+    if (!record) return Promise.reject(new LlmLoggerError('EVENT_INVALID', `event ${event.event_id} cannot be encoded`));
+    return this.handoff.offerDurable(record);
   }
 
   canRecord(): boolean {
