@@ -13,7 +13,7 @@ import { ensureTopics } from '../support/kafka-topics';
 /** The Kafka adapter of the EventLog port, against the real broker. */
 describeWithInfra('Kafka event log', (settings) => {
   let log: KafkaEventLog;
-  const logger = createLogger('silent', 'test');
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
 
   beforeAll(async () => {
     await ensureTopics(settings().brokers);
@@ -89,6 +89,7 @@ describeWithInfra('Kafka event log', (settings) => {
       { key: `${prefix}-good`, value: Buffer.from('fine') },
     ]);
     const handled: string[] = [];
+    let poisonSeen = false;
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     const sub = runConsumer<string>({
@@ -104,9 +105,14 @@ describeWithInfra('Kafka event log', (settings) => {
       handle: async (batch) => {
         for (const d of batch) {
           if (!d.record.key?.startsWith(prefix)) continue;
-          if (d.value === 'poison') throw new PoisonRecordError('invalid_event', 'cannot use this record');
+          if (d.value === 'poison') {
+            poisonSeen = true;
+            if (handled.length > 0) resolve(); // stop() waits for this batch, DLQ write included
+            throw new PoisonRecordError('invalid_event', 'cannot use this record');
+          }
           handled.push(d.value);
-          resolve();
+          // The two records may sit in different partitions: wait for both.
+          if (poisonSeen) resolve();
         }
       },
     });

@@ -22,6 +22,14 @@ export async function ensureTopics(brokers: string): Promise<void> {
         })),
       });
     }
+    // Wait until every partition has a leader: a client that asks earlier sees no partitions.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const meta = await admin.fetchTopicMetadata({ topics: TOPOLOGY.map((t) => t.name) }).catch(() => null);
+      const ready = meta?.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('topics were created but have no leaders after 10 s');
   } finally {
     await admin.disconnect();
   }

@@ -5,6 +5,7 @@ import type { TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
+import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
   ConsumedRecord,
@@ -30,14 +31,7 @@ export interface KafkaLogOptions {
 }
 
 type KafkaClient = InstanceType<typeof KafkaJS.Kafka>;
-type Producer = ReturnType<KafkaClient['producer']>;
 type Consumer = ReturnType<KafkaClient['consumer']>;
-
-const COMPRESSION = {
-  zstd: KafkaJS.CompressionTypes.ZSTD,
-  lz4: KafkaJS.CompressionTypes.LZ4,
-  none: KafkaJS.CompressionTypes.None,
-} as const;
 
 /** librdkafka settings shared by every client: security, identity, quiet logs. */
 export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record<string, string | number | boolean> {
@@ -74,8 +68,7 @@ export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
   readonly schemaRegistry: SchemaRegistry;
   private readonly kafka: KafkaClient;
-  private producer: Producer | null = null;
-  private producerReady: Promise<Producer> | null = null;
+  private producer: RdkafkaProducer | null = null;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closed = false;
 
@@ -101,60 +94,37 @@ export class KafkaEventLog implements EventLog {
   }
 
   /**
-   * The connected producer. Connecting to a cluster that is down takes
-   * librdkafka ~30 s to give up; callers wait at most the delivery timeout,
-   * so the gateway spools instead of queueing in memory meanwhile.
+   * The connected producer. Connecting to a cluster that is down would take
+   * librdkafka ~30 s to give up; callers wait at most the delivery timeout, so
+   * the gateway spools instead of queueing in memory meanwhile.
    */
-  private async getProducer(): Promise<Producer> {
-    if (this.producer) return this.producer;
-    this.producerReady ??= (async () => {
-      const s = this.options.settings;
-      const producer = this.kafka.producer({
-        kafkaJS: { idempotent: true, acks: -1, compression: COMPRESSION[s.compression], allowAutoTopicCreation: false },
-        'linger.ms': s.lingerMs,
-        // A delivery that cannot complete in this time fails, and the gateway spools it to disk.
-        'message.timeout.ms': s.deliveryTimeoutMs,
-        'batch.size': 1_000_000,
-        'queue.buffering.max.kbytes': 262_144,
-      });
-      try {
-        await producer.connect();
-      } catch (err) {
-        this.producerReady = null;
-        throw wrap('producer connect', err);
-      }
-      this.producer = producer;
-      return producer;
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(wrap('producer connect', new Error(`no connection within ${this.options.settings.deliveryTimeoutMs} ms`))),
-        this.options.settings.deliveryTimeoutMs,
-      );
+  private async getProducer(): Promise<RdkafkaProducer> {
+    const s = this.options.settings;
+    this.producer ??= new RdkafkaProducer({
+      ...rdkafkaCommonConfig(this.options.brokers, s),
+      'enable.idempotence': true,
+      'request.required.acks': -1,
+      'compression.codec': s.compression,
+      'linger.ms': s.lingerMs,
+      // A delivery that cannot complete in this time fails, and the gateway spools it to disk.
+      'message.timeout.ms': s.deliveryTimeoutMs,
+      'batch.size': 1_000_000,
+      'queue.buffering.max.kbytes': 262_144,
     });
     try {
-      return await Promise.race([this.producerReady, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await this.producer.connect(s.deliveryTimeoutMs);
+    } catch (err) {
+      throw wrap('producer connect', err);
     }
+    return this.producer;
   }
 
   async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     if (records.length === 0) return;
     const producer = await this.getProducer();
-    const now = Date.now();
     try {
-      await producer.send({
-        topic,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-          timestamp: String(r.timestamp ?? now),
-        })),
-      });
+      await producer.send(topic, records);
     } catch (err) {
       throw wrap(`produce to ${topic}`, err);
     }
@@ -172,8 +142,10 @@ export class KafkaEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
-    if (this.producer) await this.producer.flush({ timeout: 10_000 }).catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    if (this.producer) {
+      await this.producer.flush(10_000);
+      await this.producer.disconnect();
+    }
   }
 }
 
@@ -202,6 +174,8 @@ class KafkaSubscription implements Subscription {
       'js.consumer.max.batch.size': options.maxBatch ?? 1000,
       // Read only what producers committed (transactional aggregates).
       'isolation.level': 'read_committed',
+      // A topic created after the consumer started is picked up within 10 s, not librdkafka's 5 min.
+      'topic.metadata.refresh.interval.ms': 10_000,
     });
     this.done = this.run().catch((err: unknown) => {
       if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');

