@@ -83,7 +83,7 @@ function sampleEvent(i: number): InferenceEvent {
     body_captured: true,
     body_truncated: false,
     request_body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }),
-    response_body: null,
+    response_body: JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion', model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, message: { role: 'assistant', content: answer.slice(0, 300) }, finish_reason: 'stop' }] }),
     response_text: answer,
     tool_calls: null,
   };
