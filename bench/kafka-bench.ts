@@ -1,10 +1,10 @@
+import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { TopicName } from '../topology/topics';
 import { loadConfig } from '../services/shared/config/config';
 import type { InferenceEvent } from '../services/shared/event/inference-event';
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
   const serde = await inferenceEventSerde(registry);
   const topic = `bench.${randomUUID()}` as TopicName;
-  const admin = new KafkaJS.Kafka({ kafkaJS: { brokers: [brokers], logLevel: KafkaJS.logLevel.NOTHING } }).admin();
+  const admin = createKafkaClient([brokers]).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }] });
 

@@ -1,9 +1,9 @@
+import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Agent, fetch } from 'undici';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
@@ -97,7 +97,7 @@ describeWithInfra('broker outage', (settings) => {
 
   /** How many times each key appears in llm.inference.v1 (keys are event ids). */
   async function countKeys(ids: Set<string>): Promise<Map<string, number>> {
-    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: settings().brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } });
+    const kafka = createKafkaClient(settings().brokers.split(','));
     const admin = kafka.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(TOPICS.inference);

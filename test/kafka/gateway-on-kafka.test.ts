@@ -1,6 +1,6 @@
+import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
 import { randomUUID } from 'node:crypto';
 import avro from 'avsc';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import OpenAI from 'openai';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
@@ -40,7 +40,7 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
     expect(event).toMatchObject({ user, upstream: 'openai', http_status: 200, usage: { source: 'provider' } });
 
     // An independent reader: a plain consumer and the registry's REST API.
-    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: settings().brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } });
+    const kafka = createKafkaClient(settings().brokers.split(','));
     const consumer = kafka.consumer({ kafkaJS: { groupId: `test-reader-${randomUUID()}`, fromBeginning: true, autoCommit: false } });
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.inference] });

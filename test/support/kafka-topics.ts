@@ -1,4 +1,4 @@
-import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
 import { TOPOLOGY } from '../../topology/topics';
 
 /**
@@ -6,7 +6,7 @@ import { TOPOLOGY } from '../../topology/topics';
  * (replication factor 1), for tests that run the real roles on Kafka.
  */
 export async function ensureTopics(brokers: string): Promise<void> {
-  const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: brokers.split(','), logLevel: KafkaJS.logLevel.NOTHING } });
+  const kafka = createKafkaClient(brokers.split(','));
   const admin = kafka.admin();
   await admin.connect();
   try {

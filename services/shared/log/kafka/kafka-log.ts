@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
+import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer } from './kafka-client';
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
@@ -30,8 +30,6 @@ export interface KafkaLogOptions {
   logger: Logger;
 }
 
-type KafkaClient = InstanceType<typeof KafkaJS.Kafka>;
-type Consumer = ReturnType<KafkaClient['consumer']>;
 
 /** librdkafka settings shared by every client: security, identity, quiet logs. */
 export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record<string, string | number | boolean> {
@@ -75,6 +73,7 @@ export class KafkaEventLog implements EventLog {
   constructor(private readonly options: KafkaLogOptions) {
     this.schemaRegistry = options.registry;
     const log = options.logger.child({ component: 'kafka' });
+    const { KafkaJS } = loadKafkaLibrary();
     this.kafka = new KafkaJS.Kafka({
       kafkaJS: {
         brokers: options.brokers,
@@ -151,7 +150,7 @@ export class KafkaEventLog implements EventLog {
 
 class KafkaSubscription implements Subscription {
   readonly done: Promise<void>;
-  private readonly consumer: Consumer;
+  private readonly consumer: KafkaConsumer;
   private readonly lagByPartition = new Map<number, number>();
   private stopping = false;
   private inBatch: Promise<void> | null = null;
@@ -164,6 +163,7 @@ class KafkaSubscription implements Subscription {
   ) {
     // A reader with no group (tail) gets a throw-away group and never commits.
     const groupId = options.groupId ?? `llm-logger-reader-${randomUUID()}`;
+    const { KafkaJS } = loadKafkaLibrary();
     this.consumer = kafka.consumer({
       kafkaJS: {
         groupId,
@@ -209,7 +209,7 @@ class KafkaSubscription implements Subscription {
     });
   }
 
-  private async handleBatch(batch: KafkaJS.Batch): Promise<void> {
+  private async handleBatch(batch: KafkaBatch): Promise<void> {
     const records: ConsumedRecord[] = batch.messages.map((m) => ({
       topic: batch.topic as TopicName,
       partition: batch.partition,

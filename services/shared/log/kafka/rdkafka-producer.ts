@@ -1,4 +1,4 @@
-import { Producer as RdProducer } from '@confluentinc/kafka-javascript';
+import { loadKafkaLibrary, type LowLevelProducer } from './kafka-client';
 import type { ProducerRecord } from '../event-log';
 
 /**
@@ -19,11 +19,12 @@ interface Pending {
 const QUEUE_FULL = -184; // librdkafka RD_KAFKA_RESP_ERR__QUEUE_FULL
 
 export class RdkafkaProducer {
-  private readonly producer: RdProducer;
+  private readonly producer: LowLevelProducer;
   private connected: Promise<void> | null = null;
 
   constructor(config: Record<string, string | number | boolean>) {
-    this.producer = new RdProducer({ ...config, dr_cb: true });
+    const { Producer } = loadKafkaLibrary();
+    this.producer = new Producer({ ...config, dr_cb: true });
     this.producer.on('delivery-report', (err, report) => {
       const pending = report.opaque as Pending | undefined;
       if (!pending) return;

@@ -1,0 +1,112 @@
+import { LlmLoggerError } from '../../errors';
+
+/**
+ * @confluentinc/kafka-javascript is an optional dependency: it builds
+ * librdkafka from source and only installs with CKJS_LINKING=dynamic, so a
+ * plain `npm ci` (embedded mode) must work without it. It is loaded here, on
+ * first use, and typed by the few interfaces below rather than by its own
+ * declarations, so the project compiles whether it is installed or not.
+ */
+
+export interface KafkaMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+  offset: string;
+  timestamp: string;
+  headers?: Record<string, unknown>;
+}
+
+export interface KafkaBatch {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: KafkaMessage[];
+}
+
+export interface KafkaConsumer {
+  connect(): Promise<void>;
+  subscribe(options: { topics: string[] }): Promise<void>;
+  run(options: {
+    eachBatchAutoResolve?: boolean;
+    eachBatch?: (payload: { batch: KafkaBatch }) => Promise<void>;
+    eachMessage?: (payload: { topic: string; partition: number; message: KafkaMessage }) => Promise<void>;
+  }): Promise<void>;
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  createTopics(options: {
+    topics: { topic: string; numPartitions: number; replicationFactor: number; configEntries?: { name: string; value: string }[] }[];
+  }): Promise<boolean>;
+  deleteTopics(options: { topics: string[] }): Promise<void>;
+  fetchTopicMetadata(options: { topics: string[] }): Promise<{ name: string; partitions: { partitionId: number; leader: number }[] }[]>;
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]>;
+}
+
+export interface KafkaClient {
+  consumer(config: Record<string, unknown>): KafkaConsumer;
+  admin(): KafkaAdmin;
+}
+
+export interface DeliveryReport {
+  opaque: unknown;
+}
+
+export interface LowLevelProducer {
+  on(event: 'delivery-report', listener: (err: { message: string } | null, report: DeliveryReport) => void): void;
+  on(event: 'event.error', listener: (err: unknown) => void): void;
+  connect(options: { timeout: number }, callback: (err: Error | null) => void): void;
+  setPollInBackground(on: boolean): void;
+  produce(
+    topic: string,
+    partition: number | null,
+    value: Buffer,
+    key: string | undefined,
+    timestamp: number,
+    opaque: unknown,
+    headers?: Record<string, string>[],
+  ): void;
+  flush(timeoutMs: number, callback: () => void): void;
+  disconnect(timeoutMs: number, callback: () => void): void;
+}
+
+interface KafkaJsNamespace {
+  Kafka: new (config: Record<string, unknown>) => KafkaClient;
+  logLevel: { NOTHING: number; ERROR: number; WARN: number; INFO: number; DEBUG: number };
+  PartitionAssigners: { cooperativeSticky: unknown; roundRobin: unknown };
+}
+
+export interface KafkaLibrary {
+  KafkaJS: KafkaJsNamespace;
+  Producer: new (config: Record<string, unknown>) => LowLevelProducer;
+  features: string[];
+  librdkafkaVersion: string;
+}
+
+let library: KafkaLibrary | null = null;
+
+export function loadKafkaLibrary(): KafkaLibrary {
+  if (library) return library;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional dependency, loaded on first use
+    library = require('@confluentinc/kafka-javascript') as KafkaLibrary;
+  } catch (cause) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      'LLM_LOGGER_KAFKA_BROKERS is set, but the Kafka client (@confluentinc/kafka-javascript) is not installed: ' +
+        'install libzstd-dev libsasl2-dev libssl-dev, then run `CKJS_LINKING=dynamic npm ci` (see README, "Running on Kafka")',
+      { cause },
+    );
+  }
+  return library;
+}
+
+/** A KafkaJS-style client (tests, benchmarks and the adapter's consumers). */
+export function createKafkaClient(brokers: string[], extra: Record<string, unknown> = {}): KafkaClient {
+  const { KafkaJS } = loadKafkaLibrary();
+  return new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING }, ...extra });
+}
