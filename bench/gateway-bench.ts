@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { LoadResult, LoadSpec } from './load';
+import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
+import type { LoadResult } from './load';
 
 /**
  * `npm run bench:gateway`: direct to a stand-in upstream, through a bare Node
@@ -18,35 +18,6 @@ const SATURATION_MS = Number(process.env.BENCH_SATURATION_MS ?? 5_000);
 const RATE_MS = Number(process.env.BENCH_RATE_MS ?? 8_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-
-interface Proc {
-  child: ChildProcess;
-  port: number;
-}
-
-function startProcess(args: string[], env: Record<string, string>, portFrom: (out: string) => number | null): Promise<Proc> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const port = portFrom(out);
-      if (port !== null) resolve({ child, port });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
-  });
-}
-
-const firstLinePort = (out: string): number | null => (/^(\d+)\n/.exec(out) ? Number(/^(\d+)\n/.exec(out)![1]) : null);
-
-function load(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
-  });
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -74,10 +45,7 @@ async function main(): Promise<void> {
       LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,
       LLM_LOGGER_LOG_LEVEL: 'info',
     },
-    (out) => {
-      const m = /"port":(\d+)[^\n]*gateway listening/.exec(out);
-      return m ? Number(m[1]) : null;
-    },
+    gatewayPort,
   );
   const targets = {
     direct: `http://127.0.0.1:${upstream.port}/v1/chat/completions`,

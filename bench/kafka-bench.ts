@@ -1,5 +1,4 @@
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
 import { createLogger } from '../services/shared/observability/logger';
-import type { LoadResult } from './load';
+import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
 
 /**
  * `npm run bench:kafka` (needs `npm run infra:up`): against the local broker,
@@ -89,29 +88,6 @@ function sampleEvent(i: number): InferenceEvent {
   };
 }
 
-function load(url: string): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const spec = { url, mode: 'closed', durationMs: 5_000, concurrency: 64, stream: false };
-    const child = spawn(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
-  });
-}
-
-function startProcess(args: string[], vars: Record<string, string>, portFrom: (out: string) => number | null): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...vars }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const port = portFrom(out);
-      if (port !== null) resolve({ child, port });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
-  });
-}
-
 async function main(): Promise<void> {
   const { brokers, registryUrl } = env();
   const logger = createLogger('warn', 'bench');
@@ -165,11 +141,7 @@ async function main(): Promise<void> {
   await admin.disconnect();
 
   // 3. Gateway saturation: embedded log vs Kafka log, interleaved.
-  const upstream = await startProcess([join(__dirname, 'bench-upstream.js'), '0'], {}, (o) => (/^(\d+)\n/.exec(o) ? Number(/^(\d+)\n/.exec(o)![1]) : null));
-  const gatewayPort = (o: string): number | null => {
-    const m = /"port":(\d+)[^\n]*gateway listening/.exec(o);
-    return m ? Number(m[1]) : null;
-  };
+  const upstream = await startProcess([join(__dirname, 'bench-upstream.js'), '0'], {}, firstLinePort);
   const results: Record<'embedded' | 'kafka', number[]> = { embedded: [], kafka: [] };
   for (let round = 0; round < 2; round++) {
     for (const mode of ['embedded', 'kafka'] as const) {
@@ -184,7 +156,7 @@ async function main(): Promise<void> {
         },
         gatewayPort,
       );
-      const r = await load(`http://127.0.0.1:${gw.port}/openai/v1/chat/completions`);
+      const r = await load({ url: `http://127.0.0.1:${gw.port}/openai/v1/chat/completions`, mode: 'closed', durationMs: 5_000, concurrency: 64, stream: false });
       results[mode].push(r.throughput);
       process.stdout.write(`gateway saturation round ${round + 1} ${mode.padEnd(8)} ${r.throughput.toFixed(0)} req/s (errors ${r.errors})\n`);
       gw.child.kill('SIGTERM');

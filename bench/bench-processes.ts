@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { LoadResult, LoadSpec } from './load';
+
+/** Child processes of the benchmarks: the servers measured and the load generator. */
+
+export interface BenchProcess {
+  child: ChildProcess;
+  port: number;
+}
+
+/** Starts `node <args>` and resolves with the port it reports on stdout. */
+export function startProcess(args: string[], env: Record<string, string>, portFrom: (out: string) => number | null): Promise<BenchProcess> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const port = portFrom(out);
+      if (port !== null) resolve({ child, port });
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+/** The helpers print their port alone on the first line. */
+export function firstLinePort(out: string): number | null {
+  const m = /^(\d+)\n/.exec(out);
+  return m ? Number(m[1]) : null;
+}
+
+/** The gateway logs its port in its "gateway listening" line. */
+export function gatewayPort(out: string): number | null {
+  const m = /"port":(\d+)[^\n]*gateway listening/.exec(out);
+  return m ? Number(m[1]) : null;
+}
+
+/** Runs the load generator in its own process. */
+export function load(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
+  });
+}
