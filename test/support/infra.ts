@@ -50,14 +50,26 @@ function reachable(hostPort: string, timeoutMs = 2_000): Promise<boolean> {
  * infrastructure is configured, fail when it is required but unreachable, and
  * are skipped otherwise.
  */
+function kafkaClientInstalled(): boolean {
+  try {
+    require.resolve('@confluentinc/kafka-javascript');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function describeWithInfra(name: string, fn: (settings: () => InfraSettings) => void): void {
   const settings = infraSettings();
-  if (!settings && !infraRequired) {
-    describe.skip(`${name} (no local infrastructure: npm run infra:up)`, () => fn(() => settings!));
+  const client = kafkaClientInstalled();
+  if ((!settings || !client) && !infraRequired) {
+    const why = settings ? 'the Kafka client is not installed: CKJS_LINKING=dynamic npm ci' : 'no local infrastructure: npm run infra:up';
+    describe.skip(`${name} (${why})`, () => fn(() => settings!));
     return;
   }
   describe(name, () => {
     beforeAll(async () => {
+      if (!client) throw new Error('REQUIRE_INFRA=1 but @confluentinc/kafka-javascript is not installed: CKJS_LINKING=dynamic npm ci');
       if (!settings) throw new Error('REQUIRE_INFRA=1 but no Kafka configured: run npm run infra:up');
       const broker = settings.brokers.split(',')[0]!;
       if (!(await reachable(broker))) throw new Error(`REQUIRE_INFRA: Kafka at ${broker} is unreachable`);
