@@ -232,6 +232,7 @@ class KafkaSubscription implements Subscription {
     this.stopping = true;
     await this.inBatch; // let the batch in hand finish and commit
     await this.consumer.disconnect().catch(() => undefined);
-    await this.done;
+    // A connect to an unreachable cluster may take librdkafka ~30 s to give up: do not wait for it.
+    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }

@@ -21,6 +21,7 @@ const QUEUE_FULL = -184; // librdkafka RD_KAFKA_RESP_ERR__QUEUE_FULL
 export class RdkafkaProducer {
   private readonly producer: LowLevelProducer;
   private connected: Promise<void> | null = null;
+  private isConnected = false;
 
   constructor(config: Record<string, string | number | boolean>) {
     const { Producer } = loadKafkaLibrary();
@@ -48,6 +49,7 @@ export class RdkafkaProducer {
           return;
         }
         this.producer.setPollInBackground(true);
+        this.isConnected = true;
         resolve();
       });
     });
@@ -82,11 +84,15 @@ export class RdkafkaProducer {
     });
   }
 
+  /** Waits for queued records (no-op if never connected). */
   flush(timeoutMs: number): Promise<void> {
+    if (!this.isConnected) return Promise.resolve();
     return new Promise((resolve) => this.producer.flush(timeoutMs, () => resolve()));
   }
 
   disconnect(): Promise<void> {
+    if (!this.isConnected) return Promise.resolve();
+    this.isConnected = false;
     return new Promise((resolve) => this.producer.disconnect(5_000, () => resolve()));
   }
 }

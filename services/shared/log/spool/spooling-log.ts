@@ -24,6 +24,8 @@ export interface SpoolingOptions {
 export class SpoolingLog implements EventLog {
   readonly kind: EventLog['kind'];
   private state: BrokerState = 'up';
+  /** Set when a record did not fit; cleared once the drain frees space. */
+  private spoolFull = false;
   private draining: Promise<void> | null = null;
   private closed = false;
   private readonly drainBatch: number;
@@ -50,7 +52,7 @@ export class SpoolingLog implements EventLog {
 
   /** False only while Kafka is down and the spool is full: records would be dropped. */
   canAccept(): boolean {
-    return this.state === 'up' || this.spool.bytes < this.spool.maxBytes;
+    return this.state === 'up' || !this.spoolFull;
   }
 
   get schemaRegistry(): SchemaRegistry {
@@ -77,6 +79,7 @@ export class SpoolingLog implements EventLog {
   private toSpool(topic: TopicName, records: ProducerRecord[]): void {
     const fitted = this.spool.append(topic, records);
     if (fitted < records.length) {
+      this.spoolFull = true;
       throw new LlmLoggerError(
         'LOG_QUEUE_FULL',
         `disk spool full (${this.spool.bytes} of ${this.spool.maxBytes} bytes): ${records.length - fitted} records dropped`,
@@ -119,6 +122,7 @@ export class SpoolingLog implements EventLog {
         continue;
       }
       this.spool.ack(batch);
+      this.spoolFull = false;
     }
     if (!this.closed && this.state === 'down') {
       this.state = 'up';
