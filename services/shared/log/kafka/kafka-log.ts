@@ -110,10 +110,16 @@ export class KafkaEventLog implements EventLog {
       'batch.size': 1_000_000,
       'queue.buffering.max.kbytes': 262_144,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection within ${s.deliveryTimeoutMs} ms`)), s.deliveryTimeoutMs);
+    });
     try {
-      await this.producer.connect(s.deliveryTimeoutMs);
+      await Promise.race([this.producer.connect(s.deliveryTimeoutMs), giveUp]);
     } catch (err) {
       throw wrap('producer connect', err);
+    } finally {
+      clearTimeout(timer);
     }
     return this.producer;
   }
@@ -154,6 +160,7 @@ class KafkaSubscription implements Subscription {
   private readonly lagByPartition = new Map<number, number>();
   private stopping = false;
   private inBatch: Promise<void> | null = null;
+  private stopped: Promise<void> | null = null;
 
   constructor(
     kafka: KafkaClient,
@@ -228,11 +235,16 @@ class KafkaSubscription implements Subscription {
     if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
     this.stopping = true;
     await this.inBatch; // let the batch in hand finish and commit
-    await this.consumer.disconnect().catch(() => undefined);
     // A connect to an unreachable cluster may take librdkafka ~30 s to give up: do not wait for it.
-    await Promise.race([this.done, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    const stopped = Promise.all([this.consumer.disconnect().catch(() => undefined), this.done]);
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }

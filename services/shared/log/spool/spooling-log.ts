@@ -136,11 +136,13 @@ export class SpoolingLog implements EventLog {
 
   /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */
   async close(timeoutMs = 5_000): Promise<void> {
-    if (this.draining) {
+    // Worth waiting for only while the log answers; otherwise the spool is kept for the next start.
+    if (this.draining && this.state === 'up') {
       await Promise.race([this.draining, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     this.closed = true;
-    await this.draining;
+    // A replay attempt may be waiting on an unreachable broker: what is left stays spooled.
+    if (this.draining) await Promise.race([this.draining, new Promise((r) => setTimeout(r, 1_000).unref())]);
     await this.inner.close();
     this.spool.close();
   }
