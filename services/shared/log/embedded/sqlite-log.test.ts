@@ -22,8 +22,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Both ways of committing are supported: on the writer thread (default) and on the event loop. */
+let writerThread = true;
+
 function openLog(): SqliteEventLog {
-  const log = new SqliteEventLog({ path, sync: 'normal', pollIntervalMs: 10 });
+  const log = new SqliteEventLog({ path, sync: 'normal', pollIntervalMs: 10, writerThread });
   opened.push(log);
   return log;
 }
@@ -66,7 +69,10 @@ async function collect(
   return got;
 }
 
-describe('SqliteEventLog', () => {
+describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) => {
+  beforeAll(() => {
+    writerThread = threaded;
+  });
   it('delivers every appended record, in offset order within each partition', async () => {
     const log = openLog();
     const keys = Array.from({ length: 40 }, (_, i) => `key-${i % 7}`);
