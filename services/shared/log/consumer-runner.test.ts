@@ -10,6 +10,7 @@ import { createLogger } from '../observability/logger';
 import { PoisonRecordError, runConsumer, type Decoded } from './consumer-runner';
 import type { ConsumedRecord, ProducerRecord } from './event-log';
 import { SqliteEventLog } from './embedded/sqlite-log';
+import { sampleEvent } from '../../../test/support/sample-event';
 
 let dir: string;
 let log: SqliteEventLog;
@@ -30,55 +31,12 @@ afterEach(async () => {
 const KEY = 'one-partition';
 
 function event(n: number): InferenceEvent {
-  return {
+  return sampleEvent({
     event_id: `01890a5d-ac96-774b-bcce-${String(n).padStart(12, '0')}`,
-    schema_version: 1,
     started_at: 1_700_000_000_000 + n,
-    first_token_at: null,
     ended_at: 1_700_000_000_100 + n,
-    latency_ms: 100,
-    ttft_ms: null,
-    gateway_instance: 'gw-1',
-    upstream: 'openai',
-    provider: 'openai',
-    wire_format: 'openai',
-    endpoint: 'chat.completions',
-    method: 'POST',
-    path: '/v1/chat/completions',
-    request_model: 'gpt-4o-mini',
-    response_model: null,
-    streamed: false,
-    http_status: 200,
-    error_class: null,
-    error_type: null,
-    error_message: null,
-    finish_reason: 'stop',
-    usage: {
-      input_tokens: n,
-      output_tokens: 1,
-      cached_input_tokens: null,
-      cache_write_tokens: null,
-      reasoning_tokens: null,
-      source: 'provider',
-    },
-    cost_micro_usd: null,
-    price_version: null,
-    chunk_count: 0,
-    request_bytes: 0,
-    response_bytes: 0,
-    user: null,
-    app: null,
-    session: null,
-    trace_id: null,
-    tags: {},
-    client_cancelled: false,
-    body_captured: false,
-    body_truncated: false,
-    request_body: null,
-    response_body: null,
-    response_text: null,
-    tool_calls: null,
-  };
+    usage: { input_tokens: n, output_tokens: 1, cached_input_tokens: null, cache_write_tokens: null, reasoning_tokens: null, source: 'provider' },
+  });
 }
 
 function good(n: number): ProducerRecord {

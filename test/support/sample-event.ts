@@ -1,0 +1,58 @@
+import type { InferenceEvent } from '../../services/shared/event/inference-event';
+
+/**
+ * A complete, valid inference event for tests, with every field set (bodies,
+ * usage, tags, a multi-byte character); override what a test is about.
+ */
+export function sampleEvent(partial: Partial<InferenceEvent> = {}): InferenceEvent {
+  return {
+    event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
+    schema_version: 1,
+    started_at: 1_700_000_000_000,
+    first_token_at: 1_700_000_000_150,
+    ended_at: 1_700_000_001_000,
+    latency_ms: 1000.25,
+    ttft_ms: 150,
+    gateway_instance: 'gw-1',
+    upstream: 'openai',
+    provider: 'openai',
+    wire_format: 'openai',
+    endpoint: 'chat.completions',
+    method: 'POST',
+    path: '/v1/chat/completions',
+    request_model: 'gpt-4o-mini',
+    response_model: 'gpt-4o-mini-2024-07-18',
+    streamed: true,
+    http_status: 200,
+    error_class: null,
+    error_type: null,
+    error_message: null,
+    finish_reason: 'stop',
+    usage: {
+      input_tokens: 12,
+      output_tokens: 3,
+      cached_input_tokens: 0,
+      cache_write_tokens: null,
+      reasoning_tokens: 0,
+      source: 'provider',
+    },
+    cost_micro_usd: 4,
+    price_version: 'p1',
+    chunk_count: 5,
+    request_bytes: 200,
+    response_bytes: 900,
+    user: 'alice',
+    app: null,
+    session: null,
+    trace_id: null,
+    tags: { team: 'core' },
+    client_cancelled: false,
+    body_captured: true,
+    body_truncated: false,
+    request_body: '{"model":"gpt-4o-mini"}',
+    response_body: 'data: {}\n\n',
+    response_text: 'Hi 😀',
+    tool_calls: null,
+    ...partial,
+  };
+}
