@@ -11,6 +11,7 @@ import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
 import { createLogger } from '../services/shared/observability/logger';
+import { sampleEvent } from '../test/support/sample-event';
 import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
 
 /**
@@ -40,52 +41,22 @@ function env(): { brokers: string; registryUrl: string } {
   return { brokers, registryUrl };
 }
 
-function sampleEvent(i: number): InferenceEvent {
+/** A ~2 KB event: the tests' sample event with realistic prompt and answer sizes. */
+function benchEvent(i: number): InferenceEvent {
   const now = Date.now();
   const prompt = `Summarise ticket ${i}: the customer reports that the export to CSV drops rows with accented names, `.repeat(4);
   const answer = `The export drops rows because the encoder is not UTF-8 aware (${i}); switching the writer fixes it. `.repeat(5);
-  return {
+  return sampleEvent({
     event_id: randomUUID(),
-    schema_version: 1,
     started_at: now - 800,
     first_token_at: now - 600,
     ended_at: now,
-    latency_ms: 800.25,
-    ttft_ms: 200.5,
-    gateway_instance: 'bench',
-    upstream: 'openai',
-    provider: 'openai',
-    wire_format: 'openai',
-    endpoint: 'chat.completions',
-    method: 'POST',
-    path: '/v1/chat/completions',
-    request_model: 'gpt-4o-mini',
-    response_model: 'gpt-4o-mini-2024-07-18',
-    streamed: i % 2 === 0,
-    http_status: 200,
-    error_class: null,
-    error_type: null,
-    error_message: null,
-    finish_reason: 'stop',
-    usage: { input_tokens: 120 + (i % 50), output_tokens: 180, cached_input_tokens: 0, cache_write_tokens: null, reasoning_tokens: 0, source: 'provider' },
-    cost_micro_usd: 126,
-    price_version: '2026-11-27',
-    chunk_count: 40,
-    request_bytes: 700,
-    response_bytes: 900,
     user: `user-${i % 100}`,
-    app: 'support-bot',
     session: `s-${i % 1000}`,
-    trace_id: null,
-    tags: { team: 'search' },
-    client_cancelled: false,
-    body_captured: true,
-    body_truncated: false,
     request_body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }),
-    response_body: JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion', model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, message: { role: 'assistant', content: answer.slice(0, 300) }, finish_reason: 'stop' }] }),
+    response_body: JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: answer.slice(0, 300) } }] }),
     response_text: answer,
-    tool_calls: null,
-  };
+  });
 }
 
 async function main(): Promise<void> {
@@ -101,7 +72,7 @@ async function main(): Promise<void> {
   await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }] });
 
   // 1. Produce: encode through the registry serde, append in batches.
-  const events = Array.from({ length: N }, (_, i) => sampleEvent(i));
+  const events = Array.from({ length: N }, (_, i) => benchEvent(i));
   const avgBytes = events.slice(0, 1000).reduce((n, e) => n + serde.encode(e).length, 0) / 1000;
   let next = 0;
   const t0 = performance.now();
