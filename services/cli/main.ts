@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../shared/config/config';
-import { isLlmLoggerError, LlmLoggerError } from '../shared/errors';
+import { isLlmLoggerError } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/observability/logger';
 import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
@@ -164,7 +164,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      const message = isLlmLoggerError(err) || err instanceof LlmLoggerError ? err.message : (err as Error).stack;
+      const message = isLlmLoggerError(err) ? err.message : (err as Error).stack;
       process.stderr.write(`llm-logger: ${message}\n`);
       process.exit(isLlmLoggerError(err, 'CONFIG_INVALID') ? 2 : 1);
     },

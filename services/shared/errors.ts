@@ -4,19 +4,11 @@
  */
 export const ERROR_CODES = [
   'CONFIG_INVALID',
-  'UNKNOWN_UPSTREAM',
-  'BAD_ROUTE',
-  'BODY_TOO_LARGE',
-  'UPSTREAM_UNREACHABLE',
-  'UPSTREAM_TIMEOUT',
   'LOG_UNAVAILABLE',
   'LOG_QUEUE_FULL',
   'LOG_CLOSED',
-  'AUDIT_UNAVAILABLE',
   'EVENT_INVALID',
   'DECODE_FAILED',
-  'NOT_AVAILABLE_YET',
-  'NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
