@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { ConsumedRecord, EventLog, Subscription } from './event-log';
+import type { CommitPositions, ConsumedRecord, EventLog, Subscription } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
@@ -41,7 +41,8 @@ export interface ConsumerOptions<T> {
   decode(record: ConsumedRecord): Promise<T>;
   /** Event time of a decoded value (epoch ms), for the lag metric. */
   eventTime(value: T): number;
-  handle(batch: Decoded<T>[]): Promise<void>;
+  /** May resolve with the positions safe to commit when it keeps records for later (see BatchHandler). */
+  handle(batch: Decoded<T>[]): Promise<void | CommitPositions>;
 }
 
 interface RunnerMetrics {
@@ -128,15 +129,15 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
   };
 
   let subscription: Subscription | null = null;
-  const handleBatch = async (records: ConsumedRecord[]): Promise<void> => {
+  const handleBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const stop = m.processing.startTimer(labels);
     try {
-      await processBatch(records);
+      return await processBatch(records);
     } finally {
       stop();
     }
   };
-  const processBatch = async (records: ConsumedRecord[]): Promise<void> => {
+  const processBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const decoded: Decoded<T>[] = [];
     for (const record of records) {
       try {
@@ -146,8 +147,9 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
         await toDlq(record, err);
       }
     }
+    let held: void | CommitPositions = undefined;
     try {
-      if (decoded.length > 0) await options.handle(decoded);
+      if (decoded.length > 0) held = await options.handle(decoded);
     } catch (err) {
       if (isRetriable(err)) {
         m.failures.inc({ ...labels, reason: reasonOf(err) });
@@ -157,7 +159,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
       // One record is poison: handle one by one so only it goes to the DLQ.
       for (const d of decoded) {
         try {
-          await options.handle([d]);
+          held = (await options.handle([d])) ?? held;
         } catch (single) {
           if (isRetriable(single)) throw single;
           await toDlq(d.record, single);
@@ -168,6 +170,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     const last = decoded[decoded.length - 1];
     if (last) m.lagMs.set(labels, Math.max(0, Date.now() - options.eventTime(last.value)));
     if (subscription) m.lagRecords.set(labels, subscription.lag());
+    return held;
   };
 
   subscription = options.log.subscribe(

@@ -33,18 +33,27 @@ export interface SubscribeOptions {
   maxBatch?: number;
 }
 
+/** Next offset to commit, by partition. */
+export type CommitPositions = ReadonlyMap<number, number>;
+
 /**
  * Called with each batch in partition-offset order. The batch is committed
  * only after the promise resolves; a rejection leaves it uncommitted and the
- * same records are delivered again (at-least-once).
+ * same records are delivered again (at-least-once). A handler that keeps
+ * records for later (the roller buffers a file's worth) resolves with the
+ * positions that are safe to commit instead: only those are committed, and the
+ * records after them are not delivered again by this subscription (they are
+ * after a restart or a rebalance).
  */
-export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void>;
+export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void | CommitPositions>;
 
 export interface Subscription {
   /** Resolves once the subscription has stopped and committed what it processed. */
   stop(): Promise<void>;
   /** Records not yet read by this subscription, summed over partitions. */
   lag(): number;
+  /** Commits positions a handler held back, between batches (e.g. a file written on a timer). */
+  commit(positions: CommitPositions): Promise<void>;
 }
 
 export interface SchemaRegistry {

@@ -8,6 +8,7 @@ import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
+  CommitPositions,
   ConsumedRecord,
   EventLog,
   ProducerRecord,
@@ -226,13 +227,24 @@ class KafkaSubscription implements Subscription {
       headers: m.headers ? headersOf(m.headers) : {},
       timestamp: Number(m.timestamp),
     }));
-    await this.handler(records);
+    const held = await this.handler(records);
     const last = records[records.length - 1]!;
     if (this.options.groupId) {
-      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) }]);
+      // A handler that holds records back names what is safe to commit; it may be nothing yet.
+      const next = held ? held.get(batch.partition) : last.offset + 1;
+      if (next !== undefined) {
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+      }
     }
     const high = Number(batch.highWatermark);
     if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
+  }
+
+  async commit(positions: CommitPositions): Promise<void> {
+    if (!this.options.groupId || this.stopping || positions.size === 0) return;
+    await this.consumer.commitOffsets(
+      [...positions].map(([partition, next]) => ({ topic: this.options.topic, partition, offset: String(next) })),
+    );
   }
 
   stop(): Promise<void> {
