@@ -6,6 +6,8 @@ import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
+import { runQuery } from '../roller/query';
+import { runRoller } from '../roller/run-roller';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
 import { runTopology } from './topology';
@@ -22,7 +24,7 @@ const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'roller', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -36,7 +38,11 @@ const COMMANDS: Record<string, Command> = {
   },
   aggregator: { summary: 'windowed aggregates onto llm.aggregates.v1', usage: 'llm-logger aggregator', comingWith: 'the aggregator' },
   indexer: { summary: 'index prompts and responses for audit search', usage: 'llm-logger indexer', comingWith: 'the audit index' },
-  roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
+  roller: {
+    summary: 'roll raw events into Parquet files (local directory or S3)',
+    usage: 'llm-logger roller [--config file.yaml]',
+    run: (_args, configPath) => runRoles(['roller'], configPath),
+  },
   topology: {
     summary: 'apply topics to Kafka or render Strimzi resources',
     usage:
@@ -61,7 +67,15 @@ const COMMANDS: Record<string, Command> = {
     run: (args, configPath) => runTail(args, loadConfigOrExit(configPath)),
   },
   search: { summary: 'full-text search over prompts and responses', usage: 'llm-logger search "…"', comingWith: 'the audit index' },
-  query: { summary: 'SQL over the Parquet archive', usage: 'llm-logger query "SQL"', comingWith: 'the Parquet roller' },
+  query: {
+    summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',
+    usage:
+      'llm-logger query "SQL" [--json] [--config file.yaml]\n\n' +
+      '  e.g.           llm-logger query "SELECT user, sum(cost_micro_usd) / 1e6 AS usd FROM llm_inference\n' +
+      '                   WHERE started_at > now() - INTERVAL 7 DAY GROUP BY user ORDER BY usd DESC"\n' +
+      '  --json         print the rows as a JSON array of objects',
+    run: (args, configPath) => runQuery(args, loadConfigOrExit(configPath)),
+  },
 };
 
 function help(): string {
@@ -81,7 +95,7 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-async function runRoles(roles: ('gateway' | 'console')[], configPath: string | undefined): Promise<number> {
+async function runRoles(roles: ('gateway' | 'roller' | 'console')[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
@@ -90,6 +104,7 @@ async function runRoles(roles: ('gateway' | 'console')[], configPath: string | u
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
+      else if (role === 'roller') running.push(await runRoller(config, log, registry, logger));
       else running.push(await runConsole(config, log, registry, logger));
     }
   } catch (err) {

@@ -1,0 +1,72 @@
+import type { Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import type { Config } from '../shared/config/config';
+import { inferenceEventSerde } from '../shared/event/inference-serde';
+import type { EventLog } from '../shared/log/event-log';
+import { runConsumer } from '../shared/log/consumer-runner';
+import type { Logger } from '../shared/observability/logger';
+import type { RunningRole } from '../gateway/run-gateway';
+import { openObjectStore } from './object-store/open-object-store';
+import { eventTimeOf, Roller } from './roller';
+
+export const ROLLER_GROUP = 'llm-logger-roller';
+
+/**
+ * Starts the roller: its consumer group reads llm.inference.v1 and writes
+ * Parquet files to the archive. It serves no HTTP port of its own (port 0);
+ * its metrics are in the process registry.
+ */
+export async function runRoller(config: Config, log: EventLog, registry: Registry, baseLogger: Logger): Promise<RunningRole> {
+  const logger = baseLogger.child({ component: 'roller' });
+  const store = openObjectStore(config.archive);
+  const removed = await store.cleanup();
+  if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
+  const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
+  const roller = new Roller({ topic: TOPICS.inference, store, limits, registry, logger });
+  const serde = await inferenceEventSerde(log.schemaRegistry);
+  const subscription = runConsumer({
+    log,
+    role: 'roller',
+    topic: TOPICS.inference,
+    groupId: ROLLER_GROUP,
+    start: 'earliest',
+    maxBatch: 2_000,
+    registry,
+    logger,
+    decode: (record) => serde.decode(record.value),
+    eventTime: eventTimeOf,
+    handle: (batch) => roller.handle(batch),
+    holdsRecords: true,
+  });
+
+  const idleTick = async (): Promise<void> => {
+    try {
+      const positions = await roller.flushIdle();
+      if (positions) await subscription.commit(positions);
+    } catch (err) {
+      // The file stays open (or is written again later): nothing was committed past it.
+      logger.error({ err }, 'idle flush failed; will retry');
+    }
+  };
+  const timer = setInterval(() => void idleTick(), Math.max(50, Math.min(1_000, config.roller.idleFlushMs / 2)));
+  timer.unref();
+  logger.info({ archive: store.url, ...config.roller }, 'roller started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: 0,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        try {
+          await subscription.commit(await roller.flushAll());
+        } catch (err) {
+          logger.error({ err }, 'could not write the open files at shutdown; they are written again at the next start');
+        }
+        await subscription.stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
