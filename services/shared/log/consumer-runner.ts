@@ -43,6 +43,11 @@ export interface ConsumerOptions<T> {
   eventTime(value: T): number;
   /** May resolve with the positions safe to commit when it keeps records for later (see BatchHandler). */
   handle(batch: Decoded<T>[]): Promise<void | CommitPositions>;
+  /**
+   * The handler keeps records for later: it is called even when a batch has
+   * nothing to handle (all poison), so the batch is never committed past what it holds.
+   */
+  holdsRecords?: boolean;
 }
 
 interface RunnerMetrics {
@@ -149,7 +154,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     }
     let held: void | CommitPositions = undefined;
     try {
-      if (decoded.length > 0) held = await options.handle(decoded);
+      if (decoded.length > 0 || options.holdsRecords) held = await options.handle(decoded);
     } catch (err) {
       if (isRetriable(err)) {
         m.failures.inc({ ...labels, reason: reasonOf(err) });
