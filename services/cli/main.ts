@@ -6,7 +6,7 @@ import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
-import { runQuery } from '../roller/query';
+import type * as QueryModule from '../roller/query';
 import { runRoller } from '../roller/run-roller';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
@@ -74,7 +74,12 @@ const COMMANDS: Record<string, Command> = {
       '  e.g.           llm-logger query "SELECT user, sum(cost_micro_usd) / 1e6 AS usd FROM llm_inference\n' +
       '                   WHERE started_at > now() - INTERVAL 7 DAY GROUP BY user ORDER BY usd DESC"\n' +
       '  --json         print the rows as a JSON array of objects',
-    run: (args, configPath) => runQuery(args, loadConfigOrExit(configPath)),
+    run: (args, configPath) => {
+      // DuckDB's native library is loaded for this command only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runQuery } = require('../roller/query') as typeof QueryModule;
+      return runQuery(args, loadConfigOrExit(configPath));
+    },
   },
 };
 

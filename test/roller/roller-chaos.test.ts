@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { embeddedLogPath } from '../../services/shared/log/open-log';
 import { hourBucket } from '../../services/roller/core/file-layout';
 import { archiveEvent } from '../support/archive-events';
 import { pyarrowPython, readArchiveWithDuckDb, summaryWithPyarrow } from '../support/archive-reader';
-import { CLI, REPO_ROOT } from '../support/processes';
+import { killRollers, queryCli, rollerCaughtUp, startRoller, waitFor } from '../support/roller-process';
 
 /**
  * Exactly once by construction: 100,000 events over several hours and all
@@ -22,53 +21,24 @@ import { CLI, REPO_ROOT } from '../support/processes';
 const TOTAL = 100_000;
 const HOURS = 5;
 const KILLS = 5;
-const GROUP = 'llm-logger-roller';
 
 let dir: string;
 let log: SqliteEventLog;
+let env: Record<string, string>;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llm-logger-roller-chaos-'));
   log = new SqliteEventLog({ path: embeddedLogPath(dir), sync: 'normal' });
+  env = { LLM_LOGGER_DATA_DIR: dir, LLM_LOGGER_ROLLER_MAX_FILE_RECORDS: '3000', LLM_LOGGER_ROLLER_IDLE_FLUSH_MS: '300' };
 });
 
 afterAll(async () => {
+  killRollers();
   await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startRoller(): { child: ChildProcess; started: Promise<void>; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [CLI, 'roller'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      LLM_LOGGER_DATA_DIR: dir,
-      LLM_LOGGER_ROLLER_MAX_FILE_RECORDS: '3000',
-      LLM_LOGGER_ROLLER_IDLE_FLUSH_MS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const started = new Promise<void>((resolve, reject) => {
-    const check = (): void => {
-      if (out.includes('"msg":"roller started"')) resolve();
-    };
-    child.stdout!.on('data', check);
-    void exited.then(() => reject(new Error(`roller exited before starting:\n${out}`)));
-  });
-  return { child, started, exited, output: () => out };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function caughtUp(): boolean {
-  const committed = log.committedOffsets(GROUP, TOPICS.inference);
-  for (const [p, end] of log.endOffsets(TOPICS.inference)) if ((committed.get(p) ?? 0) < end) return false;
-  return true;
-}
 
 function filesUnder(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
@@ -93,20 +63,16 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   })();
 
   for (let k = 0; k < KILLS; k++) {
-    const r = startRoller();
+    const r = startRoller(env);
     await r.started;
     await sleep(150 + Math.floor(Math.random() * 900));
     r.child.kill('SIGKILL');
     await r.exited;
   }
   await producing;
-  const last = startRoller();
+  const last = startRoller(env);
   await last.started;
-  const deadline = Date.now() + 60_000;
-  while (!caughtUp()) {
-    if (Date.now() > deadline) throw new Error(`the roller did not catch up in 60 s:\n${last.output().slice(-3000)}`);
-    await sleep(100);
-  }
+  await waitFor(() => rollerCaughtUp(log), 60_000, () => `the roller did not catch up in 60 s:\n${last.output().slice(-3000)}`);
   last.child.kill('SIGTERM');
   expect(await last.exited).toBe(0);
 
@@ -135,4 +101,10 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   } else {
     process.stderr.write('roller chaos test: no Python with pyarrow found (set PYARROW_PYTHON); checked with DuckDB only\n');
   }
+
+  // What users run: llm-logger query over the same archive.
+  const [counts] = queryCli(env, 'SELECT count(*) AS n, count(DISTINCT event_id) AS ids, count(DISTINCT (dt, hour)) AS hours FROM llm_inference');
+  const hours = new Set([...produced.values()].map((e) => hourBucket(e.ended_at).path)).size;
+  expect(hours).toBeGreaterThan(HOURS);
+  expect([counts!.n, counts!.ids, counts!.hours].map(Number)).toEqual([TOTAL, TOTAL, hours]);
 }, 180_000);

@@ -33,6 +33,10 @@ export class S3Store implements ObjectStore {
       region: options.region,
       forcePathStyle: options.forcePathStyle,
       maxAttempts: 5,
+      // Checksums only where S3 requires them: newer SDKs add CRC32 headers by
+      // default, which many S3-compatible servers refuse (S3Proxy, older MinIO, Ceph).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     };
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
