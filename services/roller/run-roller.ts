@@ -2,33 +2,43 @@ import type { Registry } from 'prom-client';
 import { TOPICS } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
-import type { EventLog } from '../shared/log/event-log';
+import type { EventLog, Subscription } from '../shared/log/event-log';
 import { runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
+import type { RotationLimits } from './core/rotation';
+import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
 import { eventTimeOf, Roller } from './roller';
 
 export const ROLLER_GROUP = 'llm-logger-roller';
 
-/**
- * Starts the roller: its consumer group reads llm.inference.v1 and writes
- * Parquet files to the archive. It serves no HTTP port of its own (port 0);
- * its metrics are in the process registry.
- */
-export async function runRoller(config: Config, log: EventLog, registry: Registry, baseLogger: Logger): Promise<RunningRole> {
-  const logger = baseLogger.child({ component: 'roller' });
-  const store = openObjectStore(config.archive);
-  const removed = await store.cleanup();
-  if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
-  const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
+export interface ArchiveConsumerOptions {
+  log: EventLog;
+  store: ObjectStore;
+  limits: RotationLimits;
+  groupId: string;
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface ArchiveConsumer {
+  roller: Roller;
+  subscription: Subscription;
+  /** Writes the open files, commits, and stops reading. */
+  close(): Promise<void>;
+}
+
+/** llm.inference.v1 -> Parquet files in `store`, through the shared consumer runner. */
+export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promise<ArchiveConsumer> {
+  const { log, store, limits, registry, logger } = options;
   const roller = new Roller({ topic: TOPICS.inference, store, limits, registry, logger });
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const subscription = runConsumer({
     log,
     role: 'roller',
     topic: TOPICS.inference,
-    groupId: ROLLER_GROUP,
+    groupId: options.groupId,
     start: 'earliest',
     maxBatch: 2_000,
     registry,
@@ -48,13 +58,13 @@ export async function runRoller(config: Config, log: EventLog, registry: Registr
       logger.error({ err }, 'idle flush failed; will retry');
     }
   };
-  const timer = setInterval(() => void idleTick(), Math.max(50, Math.min(1_000, config.roller.idleFlushMs / 2)));
+  const timer = setInterval(() => void idleTick(), Math.max(50, Math.min(1_000, limits.idleFlushMs / 2)));
   timer.unref();
-  logger.info({ archive: store.url, ...config.roller }, 'roller started');
 
   let closing: Promise<void> | null = null;
   return {
-    port: 0,
+    roller,
+    subscription,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
@@ -64,9 +74,30 @@ export async function runRoller(config: Config, log: EventLog, registry: Registr
           logger.error({ err }, 'could not write the open files at shutdown; they are written again at the next start');
         }
         await subscription.stop();
-        await store.close();
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * Starts the roller role: group llm-logger-roller reads llm.inference.v1 and
+ * writes Parquet files to the configured archive. It serves no HTTP port of
+ * its own (port 0); its metrics are in the process registry.
+ */
+export async function runRoller(config: Config, log: EventLog, registry: Registry, baseLogger: Logger): Promise<RunningRole> {
+  const logger = baseLogger.child({ component: 'roller' });
+  const store = openObjectStore(config.archive);
+  const removed = await store.cleanup();
+  if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
+  const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
+  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger });
+  logger.info({ archive: store.url, ...config.roller }, 'roller started');
+  return {
+    port: 0,
+    async close() {
+      await consumer.close();
+      await store.close();
     },
   };
 }
