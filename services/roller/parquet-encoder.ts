@@ -1,5 +1,5 @@
 import { tableToIPC, type Table } from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
 
 /**
  * Arrow table -> Parquet bytes with parquet-wasm (the Rust `parquet` crate
@@ -9,14 +9,25 @@ import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet 
  */
 export const ROW_GROUP_ROWS = 50_000;
 
+/**
+ * Columns whose values are (nearly) all different: a dictionary never pays
+ * off and min/max statistics of prompts help no reader, yet both cost time
+ * on the largest columns.
+ */
+const UNIQUE_VALUED = ['event_id', 'request_body', 'response_body', 'response_text', 'tool_calls', 'error_message', 'trace_id'];
+
 export function encodeParquet(table: Table, metadata: Map<string, string>): Uint8Array {
-  const props = new WriterPropertiesBuilder()
+  let builder = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
     .setDictionaryEnabled(true)
     .setCreatedBy('llm-logger roller (parquet-wasm)')
-    .setKeyValueMetadata(metadata)
-    .build();
+    .setKeyValueMetadata(metadata);
+  for (const col of UNIQUE_VALUED) {
+    builder = builder.setColumnDictionaryEnabled(col, false);
+    if (col !== 'event_id') builder = builder.setColumnStatisticsEnabled(col, EnabledStatistics.None);
+  }
+  const props = builder.build();
   // writeParquet takes ownership of the wasm table (and frees it).
   return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), props);
 }

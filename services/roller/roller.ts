@@ -6,15 +6,25 @@ import { INFERENCE_EVENT_SCHEMA_VERSION } from '../shared/event/inference-event'
 import type { Decoded } from '../shared/log/consumer-runner';
 import type { CommitPositions } from '../shared/log/event-log';
 import type { Logger } from '../shared/observability/logger';
-import { fileKey, type HourBucket } from './core/file-layout';
-import { addRecord, isFull, isIdleDue, place, type OpenFileState, type RotationLimits } from './core/rotation';
+import { fileKey } from './core/file-layout';
+import { appendRecord, isFull, isIdleDue, openFile, place, type OpenFileState, type RotationLimits } from './core/rotation';
+import type { AvroRow } from './core/avro-row';
 import { PARQUET_LAYOUT_VERSION, RowBatch } from './core/row-mapping';
 import type { ObjectStore } from './object-store/object-store';
 import { encodeParquet } from './parquet-encoder';
 
+/**
+ * A decoded record: read straight from Avro bytes when it was written with
+ * the current schema (the fast path), else an event object resolved from an
+ * older writer schema.
+ */
+export type ArchiveInput = AvroRow | InferenceEvent;
+
+const isAvroRow = (v: ArchiveInput): v is AvroRow => 'cells' in v;
+
 /** Event time that decides a row's hour: when the call ended (the log is close to that order). */
-export function eventTimeOf(event: InferenceEvent): number {
-  return event.ended_at;
+export function eventTimeOf(input: ArchiveInput): number {
+  return isAvroRow(input) ? input.endedAt : input.ended_at;
 }
 
 interface PartitionState {
@@ -87,7 +97,7 @@ export class Roller {
   }
 
   /** The consumer handler: returns the positions that are safe to commit. */
-  handle(batch: Decoded<InferenceEvent>[]): Promise<CommitPositions> {
+  handle(batch: Decoded<ArchiveInput>[]): Promise<CommitPositions> {
     return this.exclusive(async () => {
       for (const { record, value } of batch) {
         let state = this.partitions.get(record.partition);
@@ -99,17 +109,19 @@ export class Roller {
         const incoming = { offset: record.offset, eventTimeMs, bytes: record.value.length };
         const placement = place(state.open, state.next, incoming);
         if (placement.action === 'skip') continue;
-        let bucket: HourBucket | null = null;
-        if (placement.action === 'rotate') await this.closeFile(record.partition, state, 'hour');
-        if (placement.action !== 'append') bucket = placement.bucket;
-        const rows = state.open?.rows ?? new RowBatch();
-        state.open = { ...addRecord(state.open, bucket ?? state.open!.bucket, incoming), rows };
-        rows.add({ event: value, partition: record.partition, offset: record.offset });
+        if (placement.action === 'append') {
+          appendRecord(state.open!, incoming);
+        } else {
+          if (placement.action === 'rotate') await this.closeFile(record.partition, state, 'hour');
+          state.open = { ...openFile(placement.bucket, incoming), rows: new RowBatch() };
+        }
+        if (isAvroRow(value)) state.open!.rows.addAvro(value, record.partition, record.offset);
+        else state.open!.rows.add({ event: value, partition: record.partition, offset: record.offset });
         state.next = record.offset + 1;
         state.lastRecordAtMs = this.now();
         if (eventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = eventTimeMs;
-        if (isFull(state.open, this.options.limits)) {
-          await this.closeFile(record.partition, state, state.open.records >= this.options.limits.maxRecords ? 'records' : 'bytes');
+        if (isFull(state.open!, this.options.limits)) {
+          await this.closeFile(record.partition, state, state.open!.records >= this.options.limits.maxRecords ? 'records' : 'bytes');
         }
       }
       return this.positions();

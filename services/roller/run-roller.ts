@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
-import { TOPICS } from '../../topology/topics';
+import { TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
+import { unframe } from '../shared/event/wire-format';
 import type { EventLog, Subscription } from '../shared/log/event-log';
 import { runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
@@ -9,7 +10,8 @@ import type { RunningRole } from '../gateway/run-gateway';
 import type { RotationLimits } from './core/rotation';
 import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
-import { eventTimeOf, Roller } from './roller';
+import { readAvroRow } from './core/avro-row';
+import { eventTimeOf, Roller, type ArchiveInput } from './roller';
 
 export const ROLLER_GROUP = 'llm-logger-roller';
 
@@ -20,6 +22,8 @@ export interface ArchiveConsumerOptions {
   groupId: string;
   registry: Registry;
   logger: Logger;
+  /** llm.inference.v1 unless a benchmark reads a throw-away copy. */
+  topic?: TopicName;
 }
 
 export interface ArchiveConsumer {
@@ -32,18 +36,24 @@ export interface ArchiveConsumer {
 /** llm.inference.v1 -> Parquet files in `store`, through the shared consumer runner. */
 export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promise<ArchiveConsumer> {
   const { log, store, limits, registry, logger } = options;
-  const roller = new Roller({ topic: TOPICS.inference, store, limits, registry, logger });
+  const topic = options.topic ?? TOPICS.inference;
+  const roller = new Roller({ topic, store, limits, registry, logger });
   const serde = await inferenceEventSerde(log.schemaRegistry);
+  const currentSchemaId = await serde.init();
   const subscription = runConsumer({
     log,
     role: 'roller',
-    topic: TOPICS.inference,
+    topic,
     groupId: options.groupId,
     start: 'earliest',
     maxBatch: 2_000,
     registry,
     logger,
-    decode: (record) => serde.decode(record.value),
+    // Records in the current schema are read straight into columns; others through the resolving serde.
+    decode: async (record): Promise<ArchiveInput> => {
+      const { schemaId, body } = unframe(record.value);
+      return schemaId === currentSchemaId ? readAvroRow(body) : serde.decode(record.value);
+    },
     eventTime: eventTimeOf,
     handle: (batch) => roller.handle(batch),
     holdsRecords: true,

@@ -1,5 +1,5 @@
 import { fileKey, hourBucket, parseFileKey } from './file-layout';
-import { addRecord, isFull, isIdleDue, place, type OpenFileState, type RotationLimits } from './rotation';
+import { appendRecord, isFull, isIdleDue, openFile, place, type OpenFileState, type RotationLimits } from './rotation';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 27, 9, 0, 0);
@@ -19,9 +19,10 @@ function files(records: { offset: number; eventTimeMs: number; bytes?: number }[
     const p = place(open, next, rec);
     if (p.action === 'skip') continue;
     if (p.action === 'rotate') close();
-    open = addRecord(open, p.action === 'append' ? open!.bucket : p.bucket, rec);
+    if (p.action === 'append') appendRecord(open!, rec);
+    else open = openFile(p.bucket, rec);
     next = rec.offset + 1;
-    if (isFull(open, limits)) close();
+    if (isFull(open!, limits)) close();
   }
   if (open) out.push(`${(open as OpenFileState).bucket.path}:${(open as OpenFileState).firstOffset}-(open)`);
   return out;
@@ -67,14 +68,14 @@ test('the same records give the same files however they were batched or redelive
 });
 
 test('records already handled are skipped', () => {
-  const open = addRecord(null, hourBucket(T0), { offset: 5, eventTimeMs: T0, bytes: 1 });
+  const open = openFile(hourBucket(T0), { offset: 5, eventTimeMs: T0, bytes: 1 });
   expect(place(open, 6, { offset: 5, eventTimeMs: T0, bytes: 1 })).toEqual({ action: 'skip' });
   expect(place(null, 6, { offset: 3, eventTimeMs: T0, bytes: 1 })).toEqual({ action: 'skip' });
   expect(place(open, 6, { offset: 6, eventTimeMs: T0, bytes: 1 })).toEqual({ action: 'append' });
 });
 
 test('idle flush: only once the hour is over and the partition was quiet', () => {
-  const open = addRecord(null, hourBucket(T0), { offset: 0, eventTimeMs: T0 + 10, bytes: 1 });
+  const open = openFile(hourBucket(T0), { offset: 0, eventTimeMs: T0 + 10, bytes: 1 });
   const lastRecordAtMs = 1_000;
   // Hour not over (neither by event time nor by the clock).
   expect(isIdleDue(open, limits, { nowMs: T0 + 30 * 60_000, lastRecordAtMs: T0, maxEventTimeMs: T0 + 10 })).toBe(false);

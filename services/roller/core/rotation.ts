@@ -46,17 +46,27 @@ export type Placement =
   | { action: 'skip' };
 
 /** `next`: the offset after the last record this partition handled (null before the first). */
+const APPEND: Placement = { action: 'append' };
+const SKIP: Placement = { action: 'skip' };
+
 export function place(open: OpenFileState | null, next: number | null, record: IncomingRecord): Placement {
-  if (next !== null && record.offset < next) return { action: 'skip' };
+  if (next !== null && record.offset < next) return SKIP;
+  // Same hour as the open file: the common case, decided without building the bucket's path.
+  if (open !== null && record.eventTimeMs >= open.bucket.startMs && record.eventTimeMs < bucketEndMs(open.bucket)) return APPEND;
   const bucket = hourBucket(record.eventTimeMs);
-  if (open === null) return { action: 'open', bucket };
-  if (bucket.startMs !== open.bucket.startMs) return { action: 'rotate', bucket };
-  return { action: 'append' };
+  return open === null ? { action: 'open', bucket } : { action: 'rotate', bucket };
 }
 
-export function addRecord(open: OpenFileState | null, bucket: HourBucket, record: IncomingRecord): OpenFileState {
-  if (open === null) return { bucket, firstOffset: record.offset, lastOffset: record.offset, records: 1, bytes: record.bytes };
-  return { ...open, lastOffset: record.offset, records: open.records + 1, bytes: open.bytes + record.bytes };
+/** A new open file holding this one record. */
+export function openFile(bucket: HourBucket, record: IncomingRecord): OpenFileState {
+  return { bucket, firstOffset: record.offset, lastOffset: record.offset, records: 1, bytes: record.bytes };
+}
+
+/** Counts the record into the open file (in place: this runs once per record). */
+export function appendRecord(open: OpenFileState, record: IncomingRecord): void {
+  open.lastOffset = record.offset;
+  open.records++;
+  open.bytes += record.bytes;
 }
 
 /** After adding a record: is the file full? */

@@ -1,96 +1,12 @@
 import { Field, makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
-import type { InferenceEvent } from '../../shared/event/inference-event';
 import { BoolBuilder, NumberBuilder, StringMapBuilder, Utf8Builder, type ColumnBuilder, types } from './arrow-columns';
+import type { AvroRow } from './avro-row';
+import { AVRO_COLUMNS, COLUMNS, type ArchivedEvent, type ColumnSpec } from './column-spec';
 
-/**
- * How an inference event becomes one Parquet row: flat typed columns (usage
- * fields lifted to the top level), tags as a map, bodies as strings, plus the
- * log position the row came from. Pure: no I/O.
- *
- * PARQUET_LAYOUT_VERSION changes whenever a column is added, renamed or
- * retyped; readers find it in the file metadata (`llm_logger.layout_version`).
- */
-export const PARQUET_LAYOUT_VERSION = 1;
+export { PARQUET_LAYOUT_VERSION, COLUMNS, type ArchivedEvent } from './column-spec';
 
-/** A row as it goes in: the event and where it was read from. */
-export interface ArchivedEvent {
-  event: InferenceEvent;
-  partition: number;
-  offset: number;
-}
+/** How rows become Arrow columns (see column-spec.ts for the columns). Pure: no I/O. */
 
-type Kind = 'utf8' | 'int32' | 'int64' | 'float64' | 'timestamp' | 'bool' | 'tags';
-
-interface ColumnSpec {
-  name: string;
-  kind: Kind;
-  nullable: boolean;
-  get(row: ArchivedEvent): unknown;
-}
-
-const e = (name: keyof InferenceEvent, kind: Kind, nullable = false): ColumnSpec => ({
-  name,
-  kind,
-  nullable,
-  get: (r) => r.event[name],
-});
-const u = (name: keyof InferenceEvent['usage']): ColumnSpec => ({
-  name: name === 'source' ? 'usage_source' : name,
-  kind: name === 'source' ? 'utf8' : 'int64',
-  nullable: name !== 'source',
-  get: (r) => r.event.usage[name],
-});
-
-/** Column order in every file. */
-export const COLUMNS: readonly ColumnSpec[] = [
-  e('event_id', 'utf8'),
-  e('schema_version', 'int32'),
-  e('started_at', 'timestamp'),
-  e('first_token_at', 'timestamp', true),
-  e('ended_at', 'timestamp'),
-  e('latency_ms', 'float64'),
-  e('ttft_ms', 'float64', true),
-  e('gateway_instance', 'utf8'),
-  e('upstream', 'utf8'),
-  e('provider', 'utf8'),
-  e('wire_format', 'utf8'),
-  e('endpoint', 'utf8'),
-  e('method', 'utf8'),
-  e('path', 'utf8'),
-  e('request_model', 'utf8', true),
-  e('response_model', 'utf8', true),
-  e('streamed', 'bool'),
-  e('http_status', 'int32', true),
-  e('error_class', 'utf8', true),
-  e('error_type', 'utf8', true),
-  e('error_message', 'utf8', true),
-  e('finish_reason', 'utf8', true),
-  u('input_tokens'),
-  u('output_tokens'),
-  u('cached_input_tokens'),
-  u('cache_write_tokens'),
-  u('reasoning_tokens'),
-  u('source'),
-  e('cost_micro_usd', 'int64', true),
-  e('price_version', 'utf8', true),
-  e('chunk_count', 'int32'),
-  e('request_bytes', 'int64'),
-  e('response_bytes', 'int64'),
-  e('user', 'utf8', true),
-  e('app', 'utf8', true),
-  e('session', 'utf8', true),
-  e('trace_id', 'utf8', true),
-  e('tags', 'tags'),
-  e('client_cancelled', 'bool'),
-  e('body_captured', 'bool'),
-  e('body_truncated', 'bool'),
-  e('request_body', 'utf8', true),
-  e('response_body', 'utf8', true),
-  e('response_text', 'utf8', true),
-  e('tool_calls', 'utf8', true),
-  { name: 'log_partition', kind: 'int32', nullable: false, get: (r) => r.partition },
-  { name: 'log_offset', kind: 'int64', nullable: false, get: (r) => r.offset },
-];
 
 function builderFor(c: ColumnSpec): ColumnBuilder<unknown> {
   switch (c.kind) {
@@ -111,13 +27,59 @@ function builderFor(c: ColumnSpec): ColumnBuilder<unknown> {
   }
 }
 
+interface Slot<B> {
+  builder: B;
+  get(row: ArchivedEvent): unknown;
+}
+
 /** Accumulates rows column by column; `toTable()` hands them over as one Arrow table. */
 export class RowBatch {
   private readonly builders = COLUMNS.map(builderFor);
+  // One list per builder class, so each push call site sees one class (this runs ~47 times per event).
+  private readonly strings: Slot<Utf8Builder>[] = [];
+  private readonly numbers: Slot<NumberBuilder>[] = [];
+  private readonly flags: Slot<BoolBuilder>[] = [];
+  private readonly maps: Slot<StringMapBuilder>[] = [];
   rows = 0;
 
+  constructor() {
+    COLUMNS.forEach((c, i) => {
+      const builder = this.builders[i]!;
+      if (builder instanceof Utf8Builder) this.strings.push({ builder, get: c.get });
+      else if (builder instanceof NumberBuilder) this.numbers.push({ builder, get: c.get });
+      else if (builder instanceof BoolBuilder) this.flags.push({ builder, get: c.get });
+      else this.maps.push({ builder: builder as unknown as StringMapBuilder, get: c.get });
+    });
+  }
+
+  /** A row read straight from Avro bytes (see avro-row.ts). */
+  addAvro(row: AvroRow, partition: number, offset: number): void {
+    const { body, cells } = row;
+    for (let i = 0; i < AVRO_COLUMNS.length; i++) {
+      const a = cells[2 * i]!;
+      const b = cells[2 * i + 1]!;
+      const builder = this.builders[i]!;
+      if (builder instanceof Utf8Builder) {
+        if (a < 0) builder.push(null);
+        else builder.pushBytes(body, a, b);
+      } else if (builder instanceof NumberBuilder) {
+        builder.push(b < 0 ? null : a);
+      } else if (builder instanceof BoolBuilder) {
+        builder.push(a === 1);
+      } else {
+        (builder as unknown as StringMapBuilder).pushAvro(body, a);
+      }
+    }
+    (this.builders[AVRO_COLUMNS.length] as unknown as NumberBuilder).push(partition);
+    (this.builders[AVRO_COLUMNS.length + 1] as unknown as NumberBuilder).push(offset);
+    this.rows++;
+  }
+
   add(row: ArchivedEvent): void {
-    for (let i = 0; i < COLUMNS.length; i++) this.builders[i]!.push(COLUMNS[i]!.get(row));
+    for (const s of this.strings) s.builder.push(s.get(row) as string | null);
+    for (const s of this.numbers) s.builder.push(s.get(row) as number | null);
+    for (const s of this.flags) s.builder.push(s.get(row) as boolean);
+    for (const s of this.maps) s.builder.push(s.get(row) as Record<string, string>);
     this.rows++;
   }
 
