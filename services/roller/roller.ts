@@ -107,6 +107,8 @@ export class Roller {
         }
         const eventTimeMs = eventTimeOf(value);
         const incoming = { offset: record.offset, eventTimeMs, bytes: record.value.length };
+        // A full file whose write failed (the batch is being delivered again) is written before anything joins it.
+        if (incoming.offset >= (state.next ?? 0)) await this.closeIfFull(record.partition, state);
         const placement = place(state.open, state.next, incoming);
         if (placement.action === 'skip') continue;
         if (placement.action === 'append') {
@@ -120,9 +122,7 @@ export class Roller {
         state.next = record.offset + 1;
         state.lastRecordAtMs = this.now();
         if (eventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = eventTimeMs;
-        if (isFull(state.open!, this.options.limits)) {
-          await this.closeFile(record.partition, state, state.open!.records >= this.options.limits.maxRecords ? 'records' : 'bytes');
-        }
+        await this.closeIfFull(record.partition, state);
       }
       return this.positions();
     });
@@ -169,6 +169,11 @@ export class Roller {
     let n = 0;
     for (const s of this.partitions.values()) n += s.open?.records ?? 0;
     return n;
+  }
+
+  private async closeIfFull(partition: number, state: PartitionState): Promise<void> {
+    if (!state.open || !isFull(state.open, this.options.limits)) return;
+    await this.closeFile(partition, state, state.open.records >= this.options.limits.maxRecords ? 'records' : 'bytes');
   }
 
   private async closeFile(partition: number, state: PartitionState, reason: CloseReason): Promise<void> {
