@@ -2,6 +2,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config/config';
+import { COLUMNS, type ColumnKind } from './core/column-spec';
 import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
 import { openObjectStore } from './object-store/open-object-store';
 
@@ -55,6 +56,21 @@ async function mirror(config: Config): Promise<string> {
   return dir;
 }
 
+const DUCKDB_TYPES: Record<ColumnKind, string> = {
+  utf8: 'VARCHAR',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float64: 'DOUBLE',
+  timestamp: 'TIMESTAMPTZ',
+  bool: 'BOOLEAN',
+  tags: 'MAP(VARCHAR, VARCHAR)',
+};
+
+function emptyColumns(): string {
+  const cols = COLUMNS.map((c) => `NULL::${DUCKDB_TYPES[c.kind]} AS "${c.name}"`);
+  return [...cols, 'NULL::VARCHAR AS dt', 'NULL::BIGINT AS hour'].join(', ');
+}
+
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
@@ -72,8 +88,8 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
     }
     const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
     if (Number(files.getRows()[0]![0]) === 0) {
-      // An empty view with the right name, so a query still parses and returns no rows.
-      await conn.run('CREATE VIEW llm_inference AS SELECT NULL::VARCHAR AS event_id WHERE false');
+      // No file yet: an empty view with every column, so a query still binds and returns no rows.
+      await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
     } else {
       await conn.run(
         `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
