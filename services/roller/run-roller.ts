@@ -3,10 +3,11 @@ import { TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { unframe } from '../shared/event/wire-format';
-import type { EventLog, Subscription } from '../shared/log/event-log';
+import type { ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
+import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import type { RotationLimits } from './core/rotation';
 import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
@@ -28,7 +29,7 @@ export interface ArchiveConsumerOptions {
 
 export interface ArchiveConsumer {
   roller: Roller;
-  subscription: Subscription;
+  subscription: ConsumerSubscription;
   /** Writes the open files, commits, and stops reading. */
   close(): Promise<void>;
 }
@@ -92,22 +93,39 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
 
 /**
  * Starts the roller role: group llm-logger-roller reads llm.inference.v1 and
- * writes Parquet files to the configured archive. It serves no HTTP port of
- * its own (port 0); its metrics are in the process registry.
+ * writes Parquet files to the configured archive. Alone it serves /healthz,
+ * /readyz and /metrics on LLM_LOGGER_METRICS_PORT; inside `start`
+ * (`serveHealth` false) the gateway and console serve the shared registry.
  */
-export async function runRoller(config: Config, log: EventLog, registry: Registry, baseLogger: Logger): Promise<RunningRole> {
+export async function runRoller(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  baseLogger: Logger,
+  options: { serveHealth: boolean } = { serveHealth: true },
+): Promise<RunningRole> {
   const logger = baseLogger.child({ component: 'roller' });
   const store = openObjectStore(config.archive);
   const removed = await store.cleanup();
   if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
   const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger });
+  let server: RoleServer | null = null;
+  if (options.serveHealth) {
+    server = await startRoleServer(config.metrics.host, config.metrics.port, {
+      registry,
+      ready: () => true,
+      details: () => ({ lag: consumer.subscription.lag(), buffered_rows: consumer.roller.bufferedRows(), archive: store.url }),
+    });
+    logger.info({ port: server.port }, 'roller health and metrics listening');
+  }
   logger.info({ archive: store.url, ...config.roller }, 'roller started');
   return {
-    port: 0,
+    port: server?.port ?? 0,
     async close() {
       await consumer.close();
       await store.close();
+      await server?.close();
     },
   };
 }

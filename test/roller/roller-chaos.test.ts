@@ -73,6 +73,10 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   const last = startRoller(env);
   await last.started;
   await waitFor(() => rollerCaughtUp(log), 60_000, () => `the roller did not catch up in 60 s:\n${last.output().slice(-3000)}`);
+  // Alone, the roller serves its health and metrics (LLM_LOGGER_METRICS_PORT, 0 in tests).
+  const port = /"port":(\d+)[^\n]*roller health and metrics listening/.exec(last.output())![1];
+  expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/llm_logger_roller_files_total\{reason="(hour|records|idle)"\} \d+/);
   last.child.kill('SIGTERM');
   expect(await last.exited).toBe(0);
 

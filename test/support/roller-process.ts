@@ -25,7 +25,7 @@ export function killRollers(): void {
 export function startRoller(env: Record<string, string>): RollerProcess {
   const child = spawn(process.execPath, [CLI, 'roller'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', LLM_LOGGER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { CommitPositions, ConsumedRecord, EventLog, Subscription } from './event-log';
+import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
@@ -50,7 +50,7 @@ export interface ConsumerOptions<T> {
   holdsRecords?: boolean;
 }
 
-interface RunnerMetrics {
+export interface RunnerMetrics {
   records: Counter<'role' | 'topic'>;
   failures: Counter<'role' | 'topic' | 'reason'>;
   processing: Histogram<'role' | 'topic'>;
@@ -60,7 +60,7 @@ interface RunnerMetrics {
 
 const metricsByRegistry = new WeakMap<Registry, RunnerMetrics>();
 
-function runnerMetrics(registry: Registry): RunnerMetrics {
+export function runnerMetrics(registry: Registry): RunnerMetrics {
   let m = metricsByRegistry.get(registry);
   if (!m) {
     const labelNames = ['role', 'topic'] as const;
@@ -97,7 +97,24 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
   return m;
 }
 
-function reasonOf(err: unknown): FailureReason {
+/** The DLQ copy of a record that cannot be processed, with why in its headers. */
+export function dlqRecord(record: ConsumedRecord, err: unknown, role: Role, groupId: string | null): ProducerRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: {
+      'x-dlq-reason': reasonOf(err),
+      'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
+      'x-dlq-source-topic': record.topic,
+      'x-dlq-source-partition': String(record.partition),
+      'x-dlq-source-offset': String(record.offset),
+      'x-dlq-consumer-group': groupId ?? '',
+      'x-dlq-role': role,
+    },
+  };
+}
+
+export function reasonOf(err: unknown): FailureReason {
   if (err instanceof PoisonRecordError) return err.reason;
   if (err instanceof LlmLoggerError && err.code === 'DECODE_FAILED') return 'decode_failed';
   return 'handler_error';
@@ -107,7 +124,7 @@ function isRetriable(err: unknown): boolean {
   return err instanceof LlmLoggerError ? err.retriable : true;
 }
 
-export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
+export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscription {
   const m = runnerMetrics(options.registry);
   const labels = { role: options.role, topic: options.topic };
   const log = options.logger.child({ consumer: options.groupId ?? 'ephemeral', topic: options.topic });
@@ -116,24 +133,10 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     const reason = reasonOf(err);
     m.failures.inc({ ...labels, reason });
     log.warn({ partition: record.partition, offset: record.offset, reason, err }, 'poison record sent to the DLQ');
-    await options.log.append(TOPICS.dlq, [
-      {
-        key: record.key,
-        value: record.value,
-        headers: {
-          'x-dlq-reason': reason,
-          'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
-          'x-dlq-source-topic': record.topic,
-          'x-dlq-source-partition': String(record.partition),
-          'x-dlq-source-offset': String(record.offset),
-          'x-dlq-consumer-group': options.groupId ?? '',
-          'x-dlq-role': options.role,
-        },
-      },
-    ]);
+    await options.log.append(TOPICS.dlq, [dlqRecord(record, err, options.role, options.groupId)]);
   };
 
-  let subscription: Subscription | null = null;
+  let subscription: ConsumerSubscription | null = null;
   const handleBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const stop = m.processing.startTimer(labels);
     try {

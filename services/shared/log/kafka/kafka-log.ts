@@ -14,8 +14,12 @@ import type {
   ProducerRecord,
   SchemaRegistry,
   SubscribeOptions,
+  ConsumerSubscription,
   Subscription,
+  TransactionalOptions,
+  TransactionalProcessor,
 } from '../event-log';
+import { KafkaTransactionalSubscription } from './kafka-transactional';
 
 /**
  * The Kafka adapter of the event log, on @confluentinc/kafka-javascript
@@ -68,7 +72,7 @@ export class KafkaEventLog implements EventLog {
   readonly schemaRegistry: SchemaRegistry;
   private readonly kafka: KafkaClient;
   private producer: RdkafkaProducer | null = null;
-  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly subscriptions = new Set<KafkaSubscription | KafkaTransactionalSubscription>();
   private closed = false;
 
   constructor(private readonly options: KafkaLogOptions) {
@@ -136,9 +140,26 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     const sub = new KafkaSubscription(this.kafka, options, handler, this.options.logger);
+    this.subscriptions.add(sub);
+    void sub.done.finally(() => this.subscriptions.delete(sub));
+    return sub;
+  }
+
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const sub = new KafkaTransactionalSubscription(
+      {
+        kafka: this.kafka,
+        commonConfig: rdkafkaCommonConfig(this.options.brokers, this.options.settings),
+        settings: this.options.settings,
+        logger: this.options.logger,
+      },
+      options,
+      processor,
+    );
     this.subscriptions.add(sub);
     void sub.done.finally(() => this.subscriptions.delete(sub));
     return sub;
@@ -155,7 +176,7 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
-class KafkaSubscription implements Subscription {
+class KafkaSubscription implements ConsumerSubscription {
   readonly done: Promise<void>;
   private readonly consumer: KafkaConsumer;
   private readonly lagByPartition = new Map<number, number>();

@@ -1,7 +1,17 @@
 import type { TopicName } from '../../../../topology/topics';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import type { BatchHandler, EventLog, ProducerRecord, SchemaRegistry, SubscribeOptions, Subscription } from '../event-log';
+import type {
+  BatchHandler,
+  EventLog,
+  ProducerRecord,
+  SchemaRegistry,
+  SubscribeOptions,
+  ConsumerSubscription,
+  Subscription,
+  TransactionalOptions,
+  TransactionalProcessor,
+} from '../event-log';
 import type { DiskSpool } from './disk-spool';
 
 export type BrokerState = 'up' | 'down';
@@ -130,8 +140,12 @@ export class SpoolingLog implements EventLog {
     }
   }
 
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     return this.inner.subscribe(options, handler);
+  }
+
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
+    return this.inner.subscribeTransactional(options, processor);
   }
 
   /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */
