@@ -164,6 +164,22 @@ export class Roller {
     });
   }
 
+  /**
+   * A rebalance took these partitions away: forget their open files (not
+   * written, not committed); their next owner reads them again from the
+   * committed offset and writes the same files.
+   */
+  revoke(partitions: number[]): Promise<void> {
+    return this.exclusive(() => {
+      for (const p of partitions) {
+        const dropped = this.partitions.get(p)?.open?.records ?? 0;
+        this.partitions.delete(p);
+        if (dropped > 0) this.options.logger.info({ partition: p, dropped }, 'partition revoked: its open file is left to the next owner');
+      }
+      return Promise.resolve();
+    });
+  }
+
   /** Rows buffered in open files. */
   bufferedRows(): number {
     let n = 0;

@@ -58,6 +58,7 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     eventTime: eventTimeOf,
     handle: (batch) => roller.handle(batch),
     holdsRecords: true,
+    onRevoked: (partitions) => void roller.revoke(partitions),
   });
 
   const idleTick = async (): Promise<void> => {

@@ -22,7 +22,8 @@ import { waitFor } from '../support/roller-process';
 /**
  * The roller on the real broker, through the Kafka adapter: offsets are
  * committed only up to the first record of each open file, so a roller that
- * dies with files half full is followed by one that writes them whole, once.
+ * dies with files half full is followed by one that writes them whole, once;
+ * and a partition moved to another roller by a rebalance is written by it, once.
  */
 
 const TOTAL = 20_000;
@@ -72,12 +73,15 @@ describeWithInfra('roller on Kafka', (settings) => {
     // The first roller writes some files, then is lost: its open files were never written, nothing past them committed.
     const first = await consumeIntoArchive({ log, store, limits: { ...limits, idleFlushMs: 600_000 }, groupId, registry: new Registry(), logger });
     await waitFor(async () => (await store.list('llm_inference/')).length >= 4, 60_000, () => 'the first roller wrote no files');
+    expect(first.roller.bufferedRows()).toBeGreaterThan(0); // rows only in memory when it is lost
     await first.subscription.stop();
-    expect(first.roller.bufferedRows()).toBeGreaterThan(0); // rows that were only in memory when it was lost
 
+    // Then two rollers share the group: the second one's arrival moves partitions (open files included) away from the first.
     const second = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger });
-    await waitFor(async () => (await mine()) >= TOTAL, 90_000, () => 'the second roller did not archive every event');
-    await second.close();
+    await waitFor(async () => (await store.list('llm_inference/')).length >= 8, 60_000, () => 'the second roller wrote no files');
+    const third = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger });
+    await waitFor(async () => (await mine()) >= TOTAL, 90_000, () => 'the rollers did not archive every event');
+    await Promise.all([second.close(), third.close()]);
 
     const rows = (await readArchiveWithDuckDb(root)).filter((r) => r.event_id.startsWith(run));
     expect(rows.length).toBe(TOTAL);

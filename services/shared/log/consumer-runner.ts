@@ -48,6 +48,8 @@ export interface ConsumerOptions<T> {
    * nothing to handle (all poison), so the batch is never committed past what it holds.
    */
   holdsRecords?: boolean;
+  /** See SubscribeOptions.onRevoked. */
+  onRevoked?: (partitions: number[]) => void;
 }
 
 export interface RunnerMetrics {
@@ -182,7 +184,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
   };
 
   subscription = options.log.subscribe(
-    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch },
+    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch, onRevoked: options.onRevoked },
     handleBatch,
   );
   return subscription;

@@ -31,6 +31,12 @@ export interface SubscribeOptions {
   /** Where a group with no committed offset starts. */
   start: 'earliest' | 'latest';
   maxBatch?: number;
+  /**
+   * Kafka: partitions a rebalance took away. A handler that holds records
+   * drops those partitions' (their next owner reads them again from the
+   * committed offset). The embedded log has no group membership: never called.
+   */
+  onRevoked?: (partitions: number[]) => void;
 }
 
 /** Next offset to commit, by partition. */

@@ -176,6 +176,9 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
+/** librdkafka's rebalance event code for partitions being revoked (RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS). */
+const ERR_REVOKE_PARTITIONS = -174;
+
 class KafkaSubscription implements ConsumerSubscription {
   readonly done: Promise<void>;
   private readonly consumer: KafkaConsumer;
@@ -183,6 +186,8 @@ class KafkaSubscription implements ConsumerSubscription {
   private stopping = false;
   private inBatch: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
+  /** Partitions revoked since their last batch: committing them may be refused, which is harmless. */
+  private readonly revoked = new Set<number>();
 
   constructor(
     kafka: KafkaClient,
@@ -205,6 +210,13 @@ class KafkaSubscription implements ConsumerSubscription {
       'isolation.level': 'read_committed',
       // A topic created after the consumer started is picked up within 10 s, not librdkafka's 5 min.
       'topic.metadata.refresh.interval.ms': 10_000,
+      // Observed only (the library still does the incremental assignment): tells a holding handler what it lost.
+      rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
+        if (err.code !== ERR_REVOKE_PARTITIONS) return;
+        const partitions = assignment.map((a) => a.partition);
+        for (const p of partitions) this.revoked.add(p);
+        options.onRevoked?.(partitions);
+      },
     });
     this.done = this.run().catch((err: unknown) => {
       if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');
@@ -248,13 +260,19 @@ class KafkaSubscription implements ConsumerSubscription {
       headers: m.headers ? headersOf(m.headers) : {},
       timestamp: Number(m.timestamp),
     }));
+    this.revoked.delete(batch.partition);
     const held = await this.handler(records);
     const last = records[records.length - 1]!;
     if (this.options.groupId) {
       // A handler that holds records back names what is safe to commit; it may be nothing yet.
       const next = held ? held.get(batch.partition) : last.offset + 1;
       if (next !== undefined) {
-        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+        try {
+          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+        } catch (err) {
+          // Taken away while the batch ran: its next owner starts from the last commit that went through.
+          if (!this.revoked.has(batch.partition)) throw err;
+        }
       }
     }
     const high = Number(batch.highWatermark);
