@@ -47,7 +47,7 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     topic,
     groupId: options.groupId,
     start: 'earliest',
-    maxBatch: 2_000,
+    maxBatch: 10_000, // the Kafka client alone: 53,000 records/s in batches of 10,000, 43,000 in batches of 2,000
     registry,
     logger,
     // Records in the current schema are read straight into columns; others through the resolving serde.
