@@ -72,7 +72,7 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   await producing;
   const last = startRoller(env);
   await last.started;
-  await waitFor(() => rollerCaughtUp(log), 60_000, () => `the roller did not catch up in 60 s:\n${last.output().slice(-3000)}`);
+  await waitFor(() => rollerCaughtUp(log), 120_000, () => `the roller did not catch up in 120 s:\n${last.output().slice(-3000)}`);
   // Alone, the roller serves its health and metrics (LLM_LOGGER_METRICS_PORT, 0 in tests).
   const port = /"port":(\d+)[^\n]*roller health and metrics listening/.exec(last.output())![1];
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
@@ -111,4 +111,4 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   const hours = new Set([...produced.values()].map((e) => hourBucket(e.ended_at).path)).size;
   expect(hours).toBeGreaterThan(HOURS);
   expect([counts!.n, counts!.ids, counts!.hours].map(Number)).toEqual([TOTAL, TOTAL, hours]);
-}, 180_000);
+}, 240_000);
