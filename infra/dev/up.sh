@@ -7,6 +7,7 @@
 # (also written to infra/dev/.run/env).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/s3proxy.sh"
 
 TIMEOUT="${INFRA_START_TIMEOUT:-120}"
 KAFKA_HEAP_OPTS="${INFRA_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -34,12 +35,14 @@ fi
 # --- artifacts ---------------------------------------------------------------------------------
 fetch_kafka
 fetch_registry
+fetch_s3proxy
 
 cat > "$STATE_FILE" <<EOF
 KAFKA_PORT=$KAFKA_PORT
 KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
 REGISTRY_PORT=$REGISTRY_PORT
 REGISTRY_MANAGEMENT_PORT=$REGISTRY_MANAGEMENT_PORT
+S3_PORT=$S3_PORT
 EOF
 
 # --- Kafka -------------------------------------------------------------------------------------
@@ -238,12 +241,18 @@ wait_registry() {
 # --- go: both start in parallel (the registry does not need Kafka), then wait for both ---------
 start_kafka
 start_registry
+start_s3proxy
 wait_kafka
 wait_registry
+wait_s3proxy
 
 cat > "$ENV_FILE" <<EOF
 LLM_LOGGER_KAFKA_BROKERS=$KAFKA_BROKERS
 LLM_LOGGER_SCHEMA_REGISTRY_URL=$REGISTRY_URL
+TEST_S3_ENDPOINT=$S3_URL
+TEST_S3_BUCKET=$S3_BUCKET
+TEST_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY
+TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 EOF
 log "up in $(since "$T_START")s; settings for the tests are in ${ENV_FILE#"$REPO_ROOT"/}"
 cat "$ENV_FILE"

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
@@ -77,6 +79,16 @@ const envSchema = z.object({
   AGGREGATOR_MAX_KEYS: int(1, 1_000_000).default(1_000), // groups per window, dimension and partition before __other__
   AGGREGATOR_EMIT_INTERVAL_MS: int(100, 600_000).default(1_000), // commit (and publish updates) at most this often
   EMBEDDED_SYNC: z.enum(['normal', 'full']).default('normal'),
+
+  ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
+  S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(), // unset = the AWS SDK default credential chain
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  ROLLER_MAX_FILE_RECORDS: int(1, 10_000_000).default(250_000),
+  ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
+  ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -167,6 +179,52 @@ export interface Config {
   };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
+  archive: ArchiveSettings;
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number };
+}
+
+export type ArchiveSettings =
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      endpoint: string | null;
+      region: string;
+      forcePathStyle: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string } | null;
+    };
+
+function archiveSettings(s: EnvSettings): ArchiveSettings {
+  const url = s.ARCHIVE_URL;
+  if (Boolean(s.S3_ACCESS_KEY_ID) !== Boolean(s.S3_SECRET_ACCESS_KEY)) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}S3_ACCESS_KEY_ID and ${ENV_PREFIX}S3_SECRET_ACCESS_KEY go together`,
+    );
+  }
+  if (url === undefined) return { kind: 'local', dir: join(s.DATA_DIR, 'parquet') };
+  if (!url.includes('://')) return { kind: 'local', dir: url };
+  if (url.startsWith('file://')) return { kind: 'local', dir: fileURLToPath(url) };
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}ARCHIVE_URL=${JSON.stringify(url)}: must be a directory, file:///dir or s3://bucket[/prefix]`,
+    );
+  }
+  return {
+    kind: 's3',
+    bucket: m[1]!,
+    prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, ''),
+    endpoint: s.S3_ENDPOINT ?? null,
+    region: s.S3_REGION,
+    forcePathStyle: s.S3_FORCE_PATH_STYLE === 'true',
+    credentials:
+      s.S3_ACCESS_KEY_ID && s.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: s.S3_ACCESS_KEY_ID, secretAccessKey: s.S3_SECRET_ACCESS_KEY }
+        : null,
+  };
 }
 
 function formatIssue(where: string, issue: z.core.$ZodIssue): string {
@@ -286,6 +344,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       embeddedSync: settings.EMBEDDED_SYNC,
     },
     priceOverrides: file.prices,
+    archive: archiveSettings(settings),
+    roller: {
+      maxFileRecords: settings.ROLLER_MAX_FILE_RECORDS,
+      maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
+      idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
+    },
   };
 }
 
