@@ -71,6 +71,8 @@ function settle(row: Row, s: RequestSummary): void {
   row.tokens = `${compact(s.input_tokens)} → ${compact(s.output_tokens)}`;
   row.cost = s.cost_usd;
   row.who = who(s.user, s.app);
+  // The streamed text is kept; a call seen only at its end shows the start of its answer.
+  if (!row.text && s.response_preview) row.text = s.response_preview.slice(0, MAX_TEXT);
 }
 
 function fromSummary(s: RequestSummary): Row {
