@@ -18,7 +18,7 @@ export interface LivePublisher {
  * dropped rather than spooled (the inference event is what must not be lost).
  */
 export function startLivePublisher(log: EventLog, intervalMs: number, registry: Registry, logger: Logger): LivePublisher {
-  const coalescer = new LiveCoalescer({ maxCalls: 10_000, maxRecordsPerTick: 2_000, maxAgeMs: 60 * 60 * 1000 });
+  const coalescer = new LiveCoalescer({ maxCalls: 10_000, maxRecordsPerTick: 2_000, maxAgeMs: 60 * 60 * 1000, minAgeMs: intervalMs });
   const records = new Counter({
     name: 'llm_logger_gateway_live_records_total',
     help: 'Live-view records (call started / answer progress), published or dropped.',

@@ -22,7 +22,7 @@ function source(capture = true): LiveSource & { answer: string } {
   return s;
 }
 
-const options = { maxCalls: 10, maxRecordsPerTick: 100, maxAgeMs: 60_000 };
+const options = { maxCalls: 10, maxRecordsPerTick: 100, maxAgeMs: 60_000, minAgeMs: 100 };
 
 describe('LiveCoalescer', () => {
   it('publishes nothing for a call that ends before the tick', () => {
@@ -33,10 +33,11 @@ describe('LiveCoalescer', () => {
     expect(c.tick(1_100)).toEqual([]);
   });
 
-  it('announces a call in flight once, then sends only the new text, coalescing chunks', () => {
+  it('announces a call once it has run a tick, then sends only the new text, coalescing chunks', () => {
     const c = new LiveCoalescer(options);
     const s = source();
     const e = c.start(started('a'), s)!;
+    expect(c.tick(1_050)).toEqual([]);
     expect(c.tick(1_100)).toEqual([started('a')]);
     s.answer = 'Hel';
     e.dirty = true;
@@ -60,7 +61,7 @@ describe('LiveCoalescer', () => {
   });
 
   it('is bounded: calls past maxCalls are not tracked, records per tick are capped, old calls expire', () => {
-    const c = new LiveCoalescer({ maxCalls: 2, maxRecordsPerTick: 1, maxAgeMs: 500 });
+    const c = new LiveCoalescer({ maxCalls: 2, maxRecordsPerTick: 1, maxAgeMs: 500, minAgeMs: 0 });
     expect(c.start(started('a'), source())).not.toBeNull();
     expect(c.start(started('b'), source())).not.toBeNull();
     expect(c.start(started('c'), source())).toBeNull();

@@ -2,8 +2,8 @@ import type { LiveRecord, LiveStarted } from '../../shared/event/live-record';
 
 /**
  * Decides which live records to publish, once per tick. A call is announced
- * only if it is still in flight at a tick, so calls shorter than a tick cost
- * nothing here (their inference event shows them). Chunks only flip a flag;
+ * only once it has been in flight for `minAgeMs` (a tick), so short calls
+ * cost nothing here (their inference event shows them). Chunks only flip a flag;
  * the answer text is read and diffed at the tick, off the request's path.
  */
 
@@ -32,6 +32,8 @@ export interface CoalescerOptions {
   maxRecordsPerTick: number;
   /** A call older than this is forgotten (it should have ended long before). */
   maxAgeMs: number;
+  /** A call is announced once it has run this long: short calls never cost a live record. */
+  minAgeMs: number;
 }
 
 export class LiveCoalescer {
@@ -63,6 +65,7 @@ export class LiveCoalescer {
         continue;
       }
       if (!entry.published) {
+        if (now - entry.started.started_at < this.options.minAgeMs) continue;
         entry.published = true;
         out.push(entry.started);
       }
