@@ -74,6 +74,11 @@ on('aggregates', () => {
   const charts = document.getElementById('overview');
   if (current === 'overview' && charts) void refreshOverview(charts);
 });
+// With no traffic no notification comes: the live range still slides forward.
+setInterval(() => {
+  const charts = document.getElementById('overview');
+  if (current === 'overview' && charts && !document.hidden) void refreshOverview(charts);
+}, 60_000);
 connect(setConn);
 startLiveTail();
 startAlerts();
