@@ -26,20 +26,30 @@ const field = (h: Hit, ...names: string[]): string | null => {
   return null;
 };
 
-function snippets(h: Hit): string[] {
+/** Snippets with the field they come from (`prompt`, `response`, …) when the backend says. */
+function snippets(h: Hit): { label: string | null; text: string }[] {
   const raw = h.highlight ?? h.highlights ?? h.snippet ?? h.snippets;
-  if (typeof raw === 'string') return [raw];
-  if (Array.isArray(raw)) return raw.map(String);
-  if (raw && typeof raw === 'object') return Object.values(raw as Record<string, unknown>).flat().map(String);
+  if (typeof raw === 'string') return [{ label: null, text: raw }];
+  if (Array.isArray(raw)) return raw.map((t) => ({ label: null, text: String(t) }));
+  if (raw && typeof raw === 'object') {
+    return Object.entries(raw as Record<string, unknown>).flatMap(([label, v]) => (Array.isArray(v) ? v : [v]).map((t) => ({ label, text: String(t) })));
+  }
   const text = field(h, 'response_text', 'prompt', 'request_text', 'text');
-  return text ? [text.slice(0, 300)] : [];
+  return text ? [{ label: null, text: text.slice(0, 300) }] : [];
 }
 
-/** Shows a snippet with `<em>`/`<mark>` highlights as marks, everything else as text. */
-function snippetNode(s: string): HTMLElement {
-  const out = el('div', { class: 'snippet' });
-  const parts = s.split(/<\/?(?:em|mark|b)>/);
-  parts.forEach((p, i) => out.append(i % 2 === 1 ? el('mark', {}, p) : document.createTextNode(p)));
+const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&amp;': '&' };
+const unescape = (s: string): string => s.replace(/&(?:lt|gt|quot|#39|amp);/g, (e) => ENTITIES[e]!);
+
+/**
+ * Shows a snippet whose matches are wrapped in `<mark>`/`<em>` (the rest
+ * HTML-escaped, as search backends return highlights) as text with marks:
+ * nothing from it is ever parsed as HTML.
+ */
+function snippetNode(s: { label: string | null; text: string }): HTMLElement {
+  const out = el('div', { class: 'snippet' }, s.label ? el('span', { class: 'dim' }, `${s.label}: `) : null);
+  const parts = s.text.split(/<\/?(?:em|mark|b)>/);
+  parts.forEach((p, i) => out.append(i % 2 === 1 ? el('mark', {}, unescape(p)) : document.createTextNode(unescape(p))));
   return out;
 }
 
@@ -74,8 +84,11 @@ async function run(q: string, results: HTMLElement): Promise<void> {
     el('div', { class: 'dim' }, `${total ?? hits.length} match${(total ?? hits.length) === 1 ? '' : 'es'}`),
     ...hits.map((h) => {
       const id = field(h, 'event_id', 'eventId', 'id', '_id');
+      const status = field(h, 'status', 'http_status');
       const when = field(h, 'started_at', 'startedAt', 'timestamp', '@timestamp');
-      const title = [field(h, 'response_model', 'model', 'request_model'), field(h, 'upstream'), field(h, 'user'), field(h, 'app')].filter(Boolean).join(' · ');
+      const title = [field(h, 'response_model', 'model', 'request_model'), field(h, 'upstream'), field(h, 'user'), field(h, 'app'), status ? `status ${status}` : null]
+        .filter(Boolean)
+        .join(' · ');
       return el(
         'div',
         { class: 'hit' },
