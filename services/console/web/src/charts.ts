@@ -34,7 +34,7 @@ export function chartCard(title: string, xs: number[], series: SeriesSpec[], for
       scales: { x: { time: true } },
       axes: [
         { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' } },
-        { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 60, values: (_u, vals) => vals.map((v) => format(v)) },
+        { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 72, values: (_u, vals) => vals.map((v) => format(v)) },
       ],
       series: [
         {},

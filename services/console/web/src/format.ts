@@ -17,7 +17,12 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 export const num = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-export const ms = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+export function ms(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (n >= 10_000) return `${(n / 1000).toFixed(1)} s`;
+  if (n >= 1_000) return `${(n / 1000).toFixed(2)} s`;
+  return `${Math.round(n)} ms`;
+}
 
 export const pct = (n: number | null | undefined): string => (n === null || n === undefined || !Number.isFinite(n) ? '–' : `${(n * 100).toFixed(n < 0.1 ? 2 : 1)}%`);
 

@@ -188,7 +188,7 @@ function breakdown(root: HTMLElement, range: string, rows: AggregateRow[]): HTML
     'tr',
     {},
     ...columns.map(([key, label]) => {
-      const th = el('th', { class: `sortable${key === state.sortKey ? ' sorted' : ''}` }, `${label}${key === state.sortKey ? (state.desc ? ' ▾' : ' ▴') : ''}`);
+      const th = el('th', { class: `sortable${key === state.sortKey ? ' sorted' : ''}${key === 'group' ? '' : ' num'}` }, `${label}${key === state.sortKey ? (state.desc ? ' ▾' : ' ▴') : ''}`);
       th.onclick = () => {
         if (state.sortKey === key) state.desc = !state.desc;
         else {
