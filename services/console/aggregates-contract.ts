@@ -30,7 +30,7 @@ export interface AggregateRow {
   cachedTokens: number;
   reasoningTokens: number;
   costMicroUsd: number;
-  latencyMs: Percentiles;
+  latencyMs: Percentiles | null;
   ttftMs: Percentiles | null;
   outputTokensPerSecond: number | null;
 }

@@ -63,7 +63,7 @@ export function evaluateRule(rule: AlertRule, rows: AggregateRow[], now: number)
   switch (rule.kind) {
     case 'latency': {
       const target = rule.model ?? rule.upstream ?? '';
-      const pick = (r: AggregateRow): number | null => (rule.metric === 'ttft' ? (r.ttftMs?.[rule.percentile] ?? null) : r.latencyMs[rule.percentile]);
+      const pick = (r: AggregateRow): number | null => (rule.metric === 'ttft' ? (r.ttftMs?.[rule.percentile] ?? null) : (r.latencyMs?.[rule.percentile] ?? null));
       const measured = inRange(rows, q, target).filter((r) => r.calls > 0 && pick(r) !== null);
       const calls = sum(measured, (r) => r.calls);
       // Percentiles of one-minute windows cannot be merged exactly; their call-weighted mean is the estimate.

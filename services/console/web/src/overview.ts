@@ -53,9 +53,9 @@ function totals(group: string, rows: AggregateRow[]): Totals {
     inputTokens: sum((r) => r.inputTokens),
     outputTokens: sum((r) => r.outputTokens),
     costUsd: sum((r) => r.costMicroUsd) / 1e6,
-    p50: weighted(rows, (r) => r.latencyMs.p50),
-    p95: weighted(rows, (r) => r.latencyMs.p95),
-    p99: weighted(rows, (r) => r.latencyMs.p99),
+    p50: weighted(rows, (r) => (r.latencyMs?.p50 ?? null)),
+    p95: weighted(rows, (r) => (r.latencyMs?.p95 ?? null)),
+    p99: weighted(rows, (r) => (r.latencyMs?.p99 ?? null)),
     ttft95: weighted(rows, (r) => r.ttftMs?.p95 ?? null),
   };
 }
@@ -117,9 +117,9 @@ export async function renderOverview(root: HTMLElement, range: string): Promise<
     ], (x) => num(x, x < 10 ? 1 : 0)),
     chartCard('Error rate', xs, [{ label: 'error rate', color: '#f87171', values: v((r) => (r.calls ? r.errors / r.calls : null)), fill: true }], (x) => pct(x)),
     chartCard('Latency', xs, [
-      { label: 'p50', color: '#34d399', values: v((r) => r.latencyMs.p50) },
-      { label: 'p95', color: '#fbbf24', values: v((r) => r.latencyMs.p95) },
-      { label: 'p99', color: '#f87171', values: v((r) => r.latencyMs.p99) },
+      { label: 'p50', color: '#34d399', values: v((r) => (r.latencyMs?.p50 ?? null)) },
+      { label: 'p95', color: '#fbbf24', values: v((r) => (r.latencyMs?.p95 ?? null)) },
+      { label: 'p99', color: '#f87171', values: v((r) => (r.latencyMs?.p99 ?? null)) },
     ], ms),
     chartCard('Time to first token', xs, [
       { label: 'p50', color: '#34d399', values: v((r) => r.ttftMs?.p50 ?? null) },
