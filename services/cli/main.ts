@@ -4,6 +4,7 @@ import { isLlmLoggerError } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/observability/logger';
 import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
+import { runAggregator } from '../aggregator/run-aggregator';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
 import { runSchemas } from './schemas';
@@ -22,7 +23,7 @@ const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -34,7 +35,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'llm-logger console [--config file.yaml]',
     run: (_args, configPath) => runRoles(['console'], configPath),
   },
-  aggregator: { summary: 'windowed aggregates onto llm.aggregates.v1', usage: 'llm-logger aggregator', comingWith: 'the aggregator' },
+  aggregator: {
+    summary: 'exactly-once windowed aggregates (1 min, 1 h) onto llm.aggregates.v1',
+    usage: 'llm-logger aggregator [--config file.yaml]\n\n  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
+    run: (_args, configPath) => runRoles(['aggregator'], configPath),
+  },
   indexer: { summary: 'index prompts and responses for audit search', usage: 'llm-logger indexer', comingWith: 'the audit index' },
   roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
   topology: {
@@ -81,7 +86,9 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-async function runRoles(roles: ('gateway' | 'console')[], configPath: string | undefined): Promise<number> {
+type RoleName = 'gateway' | 'aggregator' | 'console';
+
+async function runRoles(roles: RoleName[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
@@ -90,6 +97,8 @@ async function runRoles(roles: ('gateway' | 'console')[], configPath: string | u
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
+      // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
+      else if (role === 'aggregator') running.push(await runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
       else running.push(await runConsole(config, log, registry, logger));
     }
   } catch (err) {

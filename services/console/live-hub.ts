@@ -94,7 +94,6 @@ export class LiveHub {
       this.inFlight.delete(s.event_id);
       this.broadcast('finished', s);
     }
-    this.onAggregates();
   }
 
   /** New data may change the aggregates: tell dashboards to refetch (throttled). */

@@ -11,13 +11,13 @@ import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
-import type { AggregatesSource } from './aggregates-contract';
 import { startAlertRunner } from './alerts/alert-runner';
 import { buildConsole } from './console-server';
-import { httpAggregatesSource } from './http-aggregates-source';
 import { LiveHub } from './live-hub';
 import { RequestsStore, summarize } from './requests-store';
 import { findWebRoot, StaticFiles } from './static-files';
+import { AggregatesView } from './aggregates-view';
+import { aggregateSerde } from '../aggregator/run-aggregator';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 
@@ -33,7 +33,6 @@ export async function runConsole(
   log: EventLog,
   registry: Registry,
   logger: Logger,
-  opts: { aggregates?: AggregatesSource } = {},
 ): Promise<RunningRole> {
   const c = config.console;
   if (c.tokens.length === 0 && !LOOPBACK.test(c.host)) {
@@ -41,17 +40,18 @@ export async function runConsole(
   }
   const store = new RequestsStore(join(config.dataDir, 'console', 'requests.db'));
   const serde = await inferenceEventSerde(log.schemaRegistry);
-  let port = 0;
-  const selfUrl = (): string => `http://${LOOPBACK.test(c.host) || c.host.includes(':') || c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${port}`;
+  const aggregates = new AggregatesView();
   const alerts = startAlertRunner({
     config: c.alerts,
-    source: opts.aggregates ?? httpAggregatesSource(selfUrl, c.tokens[0] ?? null),
+    source: async (q) => aggregates.query(q),
     log,
     registry,
     logger,
     onTransition: (t) => hub.onAlert(t),
   });
   const hub = new LiveHub(() => alerts.active());
+  // New aggregate partials: dashboards refetch (throttled by the hub).
+  const stopUpdates = aggregates.onUpdate(() => hub.onAggregates());
   const subscription = runConsumer({
     log,
     role: 'console',
@@ -68,6 +68,22 @@ export async function runConsole(
       hub.onFinished(events.map(summarize));
     },
   });
+  const aggregateCodec = await aggregateSerde(log);
+  // Every start reads the compacted aggregate topic from its beginning (no group): the view is rebuilt in memory.
+  const aggregateSubscription = runConsumer({
+    log,
+    role: 'console',
+    topic: TOPICS.aggregates,
+    groupId: null,
+    start: 'earliest',
+    registry,
+    logger,
+    decode: (record) => aggregateCodec.decode(record.value),
+    eventTime: (r) => r.updated_at,
+    handle: async (batch) => aggregates.put(batch.map((d) => d.value), Date.now()),
+  });
+  const pruner = setInterval(() => aggregates.prune(Date.now()), 60_000);
+  pruner.unref();
   // Live records matter only while a call runs: no group, start at the end.
   const live = runConsumer({
     log,
@@ -89,6 +105,7 @@ export async function runConsole(
   });
   const server = buildConsole({
     store,
+    aggregates,
     registry,
     logger,
     ready: () => true,
@@ -99,18 +116,19 @@ export async function runConsole(
   });
   server.listen(c.port, c.host);
   await once(server, 'listening');
-  port = (server.address() as AddressInfo).port;
+  const port = (server.address() as AddressInfo).port;
   logger.info({ host: c.host, port, protected: c.tokens.length > 0, alertRules: c.alerts.rules.length }, 'console listening');
   let closing: Promise<void> | null = null;
   return {
     port,
     close() {
       closing ??= (async () => {
+        stopUpdates();
         hub.close();
         await alerts.stop();
         await closeServer(server, 1_000);
-        await subscription.stop();
-        await live.stop();
+        clearInterval(pruner);
+        await Promise.all([subscription.stop(), aggregateSubscription.stop(), live.stop()]);
         store.close();
       })();
       return closing;

@@ -76,6 +76,12 @@ const envSchema = z.object({
   HANDOFF_QUEUE_MAX: int(1, 10_000_000).default(50_000), // events waiting for the log
   HANDOFF_BATCH_MAX: int(1, 100_000).default(500),
   HANDOFF_LINGER_MS: int(0, 10_000).default(2),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).default(9464), // health and metrics of the aggregator, indexer and roller
+  AGGREGATOR_GRACE_MS: int(0, 24 * 3_600_000).default(30_000), // events up to 30 s behind stream time still count in their window
+  AGGREGATOR_IDLE_CLOSE_MS: int(1_000, 24 * 3_600_000).default(60_000), // a partition quiet this long closes windows by wall clock
+  AGGREGATOR_MAX_KEYS: int(1, 1_000_000).default(1_000), // groups per window, dimension and partition before __other__
+  AGGREGATOR_EMIT_INTERVAL_MS: int(100, 600_000).default(1_000), // commit (and publish updates) at most this often
   EMBEDDED_SYNC: z.enum(['normal', 'full']).default('normal'),
 });
 
@@ -154,6 +160,8 @@ export interface Config {
     upstreams: Map<string, Upstream>;
   };
   console: { host: string; port: number; tokens: string[]; alerts: AlertsConfig };
+  metrics: { host: string; port: number };
+  aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
     kafkaBrokers: string[] | null;
     kafka: KafkaSettings;
@@ -276,6 +284,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
         .map((t) => t.trim())
         .filter(Boolean),
       alerts: file.alerts ?? defaultAlertsConfig(),
+    },
+    metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
+    aggregator: {
+      graceMs: settings.AGGREGATOR_GRACE_MS,
+      idleCloseMs: settings.AGGREGATOR_IDLE_CLOSE_MS,
+      maxKeys: settings.AGGREGATOR_MAX_KEYS,
+      emitIntervalMs: settings.AGGREGATOR_EMIT_INTERVAL_MS,
     },
     log: {
       kafkaBrokers: brokers && brokers.length > 0 ? brokers : null,
