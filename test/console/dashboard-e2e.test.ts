@@ -45,7 +45,7 @@ describeBrowser('dashboard in Chromium', () => {
         'alerts:',
         '  evaluateEverySeconds: 1',
         '  rules:',
-        '    - { name: errors, kind: error_rate, above: 0.3, windowMinutes: 1, minCalls: 3 }',
+        '    - { name: errors, kind: error_rate, above: 0.1, windowMinutes: 1, minCalls: 3 }',
         '    - { name: slow-gpt-4o, kind: latency, percentile: p95, aboveMs: 30000, model: gpt-4o }',
         '',
       ].join('\n'),
@@ -144,7 +144,18 @@ describeBrowser('dashboard in Chromium', () => {
   }, 30_000);
 
   test('the overview charts and breakdown count the calls', async () => {
+    // More traffic: models, users and apps for the breakdown, a spread of latencies for the charts.
+    const users = ['alice', 'bob', 'carol', 'dana'];
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        openai({ 'x-llm-user': users[i % 4]!, 'x-llm-app': i % 3 ? 'support-bot' : 'search', 'x-stand-in-delay-ms': String(20 + ((i * 37) % 300)) }).chat.completions.create({
+          model: i % 3 ? 'gpt-4o-mini' : 'gpt-4o',
+          messages: [{ role: 'user', content: `Question number ${i} about invoices` }],
+        }),
+      ),
+    );
     await page.goto(`${cli.consoleUrl}/#/overview`);
+    await page.selectOption('#range', '15m');
     await page.waitForSelector('.kpis, .card.empty');
     const unavailable = await page.locator('#overview .card.empty').count();
     if (unavailable > 0) {
@@ -152,7 +163,7 @@ describeBrowser('dashboard in Chromium', () => {
       expect(await page.locator('#overview .card.empty').textContent()).toContain('/api/aggregates');
       return;
     }
-    await until(async () => Number(((await page.locator('.kpi .kpi-value').first().textContent()) ?? '0').replace(/\D/g, '')) >= 4, 15_000);
+    await until(async () => Number(((await page.locator('.kpi .kpi-value').first().textContent()) ?? '0').replace(/\D/g, '')) >= 28, 15_000);
     expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(6);
     await page.locator('[data-dimension="user"]').click();
     await page.waitForSelector('.breakdown td:text("alice")');
@@ -174,7 +185,7 @@ describeBrowser('dashboard in Chromium', () => {
 
   test('an alert fires when the error rate crosses its threshold, and shows on every page', async () => {
     const aggregates = (await page.request.get(`${cli.consoleUrl}/api/aggregates?window=1m&groupBy=overall`)).status();
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       await openai({ 'x-stand-in-status': '500', 'x-llm-user': 'erin' })
         .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fail please' }] })
         .catch(() => undefined);

@@ -31,7 +31,8 @@ export function chartCard(title: string, xs: number[], series: SeriesSpec[], for
       ...sizeOf(body),
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
-      scales: { x: { time: true } },
+      // From zero: a flat or single-valued series must not get a tiny, misleading axis.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' } },
         { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 72, values: (_u, vals) => vals.map((v) => format(v)) },
@@ -44,7 +45,8 @@ export function chartCard(title: string, xs: number[], series: SeriesSpec[], for
           width: 1.6,
           fill: s.fill ? `${s.color}33` : undefined,
           spanGaps: false,
-          points: { show: xs.length < 40 },
+          // Sparse series (a few busy minutes) would not show as lines at all.
+          points: { show: s.values.filter((v) => v !== null).length < 40 },
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)),
         })),
       ],
