@@ -5,7 +5,7 @@ import { renderDetail } from './detail';
 import { el } from './format';
 import { connect, on } from './live-stream';
 import { detachLiveTail, liveTailTable, startLiveTail } from './live-tail';
-import { renderOverview } from './overview';
+import { RANGES, renderOverview } from './overview';
 import { renderSearch } from './search';
 
 /** Hash routes: #/overview, #/live, #/request/<id>, #/search?q=…, #/alerts. */
@@ -70,9 +70,14 @@ function route(): void {
 
 rangeSelect.onchange = () => route();
 window.addEventListener('hashchange', route);
+// Short ranges follow every update; long ones (hourly windows) need no more than one refresh a minute.
+let lastRefresh = 0;
 on('aggregates', () => {
   const charts = document.getElementById('overview');
-  if (current === 'overview' && charts) void refreshOverview(charts);
+  const minGapMs = (RANGES[rangeSelect.value] ?? 0) > 6 * 3_600_000 ? 60_000 : 0;
+  if (current !== 'overview' || !charts || Date.now() - lastRefresh < minGapMs) return;
+  lastRefresh = Date.now();
+  void refreshOverview(charts);
 });
 // With no traffic no notification comes: the live range still slides forward.
 setInterval(() => {
