@@ -21,6 +21,7 @@ export function ms(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
   if (n >= 10_000) return `${(n / 1000).toFixed(1)} s`;
   if (n >= 1_000) return `${(n / 1000).toFixed(2)} s`;
+  if (n > 0 && n < 10) return `${n.toFixed(1)} ms`;
   return `${Math.round(n)} ms`;
 }
 
