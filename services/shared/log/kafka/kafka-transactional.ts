@@ -114,6 +114,7 @@ class Session {
     this.producer = deps.kafka.producer({
       kafkaJS: { transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 },
       'transaction.timeout.ms': TRANSACTION_TIMEOUT_MS,
+      'socket.timeout.ms': TRANSACTION_TIMEOUT_MS,
       'compression.codec': deps.settings.compression,
       'linger.ms': 5,
     });
@@ -142,7 +143,7 @@ class Session {
     await this.consumer.subscribe({ topics: [this.options.topic] });
     this.timer = setInterval(() => this.enqueue(() => this.commitIfDue(true)), this.options.commitIntervalMs);
     await this.consumer.run({
-      eachBatchAutoResolve: false,
+      eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
         if (this.closing || batch.messages.length === 0) return;
         await this.enqueue(() => this.handle(batch));
