@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
+import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -37,6 +38,11 @@ const envSchema = z.object({
   GATEWAY_PORT: int(0, 65535).default(8080),
   CONSOLE_HOST: z.string().min(1).default('127.0.0.1'),
   CONSOLE_PORT: int(0, 65535).default(3000),
+  CONSOLE_TOKEN: z
+    .string()
+    .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
+    .optional(),
+  GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('llm-logger'),
@@ -97,6 +103,7 @@ const fileSchema = z
   .object({
     upstreams: z.record(z.string(), upstreamFileSchema).optional(),
     prices: z.unknown().optional(),
+    alerts: alertsFileSchema.optional(),
   })
   .strict();
 
@@ -161,9 +168,10 @@ export interface Config {
     headersTimeoutMs: number;
     bodyTimeoutMs: number;
     shutdownGraceMs: number;
+    liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
   };
-  console: { host: string; port: number };
+  console: { host: string; port: number; tokens: string[]; alerts: AlertsConfig };
   metrics: { host: string; port: number };
   aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
@@ -232,6 +240,9 @@ function formatIssue(where: string, issue: z.core.$ZodIssue): string {
   return `${where}${path ? `${where ? '.' : ''}${path}` : ''}: ${issue.message}`;
 }
 
+/** Values of these variables never appear in error messages. */
+const SECRET_SUFFIX = /(TOKEN|PASSWORD|SECRET|API_KEY)$/;
+
 function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
@@ -242,7 +253,8 @@ function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      return `${ENV_PREFIX}${key}=${JSON.stringify(raw[key] ?? '')}: ${issue.message}`;
+      const shown = SECRET_SUFFIX.test(key) ? '(value hidden)' : JSON.stringify(raw[key] ?? '');
+      return `${ENV_PREFIX}${key}=${shown}: ${issue.message}`;
     });
     throw new LlmLoggerError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -319,9 +331,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       headersTimeoutMs: settings.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: settings.UPSTREAM_BODY_TIMEOUT_MS,
       shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
+      liveIntervalMs: settings.GATEWAY_LIVE_INTERVAL_MS,
       upstreams,
     },
-    console: { host: settings.CONSOLE_HOST, port: settings.CONSOLE_PORT },
+    console: {
+      host: settings.CONSOLE_HOST,
+      port: settings.CONSOLE_PORT,
+      tokens: (settings.CONSOLE_TOKEN ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+      alerts: file.alerts ?? defaultAlertsConfig(),
+    },
     metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
     aggregator: {
       graceMs: settings.AGGREGATOR_GRACE_MS,
