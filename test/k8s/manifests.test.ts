@@ -9,6 +9,7 @@ import { roleGroup, roleUser } from '../../services/shared/log/kafka/strimzi-ren
 import { TOPOLOGY, type Role } from '../../topology/topics';
 import { REPO_ROOT } from '../support/processes';
 import { describeWithK8sTools, render, runValidate, type K8sObject } from './k8s-render';
+import { PENDING_COMMANDS, PENDING_VARIABLES } from './pending';
 
 /**
  * The rendered overlays against the code they deploy: commands the CLI has,
@@ -17,29 +18,6 @@ import { describeWithK8sTools, render, runValidate, type K8sObject } from './k8s
  * autoscaling bounded by topology/.
  */
 
-// ---- MERGE: the lead removes these lists once the roles' branches are merged ----
-/** Variables from names.md that other branches add to config.ts. */
-const PENDING_VARIABLES = [
-  'LLM_LOGGER_METRICS_PORT',
-  // Proposed by this branch (not in names.md): the consumer roles' health/metrics
-  // listener must be reachable by the kubelet and Prometheus, like GATEWAY_HOST.
-  'LLM_LOGGER_METRICS_HOST',
-  'LLM_LOGGER_AGGREGATOR_GRACE_MS',
-  'LLM_LOGGER_RETENTION_DAYS',
-  'LLM_LOGGER_ELASTICSEARCH_URL',
-  'LLM_LOGGER_ELASTICSEARCH_API_KEY',
-  'LLM_LOGGER_ELASTICSEARCH_INDEX_PREFIX',
-  'LLM_LOGGER_ARCHIVE_URL',
-  'LLM_LOGGER_S3_ENDPOINT',
-  'LLM_LOGGER_S3_REGION',
-  'LLM_LOGGER_S3_FORCE_PATH_STYLE',
-  'LLM_LOGGER_S3_ACCESS_KEY_ID',
-  'LLM_LOGGER_S3_SECRET_ACCESS_KEY',
-  'LLM_LOGGER_CONSOLE_TOKEN',
-];
-/** Commands that answer "not available yet" on this branch. */
-const PENDING_COMMANDS = ['aggregator', 'indexer', 'roller'];
-// ---- end MERGE ----
 
 const ROLES: Role[] = ['gateway', 'aggregator', 'indexer', 'roller', 'console'];
 const CONSUMERS_SCALED_BY_LAG: Role[] = ['aggregator', 'indexer', 'roller'];
