@@ -84,6 +84,66 @@ function containerEnv(c: Container, objects: K8sObject[]): Record<string, string
   return env;
 }
 
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string };
+}
+interface PolicyRule {
+  from?: PolicyPeer[];
+  to?: PolicyPeer[];
+  ports?: { port: number }[];
+}
+interface NetworkPolicySpec {
+  podSelector: LabelSelector;
+  policyTypes: ('Ingress' | 'Egress')[];
+  ingress?: PolicyRule[];
+  egress?: PolicyRule[];
+}
+
+function matches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((e) => {
+    if (e.operator !== 'In') throw new Error(`selector operator ${e.operator} is not evaluated by this test`);
+    return e.values!.includes(labels[e.key] ?? '');
+  });
+  return byLabel && byExpression;
+}
+
+function describePeer(peer: PolicyPeer): string {
+  if (peer.ipBlock) return `ip:${peer.ipBlock.cidr}`;
+  const pod = peer.podSelector
+    ? Object.entries(peer.podSelector.matchLabels ?? {})
+        .map(([k, v]) => `${k.replace(/^.*\//, '')}=${v}`)
+        .concat((peer.podSelector.matchExpressions ?? []).map((e) => `${e.key.replace(/^.*\//, '')} in ${e.values!.join('|')}`))
+        .join(',')
+    : '';
+  const ns = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+  return [ns ? `ns:${ns}` : '', pod ? `pods:${pod}` : ''].filter(Boolean).join('/');
+}
+
+/** The flows NetworkPolicies allow to (Ingress) or from (Egress) pods with these labels, as "peer:port" strings. */
+function allowedFlows(objects: K8sObject[], labels: Record<string, string>, direction: 'Ingress' | 'Egress'): string[] | 'unrestricted' {
+  const policies = objects
+    .filter((o) => o.kind === 'NetworkPolicy')
+    .map((o) => o.spec as unknown as NetworkPolicySpec)
+    .filter((p) => matches(p.podSelector, labels) && p.policyTypes.includes(direction));
+  if (policies.length === 0) return 'unrestricted';
+  const flows = new Set<string>();
+  for (const p of policies) {
+    for (const rule of (direction === 'Ingress' ? p.ingress : p.egress) ?? []) {
+      const peers = (direction === 'Ingress' ? rule.from : rule.to)?.map(describePeer) ?? ['any'];
+      const ports = rule.ports?.map((x) => String(x.port)) ?? ['any'];
+      for (const peer of peers) for (const port of ports) flows.add(`${peer}:${port}`);
+    }
+  }
+  return [...flows].sort();
+}
+
 let healthServer: Server;
 let healthUrl: string;
 beforeAll(async () => {
@@ -228,6 +288,30 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       // The console keeps a per-process view: it must not be split by its consumer group.
       expect(ofKind('ScaledObject', 'llm-logger-console')).toBeUndefined();
       expect((ofKind('Deployment', 'llm-logger-console')!.spec as { replicas: number }).replicas).toBe(1);
+    });
+
+    test('NetworkPolicies allow only the flows of the architecture', () => {
+      const prod = overlay.endsWith('prod');
+      const kafka = 'pods:broker-role=true,cluster=llm-logger:9093';
+      const registry = 'pods:name=llm-logger-schema-registry:8080';
+      const common = ['ns:kube-system/pods:k8s-app=kube-dns:53', kafka, registry];
+      const elasticsearch = prod ? ['pods:cluster-name=llm-logger:9200'] : [];
+      const expected: Record<string, { ingress: string[]; egress: string[] }> = {
+        gateway: { ingress: ['any:8080'], egress: ['any:443', ...common] },
+        aggregator: { ingress: ['ns:monitoring:9464'], egress: common },
+        indexer: { ingress: ['ns:monitoring:9464'], egress: [...common, ...elasticsearch] },
+        roller: { ingress: ['ns:monitoring:9464'], egress: ['any:443', ...common] },
+        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:3000'], egress: ['any:443', ...common, ...elasticsearch] },
+      };
+      for (const d of deployments()) {
+        const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+        const role = roleOf(d)!;
+        const actual = { role, ingress: allowedFlows(objects, labels, 'Ingress'), egress: allowedFlows(objects, labels, 'Egress') };
+        expect(actual).toEqual({ role, ingress: [...expected[role]!.ingress].sort(), egress: [...expected[role]!.egress].sort() });
+      }
+      const registryLabels = { 'app.kubernetes.io/name': 'llm-logger-schema-registry', 'app.kubernetes.io/part-of': 'llm-logger' };
+      expect(allowedFlows(objects, registryLabels, 'Ingress')).toEqual(['ns:monitoring:9000', 'pods:component in gateway|aggregator|indexer|roller|console:8080']);
+      expect(allowedFlows(objects, registryLabels, 'Egress')).toEqual(['ns:kube-system/pods:k8s-app=kube-dns:53']);
     });
 
     test('KafkaTopics are the generated ones, in the same namespace as the users and roles', () => {
