@@ -264,6 +264,18 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       const hpa = ofKind('HorizontalPodAutoscaler', 'llm-logger-gateway')!.spec as { metrics: { resource: { name: string } }[]; minReplicas: number; maxReplicas: number };
       expect(hpa.metrics.map((m) => m.resource.name)).toEqual(['cpu']);
       expect(hpa.minReplicas).toBeLessThanOrEqual(hpa.maxReplicas);
+      // Autoscaled Deployments leave replicas to their autoscaler, so a re-apply does not reset them.
+      for (const name of ['gateway', ...CONSUMERS_SCALED_BY_LAG]) expect((ofKind('Deployment', `llm-logger-${name}`)!.spec as { replicas?: number }).replicas).toBeUndefined();
+    });
+
+    test('the gateway\'s disk spool fits in its data volume', () => {
+      const d = ofKind('Deployment', 'llm-logger-gateway')!;
+      const spoolBytes = Number(containerEnv(podSpec(d).containers[0]!, objects).LLM_LOGGER_SPOOL_MAX_BYTES);
+      const data = (podSpec(d).volumes as { name: string; emptyDir?: { sizeLimit?: string } }[]).find((v) => v.name === 'data')!;
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(data.emptyDir!.sizeLimit!)!;
+      const limitBytes = Number(amount) * (unit === 'Gi' ? 1024 ** 3 : 1024 ** 2);
+      expect(spoolBytes).toBeGreaterThan(0);
+      expect(spoolBytes).toBeLessThanOrEqual(limitBytes * 0.8); // room for SQLite's WAL and the rest of the data dir
     });
 
     test('consumer roles scale on their group\'s lag, never past the partitions of the topic they read', () => {
