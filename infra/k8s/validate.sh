@@ -6,6 +6,7 @@
 #
 #   bash infra/k8s/validate.sh            # npm run k8s:validate
 #   bash infra/k8s/validate.sh --install  # first build the tools with `go install` (Go module proxy)
+#   bash infra/k8s/validate.sh --install-only  # only build them (CI, before the tests)
 #   bash infra/k8s/validate.sh --render infra/k8s/overlays/prod  # print one rendered kustomization
 #
 # Tools: $KUSTOMIZE and $KUBECONFORM if set, else <cache>/k8s-tools/bin, where
@@ -23,10 +24,12 @@ TOOLS_BIN="${INFRA_CACHE_DIR:-$REPO_DIR/.cache}/k8s-tools/bin"
 SCHEMAS="$K8S_DIR/schemas"
 
 install=0
+install_only=0
 render=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --install) install=1 ;;
+    --install-only) install=1; install_only=1 ;;
     --render) render="${2:?--render needs a directory}"; shift ;;
     *) echo "validate: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -55,6 +58,7 @@ tool() { # name env-override module version
 kustomize=$(tool kustomize "${KUSTOMIZE:-}" sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")
 if [[ -n "$render" ]]; then exec "$kustomize" build "$render"; fi
 kubeconform=$(tool kubeconform "${KUBECONFORM:-}" github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")
+[[ $install_only -eq 1 ]] && exit 0
 
 status=0
 for dir in "$K8S_DIR/base" "$REPO_DIR/strimzi" "$K8S_DIR"/overlays/*/; do
