@@ -65,6 +65,10 @@ describe('Dockerfile', () => {
     expect(all.some((i) => i.keyword === 'ENV' && i.args.includes('CKJS_LINKING=dynamic'))).toBe(true);
     for (const pkg of ['libssl-dev', 'libzstd-dev', 'libsasl2-dev']) expect(runs).toContain(pkg);
     expect(runs).toMatch(/k\.features\.includes/); // fails the build when a codec is missing
+    // The runtime stage loads both addons, so a missing shared library fails the build, not the first start.
+    const runtimeRuns = runtime.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    expect(runtimeRuns).toContain("require('@confluentinc/kafka-javascript')");
+    expect(runtimeRuns).toContain("require('better-sqlite3')");
   });
 
   test('runs as a non-root user, with the CLI as entrypoint and a healthcheck on /healthz', () => {
