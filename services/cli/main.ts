@@ -21,7 +21,8 @@ interface Command {
   run?: (args: string[], configPath: string | undefined) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** Every command of the CLI, by name (the k8s manifests test checks their Deployments against it). */
+export const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
