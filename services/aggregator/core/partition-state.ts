@@ -1,13 +1,5 @@
 import type { AggregatedEvent } from './aggregated-event';
-import {
-  DIMENSIONS,
-  NONE_GROUP,
-  OTHER_GROUP,
-  aggregateKey,
-  windowStart,
-  type AggregateRecord,
-  type Dimension,
-} from './aggregate-record';
+import { DIMENSIONS, NONE_GROUP, OTHER_GROUP, windowStart, type AggregateRecord, type Dimension } from './aggregate-record';
 import { WindowAggregate } from './window-aggregate';
 
 export interface WindowingOptions {
@@ -54,6 +46,13 @@ export function groupOf(e: AggregatedEvent, d: Dimension): string {
   }
 }
 
+/** The open aggregates of one window (size and start): per dimension, per group. */
+interface Slot {
+  size: number;
+  start: number;
+  groups: Map<Dimension, Map<string, WindowAggregate>>;
+}
+
 /**
  * The aggregation state of one input partition. Stream time is the largest
  * event time seen in the partition; a window closes once stream time passes
@@ -62,10 +61,10 @@ export function groupOf(e: AggregatedEvent, d: Dimension): string {
  * same output.
  */
 export class PartitionState {
-  private readonly windows = new Map<string, WindowAggregate>();
-  private readonly dirty = new Set<string>();
-  /** Distinct groups per window and dimension, for the cardinality guard. */
-  private readonly groupCounts = new Map<string, number>();
+  /** Open windows by size, then start. */
+  private readonly slots = new Map<number, Map<number, Slot>>();
+  private readonly dirty = new Set<WindowAggregate>();
+  private open = 0;
   streamTime = 0;
   /** Wall-clock time of the last event, for idle closing. */
   lastEventWallTime = 0;
@@ -73,19 +72,20 @@ export class PartitionState {
   constructor(
     readonly partition: number,
     private readonly options: WindowingOptions,
-  ) {}
+  ) {
+    for (const size of options.windowSizesMs) this.slots.set(size, new Map());
+  }
 
   get openWindows(): number {
-    return this.windows.size;
+    return this.open;
   }
 
   /** Puts back a window from the changelog (state restore). */
   restore(record: AggregateRecord): void {
-    const key = aggregateKey(record);
     if (record.final) return;
-    this.windows.set(key, WindowAggregate.fromRecord(record));
-    const gk = groupCountKey(record.window_size_ms, record.window_start, record.dimension);
-    this.groupCounts.set(gk, (this.groupCounts.get(gk) ?? 0) + 1);
+    const agg = WindowAggregate.fromRecord(record);
+    this.groupsOf(this.slotFor(record.window_size_ms, record.window_start), record.dimension).set(record.group, agg);
+    this.open++;
     if (record.last_event_at > this.streamTime) this.streamTime = record.last_event_at;
   }
 
@@ -96,37 +96,45 @@ export class PartitionState {
     this.lastEventWallTime = wallNow;
     for (const size of this.options.windowSizesMs) {
       const start = windowStart(eventTime, size);
-      const late = start + size + this.options.graceMs <= this.streamTime && !this.isOpen(size, start);
+      const late = start + size + this.options.graceMs <= this.streamTime && !this.slots.get(size)!.has(start);
       // A late event is not added to its closed window; it is counted in the window open now.
-      const target = late ? windowStart(this.streamTime, size) : start;
+      const slot = this.slotFor(size, late ? windowStart(this.streamTime, size) : start);
       if (late) result.late++;
       for (const d of DIMENSIONS) {
-        const agg = this.windowFor(size, target, d, groupOf(e, d), result);
+        const agg = this.windowFor(slot, d, groupOf(e, d), result);
         if (late) agg.late++;
         else agg.add(e);
-        this.dirty.add(aggregateKey(keyParts(agg)));
+        this.dirty.add(agg);
       }
     }
     return result;
   }
 
-  private isOpen(size: number, start: number): boolean {
-    return this.windows.has(aggregateKey({ window_size_ms: size, window_start: start, dimension: 'overall', group: '', source_partition: this.partition }));
+  private slotFor(size: number, start: number): Slot {
+    let bySize = this.slots.get(size);
+    if (!bySize) this.slots.set(size, (bySize = new Map()));
+    let slot = bySize.get(start);
+    if (!slot) bySize.set(start, (slot = { size, start, groups: new Map() }));
+    return slot;
   }
 
-  private windowFor(size: number, start: number, d: Dimension, group: string, result: ApplyResult): WindowAggregate {
-    const parts = { window_size_ms: size, window_start: start, dimension: d, group, source_partition: this.partition };
-    let agg = this.windows.get(aggregateKey(parts));
+  private groupsOf(slot: Slot, d: Dimension): Map<string, WindowAggregate> {
+    let groups = slot.groups.get(d);
+    if (!groups) slot.groups.set(d, (groups = new Map()));
+    return groups;
+  }
+
+  private windowFor(slot: Slot, d: Dimension, group: string, result: ApplyResult): WindowAggregate {
+    const groups = this.groupsOf(slot, d);
+    let agg = groups.get(group);
     if (agg) return agg;
-    const gk = groupCountKey(size, start, d);
-    const count = this.groupCounts.get(gk) ?? 0;
-    if (count >= this.options.maxKeys && group !== OTHER_GROUP) {
+    if (groups.size >= this.options.maxKeys && group !== OTHER_GROUP) {
       result.folded++;
-      return this.windowFor(size, start, d, OTHER_GROUP, result);
+      return this.windowFor(slot, d, OTHER_GROUP, result);
     }
-    agg = new WindowAggregate(start, size, d, group, this.partition);
-    this.windows.set(aggregateKey(parts), agg);
-    this.groupCounts.set(gk, count + 1);
+    agg = new WindowAggregate(slot.start, slot.size, d, group, this.partition);
+    groups.set(group, agg);
+    this.open++;
     return agg;
   }
 
@@ -141,29 +149,23 @@ export class PartitionState {
     if (idle) closeBefore = Math.max(closeBefore, wallNow - this.options.graceMs);
     const records: AggregateRecord[] = [];
     const closedKeys: string[] = [];
-    for (const [key, agg] of this.windows) {
-      if (agg.windowStart + agg.windowSizeMs <= closeBefore) {
-        records.push(agg.toRecord(true, wallNow));
-        closedKeys.push(key);
-        this.windows.delete(key);
-        this.dirty.delete(key);
-        this.groupCounts.delete(groupCountKey(agg.windowSizeMs, agg.windowStart, agg.dimension));
+    for (const bySize of this.slots.values()) {
+      for (const [start, slot] of bySize) {
+        if (start + slot.size > closeBefore) continue;
+        for (const groups of slot.groups.values()) {
+          for (const agg of groups.values()) {
+            records.push(agg.toRecord(true, wallNow));
+            closedKeys.push(agg.key);
+            this.dirty.delete(agg);
+            this.open--;
+          }
+        }
+        bySize.delete(start);
       }
     }
     if (idle && closeBefore > this.streamTime) this.streamTime = closeBefore;
-    for (const key of this.dirty) {
-      const agg = this.windows.get(key);
-      if (agg) records.push(agg.toRecord(false, wallNow));
-    }
+    for (const agg of this.dirty) records.push(agg.toRecord(false, wallNow));
     this.dirty.clear();
     return { records, closedKeys };
   }
-}
-
-function keyParts(a: WindowAggregate): Parameters<typeof aggregateKey>[0] {
-  return { window_size_ms: a.windowSizeMs, window_start: a.windowStart, dimension: a.dimension, group: a.group, source_partition: a.sourcePartition };
-}
-
-function groupCountKey(size: number, start: number, d: Dimension): string {
-  return `${size}|${start}|${d}`;
 }

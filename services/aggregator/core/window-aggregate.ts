@@ -1,6 +1,6 @@
 import { DDSketch } from '@datadog/sketches-js';
 import type { AggregatedEvent } from './aggregated-event';
-import { RELATIVE_ACCURACY, type AggregateRecord, type Dimension } from './aggregate-record';
+import { aggregateKey, RELATIVE_ACCURACY, type AggregateRecord, type Dimension } from './aggregate-record';
 
 /**
  * The running aggregate of one window, dimension and group: exact counters
@@ -25,6 +25,8 @@ export class WindowAggregate {
   lastEventAt = 0;
   latency = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
   ttft: DDSketch | null = null;
+  /** Its compaction key (see aggregateKey), computed once. */
+  readonly key: string;
 
   constructor(
     readonly windowStart: number,
@@ -32,7 +34,9 @@ export class WindowAggregate {
     readonly dimension: Dimension,
     readonly group: string,
     readonly sourcePartition: number,
-  ) {}
+  ) {
+    this.key = aggregateKey({ window_size_ms: windowSizeMs, window_start: windowStart, dimension, group, source_partition: sourcePartition });
+  }
 
   add(e: AggregatedEvent): void {
     this.calls++;
