@@ -19,7 +19,8 @@ if [[ $# -gt 0 ]]; then
   case "$1" in
     kafka) stop_component kafka 60 ;;
     registry) stop_component registry 20 ;;
-    *) die "unknown component '$1' (kafka or registry)" ;;
+    elasticsearch) stop_component elasticsearch 30 ;;
+    *) die "unknown component '$1' (kafka, registry or elasticsearch)" ;;
   esac
   log "$1 down in $(since "$T0")s"
   exit 0
@@ -27,7 +28,10 @@ fi
 # Both stops run in parallel; the registry does not depend on Kafka.
 stop_component registry 20 &
 reg_job=$!
+stop_component elasticsearch 30 &
+es_job=$!
 stop_component kafka 60
 wait "$reg_job"
+wait "$es_job"
 rm -f "$ENV_FILE" "$STATE_FILE"
 log "down in $(since "$T0")s"
