@@ -8,11 +8,17 @@ import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
+import { runSearch, SEARCH_USAGE } from './search';
+import { runIndexer } from '../indexer/run-indexer';
+import { openSearchIndex } from '../indexer/open-search-index';
+import type { SearchIndex } from '../indexer/search-index';
 import { runTopology } from './topology';
 
 interface Command {
   summary: string;
   usage: string;
+  /** The command parses its own options (the rest of the command line is passed as is). */
+  ownOptions?: boolean;
   /** Set for commands that are part of the contract but not built yet. */
   comingWith?: string;
   run?: (args: string[], configPath: string | undefined) => Promise<number>;
@@ -22,7 +28,7 @@ const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'indexer', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -35,7 +41,14 @@ const COMMANDS: Record<string, Command> = {
     run: (_args, configPath) => runRoles(['console'], configPath),
   },
   aggregator: { summary: 'windowed aggregates onto llm.aggregates.v1', usage: 'llm-logger aggregator', comingWith: 'the aggregator' },
-  indexer: { summary: 'index prompts and responses for audit search', usage: 'llm-logger indexer', comingWith: 'the audit index' },
+  indexer: {
+    summary: 'index prompts and responses (redacted) for audit search',
+    usage:
+      'llm-logger indexer [--config file.yaml]\n\n' +
+      '  Consumes llm.inference.v1 (group llm-logger-indexer) into Elasticsearch (LLM_LOGGER_ELASTICSEARCH_URL)\n' +
+      '  or the embedded index under LLM_LOGGER_DATA_DIR; redaction rules: `redaction:` in the config file',
+    run: (_args, configPath) => runRoles(['indexer'], configPath),
+  },
   roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
   topology: {
     summary: 'apply topics to Kafka or render Strimzi resources',
@@ -60,7 +73,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'llm-logger tail [--json] [--from-beginning] [--config file.yaml]',
     run: (args, configPath) => runTail(args, loadConfigOrExit(configPath)),
   },
-  search: { summary: 'full-text search over prompts and responses', usage: 'llm-logger search "…"', comingWith: 'the audit index' },
+  search: {
+    summary: 'full-text search over prompts and responses',
+    usage: SEARCH_USAGE,
+    ownOptions: true,
+    run: (args, configPath) => runSearch(args, loadConfigOrExit(configPath)),
+  },
   query: { summary: 'SQL over the Parquet archive', usage: 'llm-logger query "SQL"', comingWith: 'the Parquet roller' },
 };
 
@@ -81,19 +99,24 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-async function runRoles(roles: ('gateway' | 'console')[], configPath: string | undefined): Promise<number> {
+async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
   const log = openEventLog(config, logger);
-  const running: RunningRole[] = [];
+  const running: Pick<RunningRole, 'close'>[] = [];
+  // One audit index for the indexer and the console's search when both run here.
+  const search: SearchIndex | undefined =
+    roles.includes('indexer') && roles.includes('console') ? openSearchIndex(config, logger.child({ role: 'indexer' })) : undefined;
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
-      else running.push(await runConsole(config, log, registry, logger));
+      else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, search));
+      else running.push(await runConsole(config, log, registry, logger, search));
     }
   } catch (err) {
     await Promise.all(running.map((r) => r.close()));
+    await search?.close();
     await log.close();
     throw err;
   }
@@ -101,6 +124,7 @@ async function runRoles(roles: ('gateway' | 'console')[], configPath: string | u
   logger.info('shutting down: draining calls in flight, then flushing events');
   // Gateway first: its last events must reach the log before consumers stop.
   for (const r of running) await r.close();
+  await search?.close();
   await log.close();
   logger.info('stopped');
   return 0;
@@ -141,6 +165,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command.comingWith || !command.run) {
     process.stderr.write(`llm-logger ${name}: not available yet (arrives with ${command.comingWith}).\n`);
     return 2;
+  }
+  if (command.ownOptions) {
+    const at = rest.indexOf('--config');
+    const configPath = at >= 0 ? rest[at + 1] : undefined;
+    return command.run(at >= 0 ? [...rest.slice(0, at), ...rest.slice(at + 2)] : rest, configPath);
   }
   const { values, positionals } = parseArgs({
     args: rest,

@@ -5,12 +5,16 @@ import { sendJson, sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
 import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
 import type { RequestsStore } from './requests-store';
+import { serveSearch } from './search-route';
+import type { SearchIndex } from '../indexer/search-index';
 
 export interface ConsoleDeps {
   store: RequestsStore;
   registry: Registry;
   logger: Logger;
   ready: () => boolean;
+  /** The audit index behind /api/search. */
+  search?: SearchIndex;
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -51,6 +55,10 @@ export function buildConsole(deps: ConsoleDeps): Server {
         requests,
         next_before: last ? encodeCursor(Date.parse(last.started_at), last.event_id) : null,
       });
+      return;
+    }
+    if (url.pathname === '/api/search') {
+      serveSearch(res, url.searchParams, deps.search, deps.logger);
       return;
     }
     const m = /^\/api\/requests\/([^/]+)$/.exec(url.pathname);

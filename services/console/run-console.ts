@@ -12,11 +12,21 @@ import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
 import { buildConsole } from './console-server';
 import { RequestsStore } from './requests-store';
+import type { SearchIndex } from '../indexer/search-index';
+import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 
 /** Starts the console: its consumer group fills the requests view, the HTTP API reads it. */
-export async function runConsole(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+export async function runConsole(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  sharedSearch?: SearchIndex,
+): Promise<RunningRole> {
+  // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
+  const search = sharedSearch ?? openSearchIndex(config, logger);
   const store = new RequestsStore(join(config.dataDir, 'console', 'requests.db'));
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const subscription = runConsumer({
@@ -31,7 +41,7 @@ export async function runConsole(config: Config, log: EventLog, registry: Regist
     eventTime: (e) => e.ended_at,
     handle: async (batch) => store.put(batch.map((d) => d.value)),
   });
-  const server = buildConsole({ store, registry, logger, ready: () => true });
+  const server = buildConsole({ store, registry, logger, ready: () => true, search });
   server.listen(config.console.port, config.console.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -44,6 +54,7 @@ export async function runConsole(config: Config, log: EventLog, registry: Regist
         await closeServer(server, 1_000);
         await subscription.stop();
         store.close();
+        if (!sharedSearch) await search.close();
       })();
       return closing;
     },

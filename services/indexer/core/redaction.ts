@@ -183,7 +183,7 @@ export function buildRedactor(file: RedactionFileSettings | undefined, envMode: 
     try {
       pattern = new RegExp(r.pattern, `${r.flags ?? ''}g`);
     } catch (err) {
-      throw new Error(`redaction.rules.${i}.pattern: not a valid regular expression (${(err as Error).message})`);
+      throw new Error(`redaction.rules.${i}.pattern: not a valid regular expression (${(err as Error).message})`, { cause: err });
     }
     if (pattern.test('')) throw new Error(`redaction.rules.${i}.pattern: matches the empty string`);
     rules.push({ name: r.name, pattern, action: r.action });

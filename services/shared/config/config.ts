@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
+import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -71,6 +72,17 @@ const envSchema = z.object({
   HANDOFF_BATCH_MAX: int(1, 100_000).default(500),
   HANDOFF_LINGER_MS: int(0, 10_000).default(2),
   EMBEDDED_SYNC: z.enum(['normal', 'full']).default('normal'),
+
+  ELASTICSEARCH_URL: z.url().optional(), // unset = embedded SQLite FTS5 index under the data dir
+  ELASTICSEARCH_USERNAME: z.string().min(1).optional(),
+  ELASTICSEARCH_PASSWORD: z.string().min(1).optional(),
+  ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
+  ELASTICSEARCH_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,200}$/, 'must be lowercase letters, digits, ".", "_" or "-"')
+    .default('llm-inference'),
+  RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
+  REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -79,6 +91,7 @@ const fileSchema = z
   .object({
     upstreams: z.record(z.string(), upstreamFileSchema).optional(),
     prices: z.unknown().optional(),
+    redaction: redactionFileSchema.optional(),
   })
   .strict();
 
@@ -156,6 +169,12 @@ export interface Config {
     handoffBatchMax: number;
     handoffLingerMs: number;
     embeddedSync: 'normal' | 'full';
+  };
+  index: {
+    elasticsearch: { url: string; username: string | null; password: string | null; apiKey: string | null } | null;
+    prefix: string;
+    retentionDays: number;
+    redactor: Redactor;
   };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
@@ -235,6 +254,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       `invalid configuration: ${ENV_PREFIX}KAFKA_BROKERS is set, so ${ENV_PREFIX}SCHEMA_REGISTRY_URL is required (events are Avro with registry ids)`,
     );
   }
+  if (settings.ELASTICSEARCH_USERNAME && !settings.ELASTICSEARCH_PASSWORD) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}ELASTICSEARCH_USERNAME needs ${ENV_PREFIX}ELASTICSEARCH_PASSWORD`,
+    );
+  }
+  let redactor: Redactor;
+  try {
+    redactor = buildRedactor(file.redaction, settings.REDACTION_MODE);
+  } catch (cause) {
+    throw new LlmLoggerError('CONFIG_INVALID', `config file ${filePath}: ${(cause as Error).message}`, { cause });
+  }
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
@@ -269,6 +300,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       handoffBatchMax: settings.HANDOFF_BATCH_MAX,
       handoffLingerMs: settings.HANDOFF_LINGER_MS,
       embeddedSync: settings.EMBEDDED_SYNC,
+    },
+    index: {
+      elasticsearch: settings.ELASTICSEARCH_URL
+        ? {
+            url: settings.ELASTICSEARCH_URL,
+            username: settings.ELASTICSEARCH_USERNAME ?? null,
+            password: settings.ELASTICSEARCH_PASSWORD ?? null,
+            apiKey: settings.ELASTICSEARCH_API_KEY ?? null,
+          }
+        : null,
+      prefix: settings.ELASTICSEARCH_INDEX_PREFIX,
+      retentionDays: settings.RETENTION_DAYS,
+      redactor,
     },
     priceOverrides: file.prices,
   };

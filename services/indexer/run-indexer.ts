@@ -1,0 +1,87 @@
+import { Counter, type Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import type { Config } from '../shared/config/config';
+import { inferenceEventSerde } from '../shared/event/inference-serde';
+import type { EventLog } from '../shared/log/event-log';
+import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
+import type { Logger } from '../shared/observability/logger';
+import { toAuditDocument } from './core/audit-document';
+import { openSearchIndex } from './open-search-index';
+import type { SearchIndex } from './search-index';
+
+export const INDEXER_GROUP = 'llm-logger-indexer';
+/** Documents per bulk request: big enough for throughput, small enough to stay well under the cluster's request limits. */
+export const INDEXER_BATCH_MAX = 1000;
+const EXPIRE_EVERY_MS = 60 * 60 * 1000; // 1 h
+
+export interface RunningIndexer {
+  index: SearchIndex;
+  close(): Promise<void>;
+}
+
+/**
+ * The indexer role: consumes llm.inference.v1 in its own group, maps each
+ * event to a redacted audit document and indexes it under its event id.
+ * A batch is committed only after the bulk request succeeded; while the
+ * backend pushes back the handler waits, so consuming pauses (backpressure).
+ * A document the backend refuses goes to the DLQ with the reason.
+ */
+export async function runIndexer(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  shared?: SearchIndex,
+): Promise<RunningIndexer> {
+  const log_ = logger.child({ role: 'indexer' });
+  const backoffs = new Counter({
+    name: 'llm_logger_indexer_backoffs_total',
+    help: 'Times the search backend pushed back (429/5xx/unreachable) and the indexer waited.',
+    registers: [registry],
+  });
+  const indexed = new Counter({ name: 'llm_logger_indexer_documents_total', help: 'Audit documents indexed.', registers: [registry] });
+  const index = shared ?? openSearchIndex(config, log_, () => backoffs.inc());
+  await index.setup();
+  await index.expire(Date.now());
+  const expiry = setInterval(() => {
+    index.expire(Date.now()).catch((err: unknown) => log_.warn({ err }, 'deleting expired audit documents failed; next try in an hour'));
+  }, EXPIRE_EVERY_MS);
+  expiry.unref();
+
+  const serde = await inferenceEventSerde(log.schemaRegistry);
+  const redactor = config.index.redactor;
+  const subscription = runConsumer({
+    log,
+    role: 'indexer',
+    topic: TOPICS.inference,
+    groupId: INDEXER_GROUP,
+    start: 'earliest',
+    maxBatch: INDEXER_BATCH_MAX,
+    registry,
+    logger: log_,
+    decode: (record) => serde.decode(record.value),
+    eventTime: (e) => e.ended_at,
+    handle: async (batch) => {
+      const docs = batch.map((d) => toAuditDocument(d.value, redactor));
+      const rejected = await index.index(docs);
+      indexed.inc(docs.length - rejected.length);
+      if (rejected.length > 0) {
+        // The runner retries a failed batch record by record, so only the refused one reaches the DLQ.
+        throw new PoisonRecordError('rejected_by_backend', rejected.map((r) => r.reason).join('; '));
+      }
+    },
+  });
+  log_.info({ backend: index.kind, redaction: redactor.indexText ? redactor.rules.map((r) => `${r.name}:${r.action}`) : 'metadata-only' }, 'indexer running');
+  let closing: Promise<void> | null = null;
+  return {
+    index,
+    close() {
+      closing ??= (async () => {
+        clearInterval(expiry);
+        await subscription.stop();
+        if (!shared) await index.close();
+      })();
+      return closing;
+    },
+  };
+}
