@@ -87,7 +87,8 @@ export class ElasticsearchIndex implements SearchIndex {
     try {
       await put('flattened');
     } catch (err) {
-      if (statusOf(err) !== 400 || !/flattened/.test(describe(err))) throw this.unavailable('installing the index template', err);
+      const detail = err instanceof errors.ResponseError ? JSON.stringify(err.meta.body) : '';
+      if (statusOf(err) !== 400 || !/flattened/.test(detail)) throw this.unavailable('installing the index template', err);
       log.warn('this cluster has no flattened field type: tags are mapped as an object of keywords');
       await put('object').catch((e: unknown) => {
         throw this.unavailable('installing the index template', e);
