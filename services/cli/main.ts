@@ -107,7 +107,7 @@ async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath
   const running: Pick<RunningRole, 'close'>[] = [];
   // One audit index for the indexer and the console's search when both run here.
   const search: SearchIndex | undefined =
-    roles.includes('indexer') && roles.includes('console') ? openSearchIndex(config, logger.child({ role: 'indexer' })) : undefined;
+    roles.includes('indexer') && roles.includes('console') ? openSearchIndex(config, logger.child({ component: 'search-index' })) : undefined;
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
@@ -132,6 +132,8 @@ async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath
 
 function waitForSignal(logger: Logger): Promise<void> {
   return new Promise((resolve) => {
+    // A role with no server (the indexer on its own) would otherwise exit once its loop only awaits the log.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) {
@@ -140,6 +142,7 @@ function waitForSignal(logger: Logger): Promise<void> {
       }
       signalled = true;
       logger.info({ signal }, 'signal received');
+      clearInterval(keepAlive);
       resolve();
     };
     process.on('SIGTERM', onSignal);

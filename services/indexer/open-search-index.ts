@@ -15,7 +15,7 @@ export function openSearchIndex(config: Config, logger: Logger, onBackoff?: (rea
     apiKey: es.apiKey,
     prefix: config.index.prefix,
     retentionDays: config.index.retentionDays,
-    logger: logger.child({ component: 'search-index' }),
+    logger,
     onBackoff,
   });
 }

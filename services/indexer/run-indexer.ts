@@ -40,7 +40,7 @@ export async function runIndexer(
     registers: [registry],
   });
   const indexed = new Counter({ name: 'llm_logger_indexer_documents_total', help: 'Audit documents indexed.', registers: [registry] });
-  const index = shared ?? openSearchIndex(config, log_, () => backoffs.inc());
+  const index = shared ?? openSearchIndex(config, log_.child({ component: 'search-index' }), () => backoffs.inc());
   await index.setup();
   await index.expire(Date.now());
   const expiry = setInterval(() => {

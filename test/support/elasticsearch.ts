@@ -46,8 +46,11 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-/** `n` distinct events, one second apart, with a searchable sentence each. */
-export function auditEvents(n: number, start = Date.UTC(2026, 0, 1), over: (i: number) => Partial<InferenceEvent> = () => ({})): InferenceEvent[] {
+/**
+ * `n` distinct events, one second apart (by default ending now: older ones would
+ * be past the retention period), with a searchable sentence each.
+ */
+export function auditEvents(n: number, start = Date.now() - n * 1000, over: (i: number) => Partial<InferenceEvent> = () => ({})): InferenceEvent[] {
   return Array.from({ length: n }, (_, i) => {
     const t = start + i * 1000;
     return sampleEvent({

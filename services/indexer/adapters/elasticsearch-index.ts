@@ -196,8 +196,10 @@ export class ElasticsearchIndex implements SearchIndex {
     return (res.body as { count: number }).count;
   }
 
+  /** Removes the indices and the template (tests). */
   async deleteAll(): Promise<void> {
     await this.client.indices.delete({ index: `${this.options.prefix}-*`, allow_no_indices: true, ignore_unavailable: true });
+    await this.client.indices.deleteIndexTemplate({ name: this.options.prefix }, { ignore: [404] });
   }
 
   async close(): Promise<void> {
