@@ -49,7 +49,7 @@ start_elasticsearch() {
     cd "$ES_RUN"
     exec 9>&-
     # The runner numbers nodes from 1 and adds that to the base port.
-    exec setsid "$java" "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -XX:TieredStopAtLevel=1 \
+    exec setsid "$java" "${heap[@]}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
       -Djava.awt.headless=true -Djava.io.tmpdir="$ES_RUN/tmp" \
       -Des.networkaddress.cache.ttl=60 -Dlog4j2.formatMsgNoLookups=true \
       "$(marker elasticsearch)" \

@@ -10,8 +10,12 @@ import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
 
 export const INDEXER_GROUP = 'llm-logger-indexer';
-/** Documents per bulk request: big enough for throughput, small enough to stay well under the cluster's request limits. */
-export const INDEXER_BATCH_MAX = 1000;
+/**
+ * Records per consumer batch (committed together). The Elasticsearch adapter
+ * sends it as bulk requests of 500 in parallel: measured best on the 2-core
+ * dev node (docs/benchmarks.md).
+ */
+export const INDEXER_BATCH_MAX = 2000;
 const EXPIRE_EVERY_MS = 60 * 60 * 1000; // 1 h
 
 export interface RunningIndexer {

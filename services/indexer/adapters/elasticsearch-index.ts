@@ -19,6 +19,8 @@ export interface ElasticsearchIndexOptions {
   logger: Logger;
   /** How long one batch keeps retrying while the cluster pushes back, before the batch is left uncommitted. */
   retryBudgetMs?: number;
+  /** Documents per bulk request (a batch is sent as several, in parallel). */
+  bulkDocs?: number;
   /** Called while waiting out a push-back (for the metrics). */
   onBackoff?: (reason: string) => void;
 }
@@ -104,7 +106,19 @@ export class ElasticsearchIndex implements SearchIndex {
     });
   }
 
+  /**
+   * Splits a batch into bulk requests of `bulkDocs` sent side by side, so the
+   * cluster's write threads (one per core) and this process work at once.
+   */
   async index(docs: AuditDocument[]): Promise<Rejection[]> {
+    const size = this.options.bulkDocs ?? 500;
+    if (docs.length <= size) return this.indexChunk(docs);
+    const chunks: AuditDocument[][] = [];
+    for (let i = 0; i < docs.length; i += size) chunks.push(docs.slice(i, i + size));
+    return (await Promise.all(chunks.map((c) => this.indexChunk(c)))).flat();
+  }
+
+  private async indexChunk(docs: AuditDocument[]): Promise<Rejection[]> {
     const rejections: Rejection[] = [];
     let pending = docs;
     const deadline = Date.now() + (this.options.retryBudgetMs ?? 60_000);

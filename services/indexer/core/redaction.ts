@@ -16,6 +16,8 @@ export interface RedactionRule {
   action: RedactionAction;
   /** Extra check on a match (e.g. Luhn for card numbers); false keeps the text. */
   accept?: (match: string) => boolean;
+  /** Cheap test that must pass for the pattern to have a chance (skips the costly scan on most texts). */
+  hint?: RegExp;
 }
 
 export interface Redactor {
@@ -59,6 +61,7 @@ const digitsOf = (s: string): string => s.replace(/\D/g, '');
 export const BUILTIN_RULES: Record<'secret' | 'email' | 'card' | 'phone', Omit<RedactionRule, 'action'>> = {
   secret: {
     name: 'secret',
+    hint: /sk-|AKIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|eyJ|bearer|api[_-]?key|secret|token|passw/i,
     // Provider key shapes (OpenAI/Anthropic sk-, AWS AKIA, GitHub, Slack, Google), JWTs,
     // bearer tokens, and `api_key=...`-style assignments (only the value is redacted).
     pattern:
@@ -66,10 +69,12 @@ export const BUILTIN_RULES: Record<'secret' | 'email' | 'card' | 'phone', Omit<R
   },
   email: {
     name: 'email',
+    hint: /@/,
     pattern: /(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g,
   },
   card: {
     name: 'card',
+    hint: /\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d[ -]?\d/,
     pattern: /(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d])/g,
     accept: (m) => {
       const d = digitsOf(m);
@@ -108,8 +113,9 @@ export function redactText(text: string, redactor: Redactor): RedactionResult {
   const spans: Span[] = [];
   const overlaps = (s: number, e: number): boolean => spans.some((x) => s < x.end && e > x.start);
   for (const rule of redactor.rules) {
-    const re = new RegExp(rule.pattern.source, rule.pattern.flags.includes('g') ? rule.pattern.flags : `${rule.pattern.flags}g`);
-    for (const m of text.matchAll(re)) {
+    if (rule.hint && !rule.hint.test(text)) continue;
+    // Patterns are global (buildRedactor and the built-ins make sure); matchAll works on a copy.
+    for (const m of text.matchAll(rule.pattern)) {
       const value = m[0];
       if (value.length === 0) continue;
       const start = m.index;
