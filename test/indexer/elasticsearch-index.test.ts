@@ -119,4 +119,27 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
     await es.refresh();
     expect(await es.count()).toBe(64);
   });
+
+  it('waits while the cluster pushes back (429), then indexes everything exactly once', async () => {
+    const day = Date.UTC(2026, 0, 5);
+    const batch = auditEvents(20, day).map((e) => toAuditDocument(e, redactor));
+    await es.index(batch.slice(0, 1)); // creates the day's index
+    const index = `${prefix}-2026.01.05`;
+    const block = (on: boolean) =>
+      fetch(`${url()}/${index}/_settings`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ 'index.blocks.read_only_allow_delete': on ? true : null }),
+      });
+    expect((await block(true)).status).toBe(200);
+    let settled = false;
+    const pending = es.index(batch).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(settled).toBe(false); // still retrying: the consumer does not move on, nothing is committed
+    expect((await block(false)).status).toBe(200);
+    expect(await pending).toEqual([]);
+    await es.refresh();
+    const res = await fetch(`${url()}/${index}/_count`);
+    expect(((await res.json()) as { count: number }).count).toBe(20);
+  });
 });
