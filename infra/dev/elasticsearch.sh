@@ -4,6 +4,7 @@
 #   INFRA_ELASTICSEARCH_PORT        HTTP port                    (default 9200; transport: first free from 9300)
 #   INFRA_ELASTICSEARCH_HEAP_OPTS   default "-Xms384m -Xmx384m"
 #   INFRA_ELASTICSEARCH=0           do not start it (the audit-index suites then skip)
+#   INFRA_ELASTICSEARCH_JAVA_HOME   a JDK/JRE 11-21 (default: java on PATH, else /usr/lib/jvm/*)
 
 ES_RUN="$RUN_DIR/elasticsearch"
 
@@ -31,14 +32,28 @@ fetch_elasticsearch() {
   log "Elasticsearch jars fetched in $(since "$t0")s ($(ls "$ES_LIBS" | wc -l) jars)"
 }
 
+es_java() {
+  local cand major
+  local -a cands=()
+  [[ -n "${INFRA_ELASTICSEARCH_JAVA_HOME:-}" ]] && cands+=("$INFRA_ELASTICSEARCH_JAVA_HOME/bin/java")
+  command -v java >/dev/null 2>&1 && cands+=("$(command -v java)")
+  while IFS= read -r cand; do cands+=("$cand"); done < <(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -V)
+  for cand in "${cands[@]}"; do
+    [[ -x "$cand" ]] || continue
+    major="$(java_major "$cand")"
+    if [[ -n "$major" && "$major" -ge 11 && "$major" -le 21 ]]; then printf '%s\n' "$cand"; return 0; fi
+  done
+  return 1
+}
+
 start_elasticsearch() {
   local java pid
   if pid=$(component_pid elasticsearch); then
     log "elasticsearch: already running (pid $pid) on $ES_URL"
     return 0
   fi
-  # 7.10 runs on Java 11 to 17 (its security manager use is gone from Java 24).
-  java="$(find_java 11 "${INFRA_ELASTICSEARCH_JAVA_HOME:-}")" || die "Elasticsearch needs Java >= 11"
+  # 7.10 needs Java 11 to 21: it installs a security manager, which Java 24 removed.
+  java="$(es_java)" || die "Elasticsearch 7.10 needs a Java from 11 to 21 (set INFRA_ELASTICSEARCH_JAVA_HOME)"
   port_open "$ES_PORT" && die "port $HOST:$ES_PORT is taken by another process (set INFRA_ELASTICSEARCH_PORT)"
   mkdir -p "$ES_RUN/tmp"
   local -a heap
