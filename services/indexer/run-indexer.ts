@@ -46,14 +46,17 @@ export async function runIndexer(
   const indexed = new Counter({ name: 'llm_logger_indexer_documents_total', help: 'Audit documents indexed.', registers: [registry] });
   const index = shared ?? openSearchIndex(config, log_.child({ component: 'search-index' }), () => backoffs.inc());
   await index.setup();
-  await index.expire(Date.now());
-  const expiry = setInterval(() => {
+  const expire = (): void => {
     index.expire(Date.now()).catch((err: unknown) => log_.warn({ err }, 'deleting expired audit documents failed; next try in an hour'));
-  }, EXPIRE_EVERY_MS);
+  };
+  expire();
+  const expiry = setInterval(expire, EXPIRE_EVERY_MS);
   expiry.unref();
 
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const redactor = config.index.redactor;
+  let refusedInLastBatch: Map<string, string> | null = null;
+  let indexedInLastBatch: Set<string> | null = null;
   const subscription = runConsumer({
     log,
     role: 'indexer',
@@ -66,11 +69,24 @@ export async function runIndexer(
     decode: (record) => serde.decode(record.value),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
+      // After a batch with refused documents the runner hands the records back one by one, so that
+      // only the refused ones reach the DLQ: answer those from the batch's outcome, without asking
+      // the backend again for each of the others (they are already indexed).
+      if (batch.length === 1 && refusedInLastBatch) {
+        const id = batch[0]!.value.event_id;
+        const reason = refusedInLastBatch.get(id);
+        if (reason !== undefined) throw new PoisonRecordError('rejected_by_backend', reason);
+        if (indexedInLastBatch?.has(id)) return;
+      }
       const docs = batch.map((d) => toAuditDocument(d.value, redactor));
       const rejected = await index.index(docs);
       indexed.inc(docs.length - rejected.length);
+      refusedInLastBatch = null;
+      indexedInLastBatch = null;
       if (rejected.length > 0) {
-        // The runner retries a failed batch record by record, so only the refused one reaches the DLQ.
+        refusedInLastBatch = new Map(rejected.map((r) => [r.eventId, r.reason]));
+        indexedInLastBatch = new Set(docs.map((d) => d.event_id).filter((id) => !refusedInLastBatch!.has(id)));
+        if (docs.length === 1) refusedInLastBatch = null;
         throw new PoisonRecordError('rejected_by_backend', rejected.map((r) => r.reason).join('; '));
       }
     },

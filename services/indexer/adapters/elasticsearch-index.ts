@@ -99,8 +99,20 @@ export class ElasticsearchIndex implements SearchIndex {
     log.info({ prefix: this.options.prefix, lifecycle: this.lifecycle, retentionDays: this.options.retentionDays }, 'audit index template installed');
   }
 
+  /** The URL without any user:password in it, for messages and logs. */
+  private get safeUrl(): string {
+    try {
+      const u = new URL(this.options.url);
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/$/, '');
+    } catch {
+      return '(invalid URL)';
+    }
+  }
+
   private unavailable(what: string, err: unknown): LlmLoggerError {
-    return new LlmLoggerError('INDEX_UNAVAILABLE', `Elasticsearch at ${this.options.url}: ${what} failed: ${describe(err)}`, {
+    return new LlmLoggerError('INDEX_UNAVAILABLE', `Elasticsearch at ${this.safeUrl}: ${what} failed: ${describe(err)}`, {
       cause: err,
       retriable: isRetriable(err),
     });
