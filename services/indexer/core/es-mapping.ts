@@ -68,7 +68,7 @@ export function indexTemplate(prefix: string, tags: TagsMapping, ilmPolicy: stri
         number_of_shards: 1,
         // One replica on a cluster, none on a single node.
         auto_expand_replicas: '0-1',
-        refresh_interval: '1s',
+        refresh_interval: '5s',
         ...(ilmPolicy ? { 'index.lifecycle.name': ilmPolicy } : {}),
       },
       mappings: auditMappings(tags),
