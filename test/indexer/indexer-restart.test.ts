@@ -77,13 +77,29 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
 
   it('indexes 10,000 events exactly once across a kill -9 and a restart', async () => {
     await appendToEmbeddedLog(dataDir, auditEvents(10_000));
+    // Documents indexed so far, refreshed or not (the indexer is fast enough to finish between two refreshes).
+    const indexedTotal = async (): Promise<number> => {
+      const res = await fetch(`${url()}/${prefix}-*/_stats/indexing`);
+      return ((await res.json()) as { _all: { primaries: { indexing?: { index_total: number } } } })._all.primaries.indexing?.index_total ?? 0;
+    };
+    // Hold the indexer mid-way: once the first documents land, the cluster pushes back (429) on
+    // everything else, so the kill hits batches that are in flight and uncommitted.
+    const block = (on: boolean) =>
+      fetch(`${url()}/${prefix}-*/_settings`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ 'index.blocks.read_only_allow_delete': on ? true : null }),
+      });
     const first = await startIndexer(env);
-    await waitFor('a first part to be indexed', async () => (await count()) >= 1_000);
+    await waitFor('the first documents', async () => (await indexedTotal()) > 0);
+    await block(true);
+    await new Promise((r) => setTimeout(r, 500));
     first.child.kill('SIGKILL');
     await first.exited;
     const midway = await count();
     expect(midway).toBeGreaterThan(0);
     expect(midway).toBeLessThan(10_000);
+    await block(false);
 
     const second = await startIndexer(env);
     try {
