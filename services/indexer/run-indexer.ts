@@ -98,6 +98,7 @@ export async function runIndexer(
     close() {
       closing ??= (async () => {
         clearInterval(expiry);
+        index.interrupt?.();
         await subscription.stop();
         if (!shared) await index.close();
       })();

@@ -22,6 +22,8 @@ export interface SearchIndex {
    */
   index(docs: AuditDocument[]): Promise<Rejection[]>;
   search(query: SearchQuery): Promise<SearchPage>;
+  /** Shutting down: stop waiting out push-back; index() calls in flight fail (retriably) at once. */
+  interrupt?(): void;
   /** Deletes what is older than the retention period (backends without a lifecycle policy). */
   expire(nowMs: number): Promise<void>;
   close(): Promise<void>;

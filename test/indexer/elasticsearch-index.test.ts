@@ -136,6 +136,15 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
     const pending = es.index(batch).finally(() => (settled = true));
     await new Promise((r) => setTimeout(r, 1_500));
     expect(settled).toBe(false); // still retrying: the consumer does not move on, nothing is committed
+    // A shutdown does not wait out the push-back: the call fails at once, retriably (the batch stays uncommitted).
+    const other = new ElasticsearchIndex({ url: url(), prefix, retentionDays: 30, logger });
+    const interrupted = other.index(batch).catch((err: unknown) => err as { code: string; retriable: boolean });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    other.interrupt();
+    expect(await interrupted).toMatchObject({ code: 'INDEX_UNAVAILABLE', retriable: true });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await other.close();
     expect((await block(false)).status).toBe(200);
     expect(await pending).toEqual([]);
     await es.refresh();

@@ -55,6 +55,7 @@ export class ElasticsearchIndex implements SearchIndex {
   private readonly client: Client;
   private readonly policyName: string;
   private lifecycle: 'ilm' | 'sweeper' = 'sweeper';
+  private interrupted = false;
 
   constructor(private readonly options: ElasticsearchIndexOptions) {
     const auth = options.apiKey
@@ -111,10 +112,10 @@ export class ElasticsearchIndex implements SearchIndex {
     }
   }
 
-  private unavailable(what: string, err: unknown): LlmLoggerError {
+  private unavailable(what: string, err: unknown, retriable = isRetriable(err)): LlmLoggerError {
     return new LlmLoggerError('INDEX_UNAVAILABLE', `Elasticsearch at ${this.safeUrl}: ${what} failed: ${describe(err)}`, {
       cause: err,
-      retriable: isRetriable(err),
+      retriable,
     });
   }
 
@@ -141,7 +142,16 @@ export class ElasticsearchIndex implements SearchIndex {
         const res = await this.client.bulk({ body: bulkBody(this.options.prefix, pending), refresh: false });
         items = (res.body as { items: { index?: BulkItemResult }[] }).items;
       } catch (err) {
-        if (!isRetriable(err)) throw this.unavailable('bulk indexing', err);
+        if (statusOf(err) === 413) {
+          // Request larger than the cluster accepts (http.max_content_length): halve it; a single
+          // document that is still too large is refused for good.
+          if (pending.length === 1) return [...rejections, { eventId: pending[0]!.event_id, reason: `413 ${describe(err)}` }];
+          const half = Math.ceil(pending.length / 2);
+          return [...rejections, ...(await this.indexChunk(pending.slice(0, half))), ...(await this.indexChunk(pending.slice(half)))];
+        }
+        // Any other failure of the whole request (authentication, a bad URL, ...) is not the documents'
+        // fault: retriable, so the batch stays uncommitted instead of going to the DLQ.
+        if (!isRetriable(err)) throw this.unavailable('bulk indexing', err, true);
         failure = err;
       }
       let retry = pending;
@@ -153,13 +163,18 @@ export class ElasticsearchIndex implements SearchIndex {
       }
       pending = retry;
       if (pending.length === 0) break;
-      if (Date.now() >= deadline) throw this.unavailable(`bulk indexing (gave up after ${attempt + 1} attempts)`, failure);
+      if (Date.now() >= deadline) throw this.unavailable(`bulk indexing (gave up after ${attempt + 1} attempts)`, failure, true);
       const wait = backoffMs(attempt, Math.random());
       this.options.onBackoff?.(describe(failure));
       this.options.logger.warn({ attempt, waitMs: wait, pending: pending.length, reason: describe(failure) }, 'Elasticsearch pushed back; retrying');
-      await sleep(wait);
+      for (const until = Date.now() + wait; Date.now() < until && !this.interrupted; ) await sleep(Math.min(100, until - Date.now()));
+      if (this.interrupted) throw this.unavailable('bulk indexing (interrupted by shutdown; the batch stays uncommitted)', failure, true);
     }
     return rejections;
+  }
+
+  interrupt(): void {
+    this.interrupted = true;
   }
 
   async search(q: SearchQuery): Promise<SearchPage> {
