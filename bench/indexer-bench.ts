@@ -57,7 +57,7 @@ async function runOnce(label: string, env: Record<string, string>, dataDir: stri
   const registry = createMetricsRegistry();
   const log = openEventLog(config, logger);
   const t0 = performance.now();
-  const indexer = await runIndexer(config, log, registry, logger);
+  const indexer = await runIndexer(config, log, registry, logger, { serveHealth: false });
   const counter = registry.getSingleMetric('llm_logger_indexer_documents_total') as Counter;
   for (;;) {
     const done = (await counter.get()).values[0]?.value ?? 0;

@@ -9,6 +9,7 @@ export const TOPICS = {
   aggregates: 'llm.aggregates.v1',
   alerts: 'llm.alerts.v1',
   dlq: 'llm.inference.dlq.v1',
+  aggregatorChangelog: 'llm.aggregator.changelog.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -65,10 +66,10 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     minInsyncReplicas: 2,
     cleanupPolicy: 'compact',
     retentionMs: -1,
-    valueSchema: null,
+    valueSchema: 'aggregate.v1.avsc',
     producers: ['aggregator'],
     consumers: ['console'],
-    doc: 'Windowed aggregates; key = window + dimension + group.',
+    doc: 'Windowed aggregates, one partial per source partition; key = window size + window start + dimension + group + source partition.',
   },
   {
     name: TOPICS.alerts,
@@ -93,6 +94,18 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     producers: ['aggregator', 'indexer', 'roller', 'console'],
     consumers: [],
     doc: 'Records a consumer could not process, with the reason in headers.',
+  },
+  {
+    name: TOPICS.aggregatorChangelog,
+    partitions: 12, // one per partition of llm.inference.v1: partition p holds the state of input partition p
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    valueSchema: null, // aggregate.v1 records of open windows, plus a JSON `__meta__` record per partition
+    producers: ['aggregator'],
+    consumers: ['aggregator'],
+    doc: "The aggregator's state store: open windows per input partition, tombstoned when they close.",
   },
 ];
 

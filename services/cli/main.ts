@@ -4,6 +4,7 @@ import { isLlmLoggerError } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/observability/logger';
 import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
+import { runAggregator } from '../aggregator/run-aggregator';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
 import { runSchemas } from './schemas';
@@ -28,7 +29,7 @@ const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'indexer', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'indexer', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -40,13 +41,18 @@ const COMMANDS: Record<string, Command> = {
     usage: 'llm-logger console [--config file.yaml]',
     run: (_args, configPath) => runRoles(['console'], configPath),
   },
-  aggregator: { summary: 'windowed aggregates onto llm.aggregates.v1', usage: 'llm-logger aggregator', comingWith: 'the aggregator' },
+  aggregator: {
+    summary: 'exactly-once windowed aggregates (1 min, 1 h) onto llm.aggregates.v1',
+    usage: 'llm-logger aggregator [--config file.yaml]\n\n  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
+    run: (_args, configPath) => runRoles(['aggregator'], configPath),
+  },
   indexer: {
     summary: 'index prompts and responses (redacted) for audit search',
     usage:
       'llm-logger indexer [--config file.yaml]\n\n' +
       '  Consumes llm.inference.v1 (group llm-logger-indexer) into Elasticsearch (LLM_LOGGER_ELASTICSEARCH_URL)\n' +
-      '  or the embedded index under LLM_LOGGER_DATA_DIR; redaction rules: `redaction:` in the config file',
+      '  or the embedded index under LLM_LOGGER_DATA_DIR; redaction rules: `redaction:` in the config file.\n' +
+      '  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
     run: (_args, configPath) => runRoles(['indexer'], configPath),
   },
   roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
@@ -99,7 +105,9 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath: string | undefined): Promise<number> {
+type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'console';
+
+async function runRoles(roles: RoleName[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
@@ -111,7 +119,9 @@ async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
-      else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, search));
+      // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
+      else if (role === 'aggregator') running.push(await runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
+      else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
       else running.push(await runConsole(config, log, registry, logger, search));
     }
   } catch (err) {
@@ -132,7 +142,7 @@ async function runRoles(roles: ('gateway' | 'indexer' | 'console')[], configPath
 
 function waitForSignal(logger: Logger): Promise<void> {
   return new Promise((resolve) => {
-    // A role with no server (the indexer on its own) would otherwise exit once its loop only awaits the log.
+    // A role with no server would otherwise exit once its loop only awaits the log.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -5,11 +5,14 @@ import { sendJson, sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
 import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
 import type { RequestsStore } from './requests-store';
+import type { AggregatesView } from './aggregates-view';
+import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
 import { serveSearch } from './search-route';
 import type { SearchIndex } from '../indexer/search-index';
 
 export interface ConsoleDeps {
   store: RequestsStore;
+  aggregates: AggregatesView;
   registry: Registry;
   logger: Logger;
   ready: () => boolean;
@@ -54,6 +57,21 @@ export function buildConsole(deps: ConsoleDeps): Server {
       sendJson(res, 200, {
         requests,
         next_before: last ? encodeCursor(Date.parse(last.started_at), last.event_id) : null,
+      });
+      return;
+    }
+    if (url.pathname === '/api/aggregates') {
+      const q = parseAggregateQuery(url.searchParams, Date.now());
+      if ('parameter' in q) {
+        sendJsonError(res, 400, 'invalid_parameter', q.message, { extra: { parameter: q.parameter } });
+        return;
+      }
+      sendJson(res, 200, {
+        window: q.window,
+        groupBy: q.groupBy,
+        from: new Date(q.from).toISOString(),
+        to: new Date(q.to).toISOString(),
+        rows: deps.aggregates.query(q),
       });
       return;
     }

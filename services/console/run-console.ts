@@ -12,6 +12,8 @@ import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
 import { buildConsole } from './console-server';
 import { RequestsStore } from './requests-store';
+import { AggregatesView } from './aggregates-view';
+import { aggregateSerde } from '../aggregator/run-aggregator';
 import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
 
@@ -41,7 +43,24 @@ export async function runConsole(
     eventTime: (e) => e.ended_at,
     handle: async (batch) => store.put(batch.map((d) => d.value)),
   });
-  const server = buildConsole({ store, registry, logger, ready: () => true, search });
+  const aggregates = new AggregatesView();
+  const aggregateCodec = await aggregateSerde(log);
+  // Every start reads the compacted aggregate topic from its beginning (no group): the view is rebuilt in memory.
+  const aggregateSubscription = runConsumer({
+    log,
+    role: 'console',
+    topic: TOPICS.aggregates,
+    groupId: null,
+    start: 'earliest',
+    registry,
+    logger,
+    decode: (record) => aggregateCodec.decode(record.value),
+    eventTime: (r) => r.updated_at,
+    handle: async (batch) => aggregates.put(batch.map((d) => d.value), Date.now()),
+  });
+  const pruner = setInterval(() => aggregates.prune(Date.now()), 60_000);
+  pruner.unref();
+  const server = buildConsole({ store, aggregates, registry, logger, ready: () => true, search });
   server.listen(config.console.port, config.console.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -52,7 +71,8 @@ export async function runConsole(
     close() {
       closing ??= (async () => {
         await closeServer(server, 1_000);
-        await subscription.stop();
+        clearInterval(pruner);
+        await Promise.all([subscription.stop(), aggregateSubscription.stop()]);
         store.close();
         if (!sharedSearch) await search.close();
       })();

@@ -5,6 +5,7 @@ import { inferenceEventSerde } from '../shared/event/inference-serde';
 import type { EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
+import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import { toAuditDocument } from './core/audit-document';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
@@ -20,6 +21,8 @@ const EXPIRE_EVERY_MS = 60 * 60 * 1000; // 1 h
 
 export interface RunningIndexer {
   index: SearchIndex;
+  /** Port of /healthz, /readyz and /metrics; 0 when not served (inside `start`). */
+  port: number;
   close(): Promise<void>;
 }
 
@@ -35,8 +38,9 @@ export async function runIndexer(
   log: EventLog,
   registry: Registry,
   logger: Logger,
-  shared?: SearchIndex,
+  options: { serveHealth: boolean; shared?: SearchIndex } = { serveHealth: true },
 ): Promise<RunningIndexer> {
+  const shared = options.shared;
   const log_ = logger.child({ role: 'indexer' });
   const backoffs = new Counter({
     name: 'llm_logger_indexer_backoffs_total',
@@ -91,13 +95,20 @@ export async function runIndexer(
       }
     },
   });
+  let server: RoleServer | null = null;
+  if (options.serveHealth) {
+    server = await startRoleServer(config.metrics.host, config.metrics.port, { registry, ready: () => true });
+    log_.info({ port: server.port }, 'indexer health and metrics listening');
+  }
   log_.info({ backend: index.kind, redaction: redactor.indexText ? redactor.rules.map((r) => `${r.name}:${r.action}`) : 'metadata-only' }, 'indexer running');
   let closing: Promise<void> | null = null;
   return {
     index,
+    port: server?.port ?? 0,
     close() {
       closing ??= (async () => {
         clearInterval(expiry);
+        await server?.close();
         index.interrupt?.();
         await subscription.stop();
         if (!shared) await index.close();

@@ -41,7 +41,7 @@ test('--help lists every command of the contract', () => {
   expect(run(['tail', '--help']).stdout).toContain('llm-logger tail');
 });
 
-test.each([['aggregator'], ['roller'], ['query', 'SELECT 1']])(
+test.each([['roller'], ['query', 'SELECT 1']])(
   '%s answers "not available yet" and exits non-zero',
   (...args) => {
     const r = run(args);

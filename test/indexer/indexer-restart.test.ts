@@ -66,6 +66,7 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
       LLM_LOGGER_ELASTICSEARCH_URL: url(),
       LLM_LOGGER_ELASTICSEARCH_INDEX_PREFIX: prefix,
       LLM_LOGGER_LOG_LEVEL: 'info',
+      LLM_LOGGER_METRICS_PORT: '0',
     };
   });
 
@@ -119,11 +120,18 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
     try {
       await waitFor('49 documents', async () => (await count()) >= 49);
       await waitFor('the DLQ record', () => Promise.resolve(readRecords(dataDir, TOPICS.dlq).length > 0));
+      const port = /"port":(\d+)[^\n]*"msg":"indexer health and metrics listening"/.exec(indexer.output())![1];
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/llm_logger_indexer_documents_total 49/);
+      expect(metrics).toMatch(/llm_logger_consumer_failures_total\{[^}]*reason="rejected_by_backend"[^}]*\} 1/);
     } finally {
       indexer.child.kill('SIGTERM');
       expect(await indexer.exited).toBe(0);
     }
     expect(await count()).toBe(49);
+    // Alone, the indexer served its health and metrics (the numbers as they were before the stop).
+    expect(indexer.output()).toMatch(/"msg":"indexer health and metrics listening"/);
     const dlq = readRecords(dataDir, TOPICS.dlq);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]!.key).toBe(events[17]!.event_id);

@@ -18,7 +18,10 @@ describe('which schema goes under which subject', () => {
   test('the inference event goes under llm.inference.v1-value (TopicNameStrategy), from topology/', () => {
     const { registrations, problems } = planSchemaRegistrations(readdirSync(SCHEMAS_DIR), TOPOLOGY);
     expect(problems).toEqual([]);
-    expect(registrations).toEqual([{ subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: [INFERENCE_EVENT_SCHEMA_FILE] }]);
+    expect(registrations).toEqual([
+      { subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: [INFERENCE_EVENT_SCHEMA_FILE] },
+      { subject: `${TOPICS.aggregates}-value`, topic: TOPICS.aggregates, files: ['aggregate.v1.avsc'] },
+    ]);
   });
 
   test('every version of a topic’s schema, oldest first (v10 after v9)', () => {
@@ -91,7 +94,8 @@ describeWithInfra('schemas register', (settings) => {
 
   test('registers schemas/ under the topic’s subject and prints subject, file and id; again gives the same id', async () => {
     const topic = uniqueTopic();
-    const first = await cli({ topics: [topic] });
+    const dir = schemasDir({ [INFERENCE_EVENT_SCHEMA_FILE]: v1 });
+    const first = await cli({ topics: [topic], schemasDir: dir });
     expect(first).toMatchObject({ code: 0, stderr: '' });
     const m = new RegExp(`^${topic.name.replace(/\./g, '\\.')}-value  ${INFERENCE_EVENT_SCHEMA_FILE.replace(/\./g, '\\.')}  id (\\d+)\\n$`).exec(first.stdout);
     expect(m).not.toBeNull();
@@ -103,7 +107,7 @@ describeWithInfra('schemas register', (settings) => {
     };
     expect(level.compatibilityLevel).toBe('BACKWARD');
 
-    const again = await cli({ topics: [topic] });
+    const again = await cli({ topics: [topic], schemasDir: dir });
     expect(again).toEqual(first);
     expect(await versions(`${topic.name}-value`)).toEqual([1]);
   });

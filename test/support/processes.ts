@@ -40,9 +40,11 @@ export function startCli(env: Record<string, string>, args: string[] = ['start']
     const check = (): void => {
       const gw = /"port":(\d+)[^\n]*"msg":"gateway listening"/.exec(out);
       const co = /"port":(\d+)[^\n]*"msg":"console listening"/.exec(out);
-      const needsGateway = args[0] !== 'console';
-      const needsConsole = args[0] !== 'gateway';
-      if ((!needsGateway || gw) && (!needsConsole || co)) {
+      const needsGateway = args[0] === 'start' || args[0] === 'gateway';
+      const needsConsole = args[0] === 'start' || args[0] === 'console';
+      // Roles with no API of their own report their health server instead.
+      const other = needsGateway || needsConsole || /"msg":"[a-z]+ health and metrics listening"/.test(out);
+      if ((!needsGateway || gw) && (!needsConsole || co) && other) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
         resolve({

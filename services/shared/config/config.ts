@@ -71,6 +71,12 @@ const envSchema = z.object({
   HANDOFF_QUEUE_MAX: int(1, 10_000_000).default(50_000), // events waiting for the log
   HANDOFF_BATCH_MAX: int(1, 100_000).default(500),
   HANDOFF_LINGER_MS: int(0, 10_000).default(2),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).default(9464), // health and metrics of the aggregator, indexer and roller
+  AGGREGATOR_GRACE_MS: int(0, 24 * 3_600_000).default(30_000), // events up to 30 s behind stream time still count in their window
+  AGGREGATOR_IDLE_CLOSE_MS: int(1_000, 24 * 3_600_000).default(60_000), // a partition quiet this long closes windows by wall clock
+  AGGREGATOR_MAX_KEYS: int(1, 1_000_000).default(1_000), // groups per window, dimension and partition before __other__
+  AGGREGATOR_EMIT_INTERVAL_MS: int(100, 600_000).default(1_000), // commit (and publish updates) at most this often
   EMBEDDED_SYNC: z.enum(['normal', 'full']).default('normal'),
 
   ELASTICSEARCH_URL: z.url().optional(), // unset = embedded SQLite FTS5 index under the data dir
@@ -159,6 +165,8 @@ export interface Config {
     upstreams: Map<string, Upstream>;
   };
   console: { host: string; port: number };
+  metrics: { host: string; port: number };
+  aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
     kafkaBrokers: string[] | null;
     kafka: KafkaSettings;
@@ -287,6 +295,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       upstreams,
     },
     console: { host: settings.CONSOLE_HOST, port: settings.CONSOLE_PORT },
+    metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
+    aggregator: {
+      graceMs: settings.AGGREGATOR_GRACE_MS,
+      idleCloseMs: settings.AGGREGATOR_IDLE_CLOSE_MS,
+      maxKeys: settings.AGGREGATOR_MAX_KEYS,
+      emitIntervalMs: settings.AGGREGATOR_EMIT_INTERVAL_MS,
+    },
     log: {
       kafkaBrokers: brokers && brokers.length > 0 ? brokers : null,
       kafka: kafkaSettings(settings),

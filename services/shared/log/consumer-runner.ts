@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { ConsumedRecord, EventLog, Subscription } from './event-log';
+import type { ConsumedRecord, EventLog, ProducerRecord, Subscription } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
@@ -44,7 +44,7 @@ export interface ConsumerOptions<T> {
   handle(batch: Decoded<T>[]): Promise<void>;
 }
 
-interface RunnerMetrics {
+export interface RunnerMetrics {
   records: Counter<'role' | 'topic'>;
   failures: Counter<'role' | 'topic' | 'reason'>;
   processing: Histogram<'role' | 'topic'>;
@@ -54,7 +54,7 @@ interface RunnerMetrics {
 
 const metricsByRegistry = new WeakMap<Registry, RunnerMetrics>();
 
-function runnerMetrics(registry: Registry): RunnerMetrics {
+export function runnerMetrics(registry: Registry): RunnerMetrics {
   let m = metricsByRegistry.get(registry);
   if (!m) {
     const labelNames = ['role', 'topic'] as const;
@@ -91,7 +91,24 @@ function runnerMetrics(registry: Registry): RunnerMetrics {
   return m;
 }
 
-function reasonOf(err: unknown): FailureReason {
+/** The DLQ copy of a record that cannot be processed, with why in its headers. */
+export function dlqRecord(record: ConsumedRecord, err: unknown, role: Role, groupId: string | null): ProducerRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: {
+      'x-dlq-reason': reasonOf(err),
+      'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
+      'x-dlq-source-topic': record.topic,
+      'x-dlq-source-partition': String(record.partition),
+      'x-dlq-source-offset': String(record.offset),
+      'x-dlq-consumer-group': groupId ?? '',
+      'x-dlq-role': role,
+    },
+  };
+}
+
+export function reasonOf(err: unknown): FailureReason {
   if (err instanceof PoisonRecordError) return err.reason;
   if (err instanceof LlmLoggerError && err.code === 'DECODE_FAILED') return 'decode_failed';
   return 'handler_error';
@@ -110,21 +127,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     const reason = reasonOf(err);
     m.failures.inc({ ...labels, reason });
     log.warn({ partition: record.partition, offset: record.offset, reason, err }, 'poison record sent to the DLQ');
-    await options.log.append(TOPICS.dlq, [
-      {
-        key: record.key,
-        value: record.value,
-        headers: {
-          'x-dlq-reason': reason,
-          'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
-          'x-dlq-source-topic': record.topic,
-          'x-dlq-source-partition': String(record.partition),
-          'x-dlq-source-offset': String(record.offset),
-          'x-dlq-consumer-group': options.groupId ?? '',
-          'x-dlq-role': options.role,
-        },
-      },
-    ]);
+    await options.log.append(TOPICS.dlq, [dlqRecord(record, err, options.role, options.groupId)]);
   };
 
   let subscription: Subscription | null = null;

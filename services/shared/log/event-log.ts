@@ -53,8 +53,49 @@ export interface SchemaRegistry {
   schemaById(id: number): Promise<string>;
 }
 
+/** A record for a named topic (outputs of a transactional processor). */
+export interface OutputRecord extends ProducerRecord {
+  topic: TopicName;
+}
+
+/** One entry of a processor's state store, kept per input partition. null value = delete. */
+export interface StateEntry {
+  partition: number;
+  key: string;
+  value: Buffer | null;
+}
+
+export interface TransactionalOptions {
+  topic: TopicName;
+  groupId: string;
+  /** Kafka: transactional.id of this instance (stable across its restarts, so a restart fences its previous self). */
+  transactionalId: string;
+  /** Kafka: compacted topic, partitioned like `topic`, that holds the state store. */
+  changelogTopic: TopicName;
+  /** How often processed input is committed with its outputs. */
+  commitIntervalMs: number;
+  maxBatch?: number;
+}
+
+/**
+ * Consume-transform-produce, exactly once: the outputs and state changes
+ * that `flush` returns are committed atomically with the input offsets of
+ * everything processed before it. On a failure or rebalance the processor
+ * is told to forget state (`revoke`) and gets it back from the store (`assign`).
+ */
+export interface TransactionalProcessor {
+  /** Called for each partition that becomes ours, with its persisted state, before any of its records. */
+  assign(partition: number, state: Map<string, Buffer>): void;
+  /** These partitions are no longer ours (or their uncommitted work is void): forget their state. */
+  revoke(partitions: number[]): void;
+  process(batch: ConsumedRecord[]): Promise<void>;
+  /** What to commit with the offsets processed so far. */
+  flush(): Promise<{ output: OutputRecord[]; state: StateEntry[] }>;
+}
+
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka';
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription;
   /** Resolves once every record is durable (acknowledged). */
   append(topic: TopicName, records: ProducerRecord[]): Promise<void>;
   subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription;

@@ -9,13 +9,21 @@ import {
   type BatchHandler,
   type ConsumedRecord,
   type EventLog,
+  type OutputRecord,
   type ProducerRecord,
+  type StateEntry,
+  type TransactionalOptions,
+  type TransactionalProcessor,
   type SchemaRegistry,
   type SubscribeOptions,
   type Subscription,
 } from '../event-log';
 import { SqliteSchemaRegistry } from './sqlite-schema-registry';
 import { SqliteWriter } from './sqlite-writer';
+import { EmbeddedTransactionalSubscription } from './sqlite-transactional';
+import { PartitionReader } from './partition-reader';
+
+const COMPACTED: readonly TopicName[] = TOPOLOGY.filter((t) => t.cleanupPolicy === 'compact').map((t) => t.name);
 
 export interface SqliteLogOptions {
   /** Database file, e.g. `<dataDir>/log/events.db`. */
@@ -55,7 +63,7 @@ export class SqliteEventLog implements EventLog {
   private readonly appended = new EventEmitter();
   private readonly pollIntervalMs: number;
   private readonly now: () => number;
-  private readonly subscriptions = new Set<EmbeddedSubscription>();
+  private readonly subscriptions = new Set<Subscription>();
   private readonly retentionTimer: NodeJS.Timeout;
   private roundRobin = 0;
   private closed = false;
@@ -88,7 +96,15 @@ export class SqliteEventLog implements EventLog {
       CREATE TABLE IF NOT EXISTS group_offsets (
         group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
         PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
+      -- State stores of transactional processors (the aggregator), per input partition.
+      CREATE TABLE IF NOT EXISTS processor_state (
+        group_id TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+        PRIMARY KEY (group_id, partition, key)) WITHOUT ROWID;
     `);
+    // Compacted topics keep only the newest record per key: the index finds the older ones.
+    for (const t of COMPACTED) {
+      this.db.exec(`CREATE INDEX IF NOT EXISTS "records_by_key_${t}" ON records (partition, key) WHERE topic = '${t}'`);
+    }
     const seed = this.db.prepare('INSERT OR IGNORE INTO partitions (topic, partition, next_offset) VALUES (?, ?, 0)');
     this.db.transaction(() => {
       for (const t of TOPOLOGY) for (let p = 0; p < t.partitions; p++) seed.run(t.name, p);
@@ -111,6 +127,63 @@ export class SqliteEventLog implements EventLog {
     this.appended.setMaxListeners(0);
     this.retentionTimer = setInterval(() => this.expireRecords(), options.retentionCheckMs ?? 60_000);
     this.retentionTimer.unref();
+  }
+
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const sub = new EmbeddedTransactionalSubscription(this, options, processor);
+    this.subscriptions.add(sub);
+    void sub.done.finally(() => this.subscriptions.delete(sub));
+    return sub;
+  }
+
+  /** @internal the persisted state of a transactional processor, by partition. */
+  readState(groupId: string): Map<number, Map<string, Buffer>> {
+    const out = new Map<number, Map<string, Buffer>>();
+    const rows = this.db
+      .prepare<[string], { partition: number; key: string; value: Buffer }>('SELECT partition, key, value FROM processor_state WHERE group_id = ?')
+      .all(groupId);
+    for (const r of rows) {
+      let m = out.get(r.partition);
+      if (!m) out.set(r.partition, (m = new Map()));
+      m.set(r.key, r.value);
+    }
+    return out;
+  }
+
+  /**
+   * @internal one local transaction: outputs appended, state changed and the
+   * input offsets committed together, or none of it.
+   */
+  commitTransaction(groupId: string, topic: TopicName, positions: Map<number, number>, output: OutputRecord[], state: StateEntry[]): void {
+    const db = this.db;
+    const now = this.now();
+    const next = db.prepare<[string, number], { next_offset: number }>('SELECT next_offset FROM partitions WHERE topic = ? AND partition = ?');
+    const bump = db.prepare('UPDATE partitions SET next_offset = next_offset + 1 WHERE topic = ? AND partition = ?');
+    const insert = db.prepare('INSERT INTO records (topic, partition, offset, ts, key, value, headers) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const putState = db.prepare(
+      'INSERT INTO processor_state (group_id, partition, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (group_id, partition, key) DO UPDATE SET value = excluded.value',
+    );
+    const delState = db.prepare('DELETE FROM processor_state WHERE group_id = ? AND partition = ? AND key = ?');
+    const written = new Set<TopicName>();
+    db.transaction(() => {
+      for (const r of output) {
+        const partition = partitionForKey(r.key, topicSpec(r.topic).partitions, this.roundRobin++);
+        if (r.key !== null && COMPACTED.includes(r.topic)) {
+          db.prepare(`DELETE FROM records WHERE topic = '${r.topic}' AND partition = ? AND key = ?`).run(partition, r.key);
+        }
+        const offset = next.get(r.topic, partition)!.next_offset;
+        insert.run(r.topic, partition, offset, r.timestamp ?? now, r.key, r.value, r.headers ? JSON.stringify(r.headers) : null);
+        bump.run(r.topic, partition);
+        written.add(r.topic);
+      }
+      for (const e of state) {
+        if (e.value) putState.run(groupId, e.partition, e.key, e.value);
+        else delState.run(groupId, e.partition, e.key);
+      }
+      for (const [p, n] of positions) this.stmts.commit.run(groupId, topic, p, n);
+    })();
+    for (const t of written) this.appended.emit(t);
   }
 
   append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
@@ -206,8 +279,8 @@ export class SqliteEventLog implements EventLog {
 class EmbeddedSubscription implements Subscription {
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
-  private readonly positions = new Map<number, number>();
-  private startAt = 0;
+  private readonly reader: PartitionReader;
+  private readonly positions: Map<number, number>;
 
   constructor(
     private readonly log: SqliteEventLog,
@@ -215,6 +288,8 @@ class EmbeddedSubscription implements Subscription {
     private readonly handler: BatchHandler,
   ) {
     const { topic, groupId, start } = options;
+    this.reader = new PartitionReader(log, topic, options.maxBatch ?? 500);
+    this.positions = this.reader.positions;
     const committed = groupId ? log.committedOffsets(groupId, topic) : new Map<number, number>();
     const end = log.endOffsets(topic);
     for (const [p, next] of end) {
@@ -224,29 +299,14 @@ class EmbeddedSubscription implements Subscription {
   }
 
   lag(): number {
-    let lag = 0;
-    for (const [p, next] of this.log.endOffsets(this.options.topic)) lag += Math.max(0, next - (this.positions.get(p) ?? 0));
-    return lag;
-  }
-
-  private fetch(): ConsumedRecord[] {
-    const max = this.options.maxBatch ?? 500;
-    const batch: ConsumedRecord[] = [];
-    // Start from a different partition each time, so one backlog cannot starve the others.
-    const entries = [...this.positions];
-    this.startAt = (this.startAt + 1) % Math.max(1, entries.length);
-    for (let i = 0; i < entries.length && batch.length < max; i++) {
-      const [p, from] = entries[(this.startAt + i) % entries.length]!;
-      batch.push(...this.log.readPartition(this.options.topic, p, from, max - batch.length));
-    }
-    return batch;
+    return this.reader.lag();
   }
 
   private async loop(): Promise<void> {
     const signal = this.abort.signal;
     let backoffMs = 100;
     while (!signal.aborted) {
-      const batch = this.fetch();
+      const batch = this.reader.fetch();
       if (batch.length === 0) {
         await this.log.waitForAppend(this.options.topic, signal);
         continue;
@@ -273,7 +333,7 @@ class EmbeddedSubscription implements Subscription {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {

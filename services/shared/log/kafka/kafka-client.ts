@@ -47,8 +47,43 @@ export interface KafkaAdmin {
   fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]>;
 }
 
+/** A transactional producer (KafkaJS-style API). */
+export interface KafkaTxnProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  transaction(): Promise<KafkaTxnProducer>;
+  send(options: {
+    topic: string;
+    messages: { key: string | null; value: Buffer | null; partition?: number; headers?: Record<string, string>; timestamp?: string }[];
+  }): Promise<unknown>;
+  sendOffsets(options: { consumer: KafkaConsumer; topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
+}
+
+/** The low-level (librdkafka-style) consumer: manual assignment, for reading one partition to its end. */
+export interface LowLevelConsumer {
+  connect(options: { timeout: number }, callback: (err: Error | null) => void): void;
+  assign(assignments: { topic: string; partition: number; offset: number }[]): void;
+  consume(count: number, callback: (err: Error | null, messages: KafkaMessageLowLevel[]) => void): void;
+  setDefaultConsumeTimeout(ms: number): void;
+  position(toppars: { topic: string; partition: number }[]): { offset: number }[];
+  queryWatermarkOffsets(topic: string, partition: number, timeoutMs: number, callback: (err: Error | null, offsets: { highOffset: number; lowOffset: number }) => void): void;
+  disconnect(callback: () => void): void;
+}
+
+export interface KafkaMessageLowLevel {
+  key: Buffer | string | null | undefined;
+  value: Buffer | null;
+  offset: number;
+  partition: number;
+  timestamp: number;
+}
+
 export interface KafkaClient {
   consumer(config: Record<string, unknown>): KafkaConsumer;
+  producer(config: Record<string, unknown>): KafkaTxnProducer;
   admin(): KafkaAdmin;
 }
 
@@ -77,12 +112,13 @@ export interface LowLevelProducer {
 interface KafkaJsNamespace {
   Kafka: new (config: Record<string, unknown>) => KafkaClient;
   logLevel: { NOTHING: number; ERROR: number; WARN: number; INFO: number; DEBUG: number };
-  PartitionAssigners: { cooperativeSticky: unknown; roundRobin: unknown };
+  PartitionAssigners: { cooperativeSticky: unknown; roundRobin: unknown; range: unknown };
 }
 
 export interface KafkaLibrary {
   KafkaJS: KafkaJsNamespace;
   Producer: new (config: Record<string, unknown>) => LowLevelProducer;
+  KafkaConsumer: new (config: Record<string, unknown>, topicConfig: Record<string, unknown>) => LowLevelConsumer;
   features: string[];
   librdkafkaVersion: string;
 }

@@ -14,7 +14,10 @@ import type {
   SchemaRegistry,
   SubscribeOptions,
   Subscription,
+  TransactionalOptions,
+  TransactionalProcessor,
 } from '../event-log';
+import { KafkaTransactionalSubscription } from './kafka-transactional';
 
 /**
  * The Kafka adapter of the event log, on @confluentinc/kafka-javascript
@@ -67,7 +70,7 @@ export class KafkaEventLog implements EventLog {
   readonly schemaRegistry: SchemaRegistry;
   private readonly kafka: KafkaClient;
   private producer: RdkafkaProducer | null = null;
-  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly subscriptions = new Set<KafkaSubscription | KafkaTransactionalSubscription>();
   private closed = false;
 
   constructor(private readonly options: KafkaLogOptions) {
@@ -138,6 +141,23 @@ export class KafkaEventLog implements EventLog {
   subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     const sub = new KafkaSubscription(this.kafka, options, handler, this.options.logger);
+    this.subscriptions.add(sub);
+    void sub.done.finally(() => this.subscriptions.delete(sub));
+    return sub;
+  }
+
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const sub = new KafkaTransactionalSubscription(
+      {
+        kafka: this.kafka,
+        commonConfig: rdkafkaCommonConfig(this.options.brokers, this.options.settings),
+        settings: this.options.settings,
+        logger: this.options.logger,
+      },
+      options,
+      processor,
+    );
     this.subscriptions.add(sub);
     void sub.done.finally(() => this.subscriptions.delete(sub));
     return sub;

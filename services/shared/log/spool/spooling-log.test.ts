@@ -24,6 +24,9 @@ class SwitchableLog implements EventLog {
   subscribe(...args: Parameters<EventLog['subscribe']>) {
     return this.inner.subscribe(...args);
   }
+  subscribeTransactional(...args: Parameters<EventLog['subscribeTransactional']>) {
+    return this.inner.subscribeTransactional(...args);
+  }
   close() {
     return this.inner.close();
   }

@@ -1,7 +1,16 @@
 import type { TopicName } from '../../../../topology/topics';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import type { BatchHandler, EventLog, ProducerRecord, SchemaRegistry, SubscribeOptions, Subscription } from '../event-log';
+import type {
+  BatchHandler,
+  EventLog,
+  ProducerRecord,
+  SchemaRegistry,
+  SubscribeOptions,
+  Subscription,
+  TransactionalOptions,
+  TransactionalProcessor,
+} from '../event-log';
 import type { DiskSpool } from './disk-spool';
 
 export type BrokerState = 'up' | 'down';
@@ -132,6 +141,10 @@ export class SpoolingLog implements EventLog {
 
   subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
     return this.inner.subscribe(options, handler);
+  }
+
+  subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
+    return this.inner.subscribeTransactional(options, processor);
   }
 
   /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */

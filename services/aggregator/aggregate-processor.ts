@@ -1,0 +1,116 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import type { InferenceEvent } from '../shared/event/inference-event';
+import type { AvroSerde } from '../shared/event/serde';
+import { dlqRecord, runnerMetrics, type RunnerMetrics } from '../shared/log/consumer-runner';
+import type { ConsumedRecord, OutputRecord, StateEntry, TransactionalProcessor } from '../shared/log/event-log';
+import type { Logger } from '../shared/observability/logger';
+import { aggregateKey, type AggregateRecord } from './core/aggregate-record';
+import { type AggregatorCore, META_KEY, type PartitionMeta } from './core/aggregator-core';
+
+export const AGGREGATOR_GROUP = 'llm-logger-aggregator';
+
+export interface AggregateProcessorDeps {
+  core: AggregatorCore;
+  events: AvroSerde<InferenceEvent>;
+  aggregates: AvroSerde<AggregateRecord>;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Glue between the log's exactly-once loop and the pure aggregator core:
+ * decodes events (undecodable ones go to the DLQ inside the same
+ * transaction), and turns each flush into aggregate records, state-store
+ * entries and metrics.
+ */
+export class AggregateProcessor implements TransactionalProcessor {
+  private readonly metrics: RunnerMetrics;
+  private readonly late: Counter;
+  private readonly folded: Counter;
+  private readonly closed: Counter;
+  private readonly open: Gauge;
+  private readonly freshness: Gauge;
+  private dlq: OutputRecord[] = [];
+  private readonly labels = { role: 'aggregator', topic: TOPICS.inference };
+  private readonly now: () => number;
+
+  constructor(private readonly deps: AggregateProcessorDeps) {
+    this.now = deps.now ?? Date.now;
+    const registers = [deps.registry];
+    this.metrics = runnerMetrics(deps.registry);
+    this.late = new Counter({ name: 'llm_logger_aggregator_late_events_total', help: 'Events that arrived after their window closed (counted in the late field).', registers });
+    this.folded = new Counter({ name: 'llm_logger_aggregator_folded_total', help: 'Event-window-dimension updates folded into __other__ by the cardinality limit.', registers });
+    this.closed = new Counter({ name: 'llm_logger_aggregator_windows_closed_total', help: 'Windows closed with a final record.', registers });
+    this.open = new Gauge({ name: 'llm_logger_aggregator_open_windows', help: 'Window-dimension-group aggregates held in memory.', registers });
+    this.freshness = new Gauge({ name: 'llm_logger_aggregator_freshness_ms', help: 'At the last commit: now minus the newest event time it covered.', registers });
+  }
+
+  assign(partition: number, state: Map<string, Buffer>): void {
+    const records: AggregateRecord[] = [];
+    let meta: PartitionMeta | null = null;
+    for (const [key, value] of state) {
+      if (key === META_KEY) meta = JSON.parse(value.toString('utf8')) as PartitionMeta;
+      else {
+        const r = this.deps.aggregates.decodeKnown(value);
+        if (r) records.push(r);
+        else this.deps.logger.warn({ partition, key }, 'state entry with an unknown schema id skipped');
+      }
+    }
+    this.deps.core.restore(partition, records, meta);
+  }
+
+  revoke(partitions: number[]): void {
+    this.deps.core.drop(partitions);
+    this.dlq = this.dlq.filter((r) => !partitions.includes(Number(r.headers?.['x-dlq-source-partition'])));
+  }
+
+  async process(batch: ConsumedRecord[]): Promise<void> {
+    const stop = this.metrics.processing.startTimer(this.labels);
+    const now = this.now();
+    let newest = 0;
+    for (const record of batch) {
+      let event: InferenceEvent;
+      try {
+        event = this.deps.events.decodeKnown(record.value) ?? (await this.deps.events.decode(record.value));
+      } catch (err) {
+        this.metrics.failures.inc({ ...this.labels, reason: 'decode_failed' });
+        this.deps.logger.warn({ partition: record.partition, offset: record.offset, err }, 'undecodable event sent to the DLQ');
+        this.dlq.push({ topic: TOPICS.dlq, ...dlqRecord(record, err, 'aggregator', AGGREGATOR_GROUP) });
+        continue;
+      }
+      const r = this.deps.core.apply(record.partition, event, now);
+      if (r.late) this.late.inc(r.late);
+      if (r.folded) this.folded.inc(r.folded);
+      if (event.ended_at > newest) newest = event.ended_at;
+    }
+    this.metrics.records.inc(this.labels, batch.length);
+    if (newest) this.metrics.lagMs.set(this.labels, Math.max(0, now - newest));
+    stop();
+  }
+
+  async flush(): Promise<{ output: OutputRecord[]; state: StateEntry[] }> {
+    const now = this.now();
+    const f = this.deps.core.flush(now);
+    const output: OutputRecord[] = this.dlq;
+    this.dlq = [];
+    const encoded = new Map<AggregateRecord, Buffer>();
+    const enc = (r: AggregateRecord): Buffer => {
+      let b = encoded.get(r);
+      if (!b) encoded.set(r, (b = this.deps.aggregates.encode(r)));
+      return b;
+    };
+    let newest = 0;
+    for (const r of f.records) {
+      output.push({ topic: TOPICS.aggregates, key: aggregateKey(r), value: enc(r), timestamp: r.window_start });
+      if (r.last_event_at > newest) newest = r.last_event_at;
+    }
+    const state: StateEntry[] = f.state.map((e) => ({ partition: e.partition, key: e.key, value: e.record ? enc(e.record) : null }));
+    for (const [partition, meta] of f.meta) state.push({ partition, key: META_KEY, value: Buffer.from(JSON.stringify(meta)) });
+    if (f.closedWindows) this.closed.inc(f.closedWindows);
+    if (newest) this.freshness.set(Math.max(0, now - newest));
+    this.open.set(this.deps.core.openWindows);
+    return { output, state };
+  }
+}
