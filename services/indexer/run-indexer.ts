@@ -38,7 +38,9 @@ export async function runIndexer(
   log: EventLog,
   registry: Registry,
   logger: Logger,
-  options: { serveHealth: boolean; shared?: SearchIndex } = { serveHealth: true },
+  options: { serveHealth: boolean; shared?: SearchIndex; /** tests: a group of their own on a shared broker */ groupId?: string } = {
+    serveHealth: true,
+  },
 ): Promise<RunningIndexer> {
   const shared = options.shared;
   const log_ = logger.child({ role: 'indexer' });
@@ -65,7 +67,7 @@ export async function runIndexer(
     log,
     role: 'indexer',
     topic: TOPICS.inference,
-    groupId: INDEXER_GROUP,
+    groupId: options.groupId ?? INDEXER_GROUP,
     start: 'earliest',
     maxBatch: INDEXER_BATCH_MAX,
     registry,
