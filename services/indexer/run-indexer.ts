@@ -50,7 +50,15 @@ export async function runIndexer(
     registers: [registry],
   });
   const indexed = new Counter({ name: 'llm_logger_indexer_documents_total', help: 'Audit documents indexed.', registers: [registry] });
-  const index = shared ?? openSearchIndex(config, log_.child({ component: 'search-index' }), () => backoffs.inc());
+  // Not ready while the backend pushes back or is unreachable (and for 10 s after), so that an
+  // orchestrator can see it; the indexer itself keeps waiting and loses nothing.
+  let pushedBackUntil = 0;
+  const index =
+    shared ??
+    openSearchIndex(config, log_.child({ component: 'search-index' }), () => {
+      backoffs.inc();
+      pushedBackUntil = Date.now() + 10_000;
+    });
   await index.setup();
   const expire = (): void => {
     index.expire(Date.now()).catch((err: unknown) => log_.warn({ err }, 'deleting expired audit documents failed; next try in an hour'));
@@ -99,7 +107,11 @@ export async function runIndexer(
   });
   let server: RoleServer | null = null;
   if (options.serveHealth) {
-    server = await startRoleServer(config.metrics.host, config.metrics.port, { registry, ready: () => true });
+    server = await startRoleServer(config.metrics.host, config.metrics.port, {
+      registry,
+      ready: () => Date.now() >= pushedBackUntil,
+      details: () => ({ backend: index.kind, pushedBack: Date.now() < pushedBackUntil }),
+    });
     log_.info({ port: server.port }, 'indexer health and metrics listening');
   }
   log_.info({ backend: index.kind, redaction: redactor.indexText ? redactor.rules.map((r) => `${r.name}:${r.action}`) : 'metadata-only' }, 'indexer running');

@@ -95,6 +95,9 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
     await waitFor('the first documents', async () => (await indexedTotal()) > 0);
     await block(true);
     await new Promise((r) => setTimeout(r, 500));
+    // While the cluster pushes back the indexer says it is not ready (and waits).
+    const port = /"port":(\d+)[^\n]*"msg":"indexer health and metrics listening"/.exec(first.output())![1];
+    await waitFor('/readyz to turn 503', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, 10_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const midway = await count();
