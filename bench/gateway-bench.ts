@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       LLM_LOGGER_GATEWAY_PORT: '0',
       LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,
       LLM_LOGGER_LOG_LEVEL: 'info',
+      LLM_LOGGER_GATEWAY_LIVE_INTERVAL_MS: process.env.BENCH_LIVE_INTERVAL_MS ?? '100',
     },
     gatewayPort,
   );

@@ -1,18 +1,17 @@
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { TopicName } from '../topology/topics';
 import { loadConfig } from '../services/shared/config/config';
-import type { InferenceEvent } from '../services/shared/event/inference-event';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
 import { createLogger } from '../services/shared/observability/logger';
-import { sampleEvent } from '../test/support/sample-event';
 import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
+import { benchEvent, kafkaEnv as env } from './bench-kafka';
 
 /**
  * `npm run bench:kafka` (needs `npm run infra:up`): against the local broker,
@@ -21,43 +20,9 @@ import { firstLinePort, gatewayPort, load, startProcess } from './bench-processe
  * the Kafka log next to the embedded log, interleaved.
  */
 
-const ROOT = join(__dirname, '..', '..');
 const N = Number(process.env.BENCH_EVENTS ?? 200_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const BATCH = 500;
-
-function env(): { brokers: string; registryUrl: string } {
-  const file = join(ROOT, 'infra', 'dev', '.run', 'env');
-  const vars: Record<string, string> = {};
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-      if (m) vars[m[1]!] = m[2]!;
-    }
-  }
-  const brokers = process.env.LLM_LOGGER_KAFKA_BROKERS ?? vars.LLM_LOGGER_KAFKA_BROKERS;
-  const registryUrl = process.env.LLM_LOGGER_SCHEMA_REGISTRY_URL ?? vars.LLM_LOGGER_SCHEMA_REGISTRY_URL;
-  if (!brokers || !registryUrl) throw new Error('no Kafka: run npm run infra:up first');
-  return { brokers, registryUrl };
-}
-
-/** A ~2 KB event: the tests' sample event with realistic prompt and answer sizes. */
-function benchEvent(i: number): InferenceEvent {
-  const now = Date.now();
-  const prompt = `Summarise ticket ${i}: the customer reports that the export to CSV drops rows with accented names, `.repeat(4);
-  const answer = `The export drops rows because the encoder is not UTF-8 aware (${i}); switching the writer fixes it. `.repeat(5);
-  return sampleEvent({
-    event_id: randomUUID(),
-    started_at: now - 800,
-    first_token_at: now - 600,
-    ended_at: now,
-    user: `user-${i % 100}`,
-    session: `s-${i % 1000}`,
-    request_body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }),
-    response_body: JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: answer.slice(0, 300) } }] }),
-    response_text: answer,
-  });
-}
 
 async function main(): Promise<void> {
   const { brokers, registryUrl } = env();

@@ -7,6 +7,7 @@
 #   INFRA_KAFKA_CONTROLLER_PORT    KRaft controller listener    (default 9093)
 #   INFRA_REGISTRY_PORT            schema registry HTTP API     (default 8081)
 #   INFRA_REGISTRY_MANAGEMENT_PORT registry health/metrics      (default registry port + 10)
+#   INFRA_S3_PORT                  S3Proxy S3 API               (default 9000)
 #   INFRA_KAFKA_JAVA_HOME          JDK/JRE for Kafka            (default: java on PATH, >= 17)
 #   INFRA_REGISTRY_JAVA_HOME       JDK/JRE for the registry     (default: first JDK found that is new enough)
 #   INFRA_KAFKA_HEAP_OPTS          default "-Xms256m -Xmx512m"
@@ -41,6 +42,10 @@ load_ports() {
   REGISTRY_PORT="${INFRA_REGISTRY_PORT:-${rec_reg:-8081}}"
   if [[ -n "${INFRA_REGISTRY_PORT:-}" ]]; then rec_mgmt=""; fi   # derive it from the new port
   REGISTRY_MANAGEMENT_PORT="${INFRA_REGISTRY_MANAGEMENT_PORT:-${rec_mgmt:-$((REGISTRY_PORT + 10))}}"
+  local rec_s3=""
+  [[ -f "$STATE_FILE" ]] && rec_s3=$(sed -n 's/^S3_PORT=//p' "$STATE_FILE")
+  S3_PORT="${INFRA_S3_PORT:-${rec_s3:-9000}}"
+  S3_URL="http://$HOST:$S3_PORT"
   KAFKA_BROKERS="$HOST:$KAFKA_PORT"
   REGISTRY_URL="http://$HOST:$REGISTRY_PORT$REGISTRY_API_PATH"
 }

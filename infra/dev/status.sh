@@ -41,6 +41,13 @@ else
   line registry down "$REGISTRY_URL" ""; failed=1
 fi
 
+# S3Proxy: our process is alive and the S3 API answers (403 without credentials).
+if pid=$(component_pid s3proxy) && [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$S3_URL/" 2>/dev/null)" =~ ^[2-4] ]]; then
+  line s3proxy up "$S3_URL" "pid $pid, rss $(rss_mib "$pid") MiB"
+else
+  line s3proxy down "$S3_URL" "${pid:+pid $pid is running but the S3 API does not answer}"; failed=1
+fi
+pid=""
 # Elasticsearch: unless up.sh was told to leave it out.
 if [[ "${INFRA_ELASTICSEARCH:-1}" == 1 ]]; then status_elasticsearch || failed=1; fi
 

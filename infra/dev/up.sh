@@ -9,6 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/elasticsearch.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/s3proxy.sh"
 
 TIMEOUT="${INFRA_START_TIMEOUT:-120}"
 KAFKA_HEAP_OPTS="${INFRA_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -39,6 +40,7 @@ fi
 fetch_kafka
 fetch_registry
 [[ "$WITH_ES" == 1 ]] && fetch_elasticsearch
+fetch_s3proxy
 
 cat > "$STATE_FILE" <<EOF
 ELASTICSEARCH_PORT=$ES_PORT
@@ -46,6 +48,7 @@ KAFKA_PORT=$KAFKA_PORT
 KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
 REGISTRY_PORT=$REGISTRY_PORT
 REGISTRY_MANAGEMENT_PORT=$REGISTRY_MANAGEMENT_PORT
+S3_PORT=$S3_PORT
 EOF
 
 # --- Kafka -------------------------------------------------------------------------------------
@@ -245,13 +248,19 @@ wait_registry() {
 start_kafka
 start_registry
 [[ "$WITH_ES" == 1 ]] && start_elasticsearch
+start_s3proxy
 wait_kafka
 wait_registry
+wait_s3proxy
 [[ "$WITH_ES" == 1 ]] && wait_elasticsearch
 
 cat > "$ENV_FILE" <<EOF
 LLM_LOGGER_KAFKA_BROKERS=$KAFKA_BROKERS
 LLM_LOGGER_SCHEMA_REGISTRY_URL=$REGISTRY_URL
+TEST_S3_ENDPOINT=$S3_URL
+TEST_S3_BUCKET=$S3_BUCKET
+TEST_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY
+TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 EOF
 if [[ "$WITH_ES" == 1 ]]; then echo "LLM_LOGGER_ELASTICSEARCH_URL=$ES_URL" >> "$ENV_FILE"; fi
 log "up in $(since "$T_START")s; settings for the tests are in ${ENV_FILE#"$REPO_ROOT"/}"

@@ -7,6 +7,8 @@ import { openEventLog } from '../shared/log/open-log';
 import { runAggregator } from '../aggregator/run-aggregator';
 import { runConsole } from '../console/run-console';
 import { runGateway, type RunningRole } from '../gateway/run-gateway';
+import type * as QueryModule from '../roller/query';
+import { runRoller } from '../roller/run-roller';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
 import { runSearch, SEARCH_USAGE } from './search';
@@ -25,11 +27,12 @@ interface Command {
   run?: (args: string[], configPath: string | undefined) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** Every command of the CLI, by name (the k8s manifests test checks their Deployments against it). */
+export const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'indexer', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'indexer', 'roller', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -55,7 +58,11 @@ const COMMANDS: Record<string, Command> = {
       '  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
     run: (_args, configPath) => runRoles(['indexer'], configPath),
   },
-  roller: { summary: 'roll raw events into Parquet files', usage: 'llm-logger roller', comingWith: 'the Parquet roller' },
+  roller: {
+    summary: 'roll raw events into Parquet files (local directory or S3)',
+    usage: 'llm-logger roller [--config file.yaml]',
+    run: (_args, configPath) => runRoles(['roller'], configPath),
+  },
   topology: {
     summary: 'apply topics to Kafka or render Strimzi resources',
     usage:
@@ -85,7 +92,20 @@ const COMMANDS: Record<string, Command> = {
     ownOptions: true,
     run: (args, configPath) => runSearch(args, loadConfigOrExit(configPath)),
   },
-  query: { summary: 'SQL over the Parquet archive', usage: 'llm-logger query "SQL"', comingWith: 'the Parquet roller' },
+  query: {
+    summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',
+    usage:
+      'llm-logger query "SQL" [--json] [--config file.yaml]\n\n' +
+      '  e.g.           llm-logger query "SELECT user, sum(cost_micro_usd) / 1e6 AS usd FROM llm_inference\n' +
+      '                   WHERE started_at > now() - INTERVAL 7 DAY GROUP BY user ORDER BY usd DESC"\n' +
+      '  --json         print the rows as a JSON array of objects',
+    run: (args, configPath) => {
+      // DuckDB's native library is loaded for this command only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runQuery } = require('../roller/query') as typeof QueryModule;
+      return runQuery(args, loadConfigOrExit(configPath));
+    },
+  },
 };
 
 function help(): string {
@@ -105,7 +125,7 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'console';
+type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
 
 async function runRoles(roles: RoleName[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
@@ -122,6 +142,7 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
       // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
       else if (role === 'aggregator') running.push(await runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
       else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
+      else if (role === 'roller') running.push(await runRoller(config, log, registry, logger, { serveHealth: roles.length === 1 }));
       else running.push(await runConsole(config, log, registry, logger, search));
     }
   } catch (err) {

@@ -3,8 +3,12 @@ import type { Registry } from 'prom-client';
 import { serveHealth } from '../shared/http/health';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
+import type { AlertRunner } from './alerts/alert-runner';
+import { clearedCookie, LOGIN_HTML, presentedToken, sessionCookie, tokenMatches } from './auth';
+import type { LiveHub } from './live-hub';
 import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
 import type { RequestsStore } from './requests-store';
+import type { StaticFiles } from './static-files';
 import type { AggregatesView } from './aggregates-view';
 import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
 import { serveSearch } from './search-route';
@@ -16,37 +20,104 @@ export interface ConsoleDeps {
   registry: Registry;
   logger: Logger;
   ready: () => boolean;
+  hub: LiveHub;
+  alerts: AlertRunner;
+  /** Accepted access tokens; empty = no access control (localhost use). */
+  tokens: readonly string[];
+  web: StaticFiles;
   /** The audit index behind /api/search. */
   search?: SearchIndex;
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_LOGIN_BODY = 4096;
 
-const INDEX_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>llm-logger</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style>
-</head><body><h1>llm-logger</h1><p>Recent calls (the full dashboard is on its way). API: <a href="/api/requests">/api/requests</a></p>
-<table><thead><tr><th>time</th><th>upstream</th><th>model</th><th>status</th><th>latency ms</th><th>tokens in/out</th><th>cost $</th><th>user</th><th>app</th></tr></thead><tbody id="rows"></tbody></table>
-<script>
-async function load(){const r=await fetch('/api/requests?limit=50');const j=await r.json();const t=document.getElementById('rows');t.textContent='';
-for(const c of j.requests){const tr=document.createElement('tr');for(const v of [c.started_at,c.upstream,c.model,c.http_status,Math.round(c.latency_ms),(c.input_tokens??'-')+'/'+(c.output_tokens??'-'),c.cost_usd??'-',c.user??'',c.app??'']){const td=document.createElement('td');td.textContent=String(v);tr.appendChild(td)}t.appendChild(tr)}}
-load();setInterval(load,2000);
-</script></body></html>`;
+function readSmallBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      text += c;
+      if (text.length > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+      }
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
 
 /** Builds the console's HTTP server without listening. */
 export function buildConsole(deps: ConsoleDeps): Server {
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const protectedMode = deps.tokens.length > 0;
+  const secure = (req: IncomingMessage): boolean => req.headers['x-forwarded-proto'] === 'https';
+
+  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readSmallBody(req, MAX_LOGIN_BODY);
+    let token: string | null;
+    try {
+      const parsed = body ? (JSON.parse(body) as { token?: unknown }) : null;
+      token = typeof parsed?.token === 'string' ? parsed.token : null;
+    } catch {
+      token = null;
+    }
+    if (!protectedMode || !tokenMatches(deps.tokens, token)) {
+      sendJsonError(res, 401, 'unauthorized', protectedMode ? 'token not accepted' : 'no token is configured (LLM_LOGGER_CONSOLE_TOKEN)');
+      return;
+    }
+    res.writeHead(204, { 'set-cookie': sessionCookie(token!, secure(req)) });
+    res.end();
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (serveHealth(req, res, { registry: deps.registry, ready: deps.ready })) return;
+    const url = new URL(req.url ?? '/', 'http://console');
+    const path = url.pathname;
+    if (req.method === 'POST' && path === '/api/login') return login(req, res);
+    if (req.method === 'POST' && path === '/api/logout') {
+      res.writeHead(204, { 'set-cookie': clearedCookie() });
+      res.end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJsonError(res, 405, 'method_not_allowed', 'the console API is read-only (GET)');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://console');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(INDEX_HTML);
+    if (path === '/login') {
+      const token = url.searchParams.get('token');
+      if (protectedMode && token !== null && tokenMatches(deps.tokens, token)) {
+        // The token leaves the address bar (and history) at once.
+        res.writeHead(302, { location: '/', 'set-cookie': sessionCookie(token, secure(req)), 'referrer-policy': 'no-referrer' });
+        res.end();
+        return;
+      }
+      res.writeHead(protectedMode ? (token === null ? 200 : 401) : 302, {
+        'content-type': 'text/html; charset=utf-8',
+        ...(protectedMode ? {} : { location: '/' }),
+      });
+      res.end(protectedMode ? LOGIN_HTML : undefined);
       return;
     }
-    if (url.pathname === '/api/requests') {
+    if (protectedMode && !tokenMatches(deps.tokens, presentedToken(req))) {
+      if (path.startsWith('/api/')) {
+        sendJsonError(res, 401, 'unauthorized', 'this console needs a token: Authorization: Bearer <token>, or sign in at /login');
+      } else {
+        res.writeHead(302, { location: '/login' });
+        res.end();
+      }
+      return;
+    }
+    if (path === '/api/live') {
+      deps.hub.attach(req, res);
+      return;
+    }
+    if (path === '/api/alerts') {
+      sendJson(res, 200, { active: deps.alerts.active(), recent: deps.alerts.recent() });
+      return;
+    }
+    if (path === '/api/requests') {
       const q = parseRequestQuery(url.searchParams);
       if (isQueryError(q)) {
         sendJsonError(res, 400, 'invalid_parameter', q.message, { extra: { parameter: q.parameter } });
@@ -60,7 +131,7 @@ export function buildConsole(deps: ConsoleDeps): Server {
       });
       return;
     }
-    if (url.pathname === '/api/aggregates') {
+    if (path === '/api/aggregates') {
       const q = parseAggregateQuery(url.searchParams, Date.now());
       if ('parameter' in q) {
         sendJsonError(res, 400, 'invalid_parameter', q.message, { extra: { parameter: q.parameter } });
@@ -75,11 +146,11 @@ export function buildConsole(deps: ConsoleDeps): Server {
       });
       return;
     }
-    if (url.pathname === '/api/search') {
+    if (path === '/api/search') {
       serveSearch(res, url.searchParams, deps.search, deps.logger);
       return;
     }
-    const m = /^\/api\/requests\/([^/]+)$/.exec(url.pathname);
+    const m = /^\/api\/requests\/([^/]+)$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1]!);
       if (!EVENT_ID.test(id)) {
@@ -91,14 +162,16 @@ export function buildConsole(deps: ConsoleDeps): Server {
       else sendJson(res, 200, event);
       return;
     }
-    sendJsonError(res, 404, 'not_found', `no route ${url.pathname}`);
+    if (path.startsWith('/api/')) {
+      sendJsonError(res, 404, 'not_found', `no route ${path}`);
+      return;
+    }
+    deps.web.serve(path, res, req.method === 'HEAD');
   };
   return createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (err) {
+    handle(req, res).catch((err: unknown) => {
       deps.logger.error({ err }, 'console: unhandled error');
       sendJsonError(res, 500, 'console_error', 'internal console error');
-    }
+    });
   });
 }

@@ -33,7 +33,11 @@ export interface RequestSummary {
   tags: Record<string, string>;
   client_cancelled: boolean;
   body_captured: boolean;
+  /** The answer's first characters (null when bodies were not captured). */
+  response_preview: string | null;
 }
+
+const PREVIEW_CHARS = 300;
 
 interface Row {
   event_json: string;
@@ -163,5 +167,6 @@ export function summarize(e: InferenceEvent): RequestSummary {
     tags: e.tags,
     client_cancelled: e.client_cancelled,
     body_captured: e.body_captured,
+    response_preview: e.response_text === null ? null : e.response_text.slice(0, PREVIEW_CHARS),
   };
 }

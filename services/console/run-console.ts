@@ -5,13 +5,17 @@ import type { Registry } from 'prom-client';
 import { TOPICS } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
+import { decodeLiveRecord } from '../shared/event/live-record-codec';
 import type { EventLog } from '../shared/log/event-log';
-import { runConsumer } from '../shared/log/consumer-runner';
+import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
+import { startAlertRunner } from './alerts/alert-runner';
 import { buildConsole } from './console-server';
-import { RequestsStore } from './requests-store';
+import { LiveHub } from './live-hub';
+import { RequestsStore, summarize } from './requests-store';
+import { findWebRoot, StaticFiles } from './static-files';
 import { AggregatesView } from './aggregates-view';
 import { aggregateSerde } from '../aggregator/run-aggregator';
 import type { SearchIndex } from '../indexer/search-index';
@@ -19,7 +23,13 @@ import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 
-/** Starts the console: its consumer group fills the requests view, the HTTP API reads it. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Starts the console: its consumer group fills the requests view, an
+ * ephemeral reader of the live topic feeds the dashboards' live tail, the
+ * alert rules run on the aggregates, and the HTTP server serves all of it.
+ */
 export async function runConsole(
   config: Config,
   log: EventLog,
@@ -27,10 +37,26 @@ export async function runConsole(
   logger: Logger,
   sharedSearch?: SearchIndex,
 ): Promise<RunningRole> {
+  const c = config.console;
   // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
   const search = sharedSearch ?? openSearchIndex(config, logger);
+  if (c.tokens.length === 0 && !LOOPBACK.test(c.host)) {
+    logger.warn({ host: c.host }, 'console exposed beyond localhost without LLM_LOGGER_CONSOLE_TOKEN: anyone who can reach it reads every prompt');
+  }
   const store = new RequestsStore(join(config.dataDir, 'console', 'requests.db'));
   const serde = await inferenceEventSerde(log.schemaRegistry);
+  const aggregates = new AggregatesView();
+  const alerts = startAlertRunner({
+    config: c.alerts,
+    source: async (q) => aggregates.query(q),
+    log,
+    registry,
+    logger,
+    onTransition: (t) => hub.onAlert(t),
+  });
+  const hub = new LiveHub(() => alerts.active());
+  // New aggregate partials: dashboards refetch (throttled by the hub).
+  const stopUpdates = aggregates.onUpdate(() => hub.onAggregates());
   const subscription = runConsumer({
     log,
     role: 'console',
@@ -41,9 +67,12 @@ export async function runConsole(
     logger,
     decode: (record) => serde.decode(record.value),
     eventTime: (e) => e.ended_at,
-    handle: async (batch) => store.put(batch.map((d) => d.value)),
+    handle: async (batch) => {
+      const events = batch.map((d) => d.value);
+      store.put(events);
+      hub.onFinished(events.map(summarize));
+    },
   });
-  const aggregates = new AggregatesView();
   const aggregateCodec = await aggregateSerde(log);
   // Every start reads the compacted aggregate topic from its beginning (no group): the view is rebuilt in memory.
   const aggregateSubscription = runConsumer({
@@ -60,19 +89,52 @@ export async function runConsole(
   });
   const pruner = setInterval(() => aggregates.prune(Date.now()), 60_000);
   pruner.unref();
-  const server = buildConsole({ store, aggregates, registry, logger, ready: () => true, search });
-  server.listen(config.console.port, config.console.host);
+  // Live records matter only while a call runs: no group, start at the end.
+  const live = runConsumer({
+    log,
+    role: 'console',
+    topic: TOPICS.inferenceLive,
+    groupId: null,
+    start: 'latest',
+    registry,
+    logger,
+    decode: async (record) => {
+      try {
+        return decodeLiveRecord(record.value);
+      } catch (err) {
+        throw new PoisonRecordError('decode_failed', (err as Error).message, err);
+      }
+    },
+    eventTime: (r) => (r.type === 'started' ? r.started_at : r.at),
+    handle: async (batch) => hub.onLive(batch.map((d) => d.value)),
+  });
+  const server = buildConsole({
+    store,
+    aggregates,
+    registry,
+    logger,
+    ready: () => true,
+    hub,
+    alerts,
+    tokens: c.tokens,
+    web: new StaticFiles(findWebRoot()),
+    search,
+  });
+  server.listen(c.port, c.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: config.console.host, port }, 'console listening');
+  logger.info({ host: c.host, port, protected: c.tokens.length > 0, alertRules: c.alerts.rules.length }, 'console listening');
   let closing: Promise<void> | null = null;
   return {
     port,
     close() {
       closing ??= (async () => {
+        stopUpdates();
+        hub.close();
+        await alerts.stop();
         await closeServer(server, 1_000);
         clearInterval(pruner);
-        await Promise.all([subscription.stop(), aggregateSubscription.stop()]);
+        await Promise.all([subscription.stop(), aggregateSubscription.stop(), live.stop()]);
         store.close();
         if (!sharedSearch) await search.close();
       })();

@@ -12,6 +12,7 @@ import { isRouteError, resolveRoute } from './core/routing';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
+import type { LiveCoalescer } from './core/live-coalescer';
 import { closeServer } from '../shared/http/close-server';
 import { serveHealth } from '../shared/http/health';
 
@@ -22,6 +23,8 @@ export interface GatewayDeps {
   prices: PriceTable;
   registry: Registry;
   logger: Logger;
+  /** Calls in flight for the live view (null: not published). */
+  live?: LiveCoalescer | null;
   /** Broker state and spool depth for /readyz, when the log has them. */
   logDetails?: () => Record<string, unknown>;
 }
@@ -73,6 +76,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     },
     metrics,
     logger,
+    live: deps.live ?? null,
   };
 
   let ready = true;

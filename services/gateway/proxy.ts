@@ -16,6 +16,10 @@ import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { GatewayMetrics } from './gateway-metrics';
+import type { LiveCoalescer } from './core/live-coalescer';
+
+/** The live view's prompt preview is cut to this many characters. */
+const LIVE_PROMPT_MAX_CHARS = 4_000;
 
 export interface ProxySettings {
   instance: string;
@@ -42,6 +46,8 @@ export interface ProxyDeps {
   eventDeps: EventDeps;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Calls in flight for the live view; null when live publishing is off. */
+  live?: LiveCoalescer | null;
   random?: () => number;
 }
 
@@ -168,6 +174,27 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
+  const live =
+    deps.live?.start(
+      {
+        type: 'started',
+        event_id: eventId,
+        started_at: startedAt,
+        upstream: upstream.name,
+        provider: upstream.provider,
+        endpoint,
+        model: request.model,
+        streamed: request.stream,
+        user: tags.user,
+        app: tags.app,
+        prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+      },
+      {
+        capture: capture !== null,
+        text: () => (accounting ? (accounting as ResponseAccounting).partialText() : ''),
+        ttftMs: () => (firstByteMono === null ? null : Math.round(firstByteMono - startMono)),
+      },
+    ) ?? null;
 
   /** Sends bytes to the client; in strict mode keeps back the last byte of what may be the answer's end. */
   const emit = (out: Buffer, ctl: Dispatcher.DispatchController | null): void => {
@@ -230,6 +257,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           },
           onResponseData(ctl, chunk) {
             responseBytes += chunk.length;
+            if (live) live.dirty = true;
             if (decoder) decoder.write(chunk);
             else accounting!.push(chunk);
             const out = stripper ? stripper.push(chunk) : chunk;
@@ -300,6 +328,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     timings: { startedAt, startMono, firstByteMono, endMono: performance.now() },
   };
   const event = buildInferenceEvent(obs, deps.eventDeps);
+  deps.live?.end(live);
   metrics.observeCall(event);
 
   if (!settings.strict) {

@@ -11,6 +11,7 @@ import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
+import { startLivePublisher } from './live-publisher';
 
 export interface RunningRole {
   /** Port actually bound (useful with port 0). */
@@ -38,7 +39,9 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   const metrics = createGatewayMetrics(registry, () => recorder.handoff.depth);
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
+  const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
   const gateway = buildGateway({
+    live: live?.coalescer ?? null,
     config,
     recorder,
     metrics,
@@ -61,6 +64,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     close() {
       closing ??= (async () => {
         await gateway.close(config.gateway.shutdownGraceMs);
+        live?.stop();
         await recorder.shutdown(config.gateway.shutdownGraceMs);
       })();
       return closing;

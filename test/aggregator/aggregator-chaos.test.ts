@@ -71,7 +71,7 @@ async function chaos(backend: Backend, traffic: Traffic, kills: number): Promise
     }
     const hourTruth = groundTruth(traffic.events, WINDOWS['1h']);
     const minuteTruth = groundTruth(traffic.events, WINDOWS['1m']);
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 240_000;
     let problems: string[] = ['not read yet'];
     let stableRounds = 0;
     while (Date.now() < deadline) {
@@ -83,6 +83,7 @@ async function chaos(backend: Backend, traffic: Traffic, kills: number): Promise
       if (stableRounds === 2) break;
       await sleep(1_000);
     }
+    if (problems.length > 0) problems.push(`aggregator output (tail):\n${aggregator.output().slice(-4_000)}`);
     expect(problems).toEqual([]);
   } finally {
     aggregator.child.kill('SIGTERM');
@@ -165,5 +166,5 @@ describeWithInfra('aggregator on Kafka', (settings) => {
       close: async () => undefined,
     };
     await chaos(backend, generateTraffic(100_000, Date.now(), 150_000), 5);
-  }, 400_000);
+  }, 480_000);
 });

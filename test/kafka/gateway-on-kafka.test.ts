@@ -6,6 +6,7 @@ import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
 import { ensureTopics } from '../support/kafka-topics';
 import { startPipeline, type Pipeline } from '../support/pipeline';
+import { openSse } from '../support/sse-client';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 
 /**
@@ -61,5 +62,29 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
     expect(decoded.user).toBe(user);
     expect(decoded.usage.output_tokens).toBe(8);
     expect(raw.toString('latin1')).not.toContain('sk-kafka-test');
+  }, 60_000);
+
+  test('the live tail flows through llm.inference.live.v1 on Kafka', async () => {
+    const sse = await openSse(`${pipeline.consoleUrl}/api/live`);
+    try {
+      // The console's live reader joins the topic at its end: calls before its assignment are not shown.
+      const deadline = Date.now() + 40_000;
+      for (;;) {
+        const res = await fetch(`${pipeline.gatewayUrl}/openai/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-stand-in-chunk-delay-ms': '40', 'x-stand-in-chunks': '20' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'live on kafka' }] }),
+        });
+        const id = res.headers.get('x-llm-request-id')!;
+        await res.text();
+        const seen = await sse
+          .waitFor((m) => m.event === 'progress' && (m.data as { event_id: string; text: string }).event_id === id && (m.data as { text: string }).text.length > 0, 2_000)
+          .then(() => true, () => false);
+        if (seen) break;
+        if (Date.now() > deadline) throw new Error('no live record reached the console through Kafka');
+      }
+    } finally {
+      sse.close();
+    }
   }, 60_000);
 });

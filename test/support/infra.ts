@@ -13,15 +13,21 @@ export interface InfraSettings {
   registryUrl: string;
 }
 
-export function infraSettings(): InfraSettings | null {
+/** The process environment, completed by what `npm run infra:up` wrote to infra/dev/.run/env. */
+function infraEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
   const file = join(REPO_ROOT, 'infra', 'dev', '.run', 'env');
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
       if (m && env[m[1]!] === undefined) env[m[1]!] = m[2];
     }
   }
+  return env;
+}
+
+export function infraSettings(): InfraSettings | null {
+  const env = infraEnv();
   const brokers = env.LLM_LOGGER_KAFKA_BROKERS;
   const registryUrl = env.LLM_LOGGER_SCHEMA_REGISTRY_URL;
   return brokers && registryUrl ? { brokers, registryUrl } : null;
@@ -77,6 +83,37 @@ export function describeWithInfra(name: string, fn: (settings: () => InfraSettin
       if (!(await reachable(`${registry.hostname}:${registry.port || 80}`))) {
         throw new Error(`REQUIRE_INFRA: schema registry at ${settings.registryUrl} is unreachable`);
       }
+    });
+    fn(() => settings!);
+  });
+}
+
+/** The S3-compatible server of the dev stack (S3Proxy), for the roller's S3 tests. */
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export function s3Settings(): S3Settings | null {
+  const env = infraEnv();
+  const { TEST_S3_ENDPOINT: endpoint, TEST_S3_BUCKET: bucket, TEST_S3_ACCESS_KEY_ID: accessKeyId, TEST_S3_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  return endpoint && bucket && accessKeyId && secretAccessKey ? { endpoint, bucket, accessKeyId, secretAccessKey } : null;
+}
+
+/** `describe` for suites that need the S3 server: skipped when not configured, failing when REQUIRE_INFRA=1. */
+export function describeWithS3(name: string, fn: (settings: () => S3Settings) => void): void {
+  const settings = s3Settings();
+  if (!settings && !infraRequired) {
+    describe.skip(`${name} (no S3 server: npm run infra:up)`, () => fn(() => settings!));
+    return;
+  }
+  describe(name, () => {
+    beforeAll(async () => {
+      if (!settings) throw new Error('REQUIRE_INFRA=1 but no S3 server configured: run npm run infra:up');
+      const url = new URL(settings.endpoint);
+      if (!(await reachable(`${url.hostname}:${url.port || 80}`))) throw new Error(`REQUIRE_INFRA: S3 server at ${settings.endpoint} is unreachable`);
     });
     fn(() => settings!);
   });

@@ -9,6 +9,7 @@ import { openEventLog } from '../../services/shared/log/open-log';
 import { createLogger } from '../../services/shared/observability/logger';
 import { createMetricsRegistry } from '../../services/shared/observability/metrics';
 import type { EventLog } from '../../services/shared/log/event-log';
+import { runAggregator } from '../../services/aggregator/run-aggregator';
 
 export interface Pipeline {
   gatewayUrl: string;
@@ -45,6 +46,7 @@ export async function startPipeline(upstreamUrl: string, env: Record<string, str
   const roles: RunningRole[] = [];
   const gateway = await runGateway(config, log, registry, logger);
   roles.push(gateway);
+  roles.push(await runAggregator(config, log, registry, logger, { serveHealth: false }));
   const consoleRole = await runConsole(config, log, registry, logger);
   roles.push(consoleRole);
   const consoleUrl = `http://127.0.0.1:${consoleRole.port}`;

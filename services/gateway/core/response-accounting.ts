@@ -42,6 +42,11 @@ export class ResponseAccounting {
     if (this.bytes <= MAX_PARSED_BODY_BYTES) this.chunks.push(chunk);
   }
 
+  /** The streamed answer's text so far, without ending the parse (for live views). */
+  partialText(): string {
+    return this.accumulator ? this.accumulator.result().text : '';
+  }
+
   result(): ParsedResponse {
     if (this.sse && this.accumulator) {
       for (const event of this.sse.end()) this.accumulator.push(event);

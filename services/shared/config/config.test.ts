@@ -128,6 +128,15 @@ describe('loadConfig', () => {
     expect(names.every((n) => n.startsWith('LLM_LOGGER_'))).toBe(true);
   });
 
+  it('reads console tokens as a list and never echoes a refused one', () => {
+    const c = loadConfig({ LLM_LOGGER_CONSOLE_TOKEN: 'aaaaaaaaaaaaaaaa1, bbbbbbbbbbbbbbbb2' });
+    expect(c.console.tokens).toEqual(['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2']);
+    expect(loadConfig({}).console.tokens).toEqual([]);
+    const message = refusal(() => loadConfig({ LLM_LOGGER_CONSOLE_TOKEN: 'short-secret' }));
+    expect(message).toContain('LLM_LOGGER_CONSOLE_TOKEN');
+    expect(message).not.toContain('short-secret');
+  });
+
   describe('upstreams from the environment', () => {
     it('adds an upstream declared by URL and FORMAT', () => {
       const c = loadConfig({
@@ -290,6 +299,15 @@ prices:
       const message = refusal(() => loadConfig({}, path));
       expect(message).toContain(path);
       expect(message).toContain('upstreams.vllm.format');
+    });
+
+    it('reads alert rules with their defaults and names a bad rule key', () => {
+      const ok = loadConfig({}, configFile('alerts:\n  rules:\n    - { name: silence, kind: no_traffic, minutes: 5 }\n'));
+      expect(ok.console.alerts).toMatchObject({ evaluateEverySeconds: 15, cooldownMinutes: 10, webhooks: [], rules: [{ name: 'silence', kind: 'no_traffic', minutes: 5 }] });
+      const path = configFile('alerts:\n  rules:\n    - { name: slow, kind: latency, percentile: p95, aboveMs: -1 }\n');
+      expect(refusal(() => loadConfig({}, path))).toContain('alerts.rules.0.aboveMs');
+      const hook = configFile('alerts:\n  webhooks:\n    - { url: not-a-url }\n');
+      expect(refusal(() => loadConfig({}, hook))).toContain('alerts.webhooks.0.url');
     });
 
     it('refuses a file that cannot be read, naming it', () => {

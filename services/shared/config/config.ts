@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
+import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
 import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
@@ -36,6 +39,11 @@ const envSchema = z.object({
   GATEWAY_PORT: int(0, 65535).default(8080),
   CONSOLE_HOST: z.string().min(1).default('127.0.0.1'),
   CONSOLE_PORT: int(0, 65535).default(3000),
+  CONSOLE_TOKEN: z
+    .string()
+    .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
+    .optional(),
+  GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('llm-logger'),
@@ -89,6 +97,15 @@ const envSchema = z.object({
     .default('llm-inference'),
   RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
   REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
+  ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
+  S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(), // unset = the AWS SDK default credential chain
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  ROLLER_MAX_FILE_RECORDS: int(1, 10_000_000).default(250_000),
+  ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
+  ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -98,6 +115,7 @@ const fileSchema = z
     upstreams: z.record(z.string(), upstreamFileSchema).optional(),
     prices: z.unknown().optional(),
     redaction: redactionFileSchema.optional(),
+    alerts: alertsFileSchema.optional(),
   })
   .strict();
 
@@ -162,9 +180,10 @@ export interface Config {
     headersTimeoutMs: number;
     bodyTimeoutMs: number;
     shutdownGraceMs: number;
+    liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
   };
-  console: { host: string; port: number };
+  console: { host: string; port: number; tokens: string[]; alerts: AlertsConfig };
   metrics: { host: string; port: number };
   aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
@@ -186,12 +205,61 @@ export interface Config {
   };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
+  archive: ArchiveSettings;
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number };
+}
+
+export type ArchiveSettings =
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      endpoint: string | null;
+      region: string;
+      forcePathStyle: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string } | null;
+    };
+
+function archiveSettings(s: EnvSettings): ArchiveSettings {
+  const url = s.ARCHIVE_URL;
+  if (Boolean(s.S3_ACCESS_KEY_ID) !== Boolean(s.S3_SECRET_ACCESS_KEY)) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}S3_ACCESS_KEY_ID and ${ENV_PREFIX}S3_SECRET_ACCESS_KEY go together`,
+    );
+  }
+  if (url === undefined) return { kind: 'local', dir: join(s.DATA_DIR, 'parquet') };
+  if (!url.includes('://')) return { kind: 'local', dir: url };
+  if (url.startsWith('file://')) return { kind: 'local', dir: fileURLToPath(url) };
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}ARCHIVE_URL=${JSON.stringify(url)}: must be a directory, file:///dir or s3://bucket[/prefix]`,
+    );
+  }
+  return {
+    kind: 's3',
+    bucket: m[1]!,
+    prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, ''),
+    endpoint: s.S3_ENDPOINT ?? null,
+    region: s.S3_REGION,
+    forcePathStyle: s.S3_FORCE_PATH_STYLE === 'true',
+    credentials:
+      s.S3_ACCESS_KEY_ID && s.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: s.S3_ACCESS_KEY_ID, secretAccessKey: s.S3_SECRET_ACCESS_KEY }
+        : null,
+  };
 }
 
 function formatIssue(where: string, issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String).join('.');
   return `${where}${path ? `${where ? '.' : ''}${path}` : ''}: ${issue.message}`;
 }
+
+/** Values of these variables never appear in error messages. */
+const SECRET_SUFFIX = /(TOKEN|PASSWORD|SECRET|API_KEY)$/;
 
 function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   const raw: Record<string, string> = {};
@@ -203,7 +271,8 @@ function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      return `${ENV_PREFIX}${key}=${JSON.stringify(raw[key] ?? '')}: ${issue.message}`;
+      const shown = SECRET_SUFFIX.test(key) ? '(value hidden)' : JSON.stringify(raw[key] ?? '');
+      return `${ENV_PREFIX}${key}=${shown}: ${issue.message}`;
     });
     throw new LlmLoggerError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -292,9 +361,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       headersTimeoutMs: settings.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: settings.UPSTREAM_BODY_TIMEOUT_MS,
       shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
+      liveIntervalMs: settings.GATEWAY_LIVE_INTERVAL_MS,
       upstreams,
     },
-    console: { host: settings.CONSOLE_HOST, port: settings.CONSOLE_PORT },
+    console: {
+      host: settings.CONSOLE_HOST,
+      port: settings.CONSOLE_PORT,
+      tokens: (settings.CONSOLE_TOKEN ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+      alerts: file.alerts ?? defaultAlertsConfig(),
+    },
     metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
     aggregator: {
       graceMs: settings.AGGREGATOR_GRACE_MS,
@@ -330,6 +408,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       redactor,
     },
     priceOverrides: file.prices,
+    archive: archiveSettings(settings),
+    roller: {
+      maxFileRecords: settings.ROLLER_MAX_FILE_RECORDS,
+      maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
+      idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { ConsumedRecord, EventLog, ProducerRecord, Subscription } from './event-log';
+import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
@@ -41,7 +41,15 @@ export interface ConsumerOptions<T> {
   decode(record: ConsumedRecord): Promise<T>;
   /** Event time of a decoded value (epoch ms), for the lag metric. */
   eventTime(value: T): number;
-  handle(batch: Decoded<T>[]): Promise<void>;
+  /** May resolve with the positions safe to commit when it keeps records for later (see BatchHandler). */
+  handle(batch: Decoded<T>[]): Promise<void | CommitPositions>;
+  /**
+   * The handler keeps records for later: it is called even when a batch has
+   * nothing to handle (all poison), so the batch is never committed past what it holds.
+   */
+  holdsRecords?: boolean;
+  /** See SubscribeOptions.onRevoked. */
+  onRevoked?: (partitions: number[]) => void;
 }
 
 export interface RunnerMetrics {
@@ -118,7 +126,7 @@ function isRetriable(err: unknown): boolean {
   return err instanceof LlmLoggerError ? err.retriable : true;
 }
 
-export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
+export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscription {
   const m = runnerMetrics(options.registry);
   const labels = { role: options.role, topic: options.topic };
   const log = options.logger.child({ consumer: options.groupId ?? 'ephemeral', topic: options.topic });
@@ -130,16 +138,16 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     await options.log.append(TOPICS.dlq, [dlqRecord(record, err, options.role, options.groupId)]);
   };
 
-  let subscription: Subscription | null = null;
-  const handleBatch = async (records: ConsumedRecord[]): Promise<void> => {
+  let subscription: ConsumerSubscription | null = null;
+  const handleBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const stop = m.processing.startTimer(labels);
     try {
-      await processBatch(records);
+      return await processBatch(records);
     } finally {
       stop();
     }
   };
-  const processBatch = async (records: ConsumedRecord[]): Promise<void> => {
+  const processBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const decoded: Decoded<T>[] = [];
     for (const record of records) {
       try {
@@ -149,8 +157,9 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
         await toDlq(record, err);
       }
     }
+    let held: void | CommitPositions = undefined;
     try {
-      if (decoded.length > 0) await options.handle(decoded);
+      if (decoded.length > 0 || options.holdsRecords) held = await options.handle(decoded);
     } catch (err) {
       if (isRetriable(err)) {
         m.failures.inc({ ...labels, reason: reasonOf(err) });
@@ -160,7 +169,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
       // One record is poison: handle one by one so only it goes to the DLQ.
       for (const d of decoded) {
         try {
-          await options.handle([d]);
+          held = (await options.handle([d])) ?? held;
         } catch (single) {
           if (isRetriable(single)) throw single;
           await toDlq(d.record, single);
@@ -171,10 +180,11 @@ export function runConsumer<T>(options: ConsumerOptions<T>): Subscription {
     const last = decoded[decoded.length - 1];
     if (last) m.lagMs.set(labels, Math.max(0, Date.now() - options.eventTime(last.value)));
     if (subscription) m.lagRecords.set(labels, subscription.lag());
+    return held;
   };
 
   subscription = options.log.subscribe(
-    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch },
+    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch, onRevoked: options.onRevoked },
     handleBatch,
   );
   return subscription;

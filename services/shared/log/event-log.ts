@@ -31,20 +31,39 @@ export interface SubscribeOptions {
   /** Where a group with no committed offset starts. */
   start: 'earliest' | 'latest';
   maxBatch?: number;
+  /**
+   * Kafka: partitions a rebalance took away. A handler that holds records
+   * drops those partitions' (their next owner reads them again from the
+   * committed offset). The embedded log has no group membership: never called.
+   */
+  onRevoked?: (partitions: number[]) => void;
 }
+
+/** Next offset to commit, by partition. */
+export type CommitPositions = ReadonlyMap<number, number>;
 
 /**
  * Called with each batch in partition-offset order. The batch is committed
  * only after the promise resolves; a rejection leaves it uncommitted and the
- * same records are delivered again (at-least-once).
+ * same records are delivered again (at-least-once). A handler that keeps
+ * records for later (the roller buffers a file's worth) resolves with the
+ * positions that are safe to commit instead: only those are committed, and the
+ * records after them are not delivered again by this subscription (they are
+ * after a restart or a rebalance).
  */
-export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void>;
+export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void | CommitPositions>;
 
 export interface Subscription {
   /** Resolves once the subscription has stopped and committed what it processed. */
   stop(): Promise<void>;
   /** Records not yet read by this subscription, summed over partitions. */
   lag(): number;
+}
+
+/** A plain (non-transactional) consumer's subscription. */
+export interface ConsumerSubscription extends Subscription {
+  /** Commits positions a handler held back, between batches (e.g. a file written on a timer). */
+  commit(positions: CommitPositions): Promise<void>;
 }
 
 export interface SchemaRegistry {
@@ -98,7 +117,7 @@ export interface EventLog {
   subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription;
   /** Resolves once every record is durable (acknowledged). */
   append(topic: TopicName, records: ProducerRecord[]): Promise<void>;
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription;
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription;
   readonly schemaRegistry: SchemaRegistry;
   close(): Promise<void>;
 }

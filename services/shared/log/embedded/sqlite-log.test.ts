@@ -319,3 +319,23 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
     });
   });
 });
+
+describe('held records (a handler that names the positions to commit)', () => {
+  it('commits only what the handler names, reads on, and commit() commits the rest later', async () => {
+    const log = openLog();
+    await log.append(TOPIC, Array.from({ length: 10 }, (_, i) => rec('one-key', String(i))));
+    const partition = partitionForKey('one-key', PARTITIONS, 0);
+    let seen = 0;
+    const sub = log.subscribe({ topic: TOPIC, groupId: 'holder', start: 'earliest' }, async (batch) => {
+      seen += batch.length;
+      return new Map([[partition, 4]]); // records 4.. are held (say, in an open file)
+    });
+    await until(() => seen >= 10);
+    await sleep(30);
+    expect(seen).toBe(10); // not delivered again while held
+    expect(log.committedOffsets('holder', TOPIC).get(partition)).toBe(4);
+    await sub.commit(new Map([[partition, 10]]));
+    expect(log.committedOffsets('holder', TOPIC).get(partition)).toBe(10);
+    await sub.stop();
+  });
+});

@@ -7,6 +7,7 @@ import { LlmLoggerError } from '../../errors';
 import {
   partitionForKey,
   type BatchHandler,
+  type CommitPositions,
   type ConsumedRecord,
   type EventLog,
   type OutputRecord,
@@ -16,6 +17,7 @@ import {
   type TransactionalProcessor,
   type SchemaRegistry,
   type SubscribeOptions,
+  type ConsumerSubscription,
   type Subscription,
 } from '../event-log';
 import { SqliteSchemaRegistry } from './sqlite-schema-registry';
@@ -205,7 +207,7 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     const sub = new EmbeddedSubscription(this, options, handler);
     this.subscriptions.add(sub);
@@ -237,7 +239,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** @internal */
-  commitOffsets(groupId: string, topic: TopicName, positions: Map<number, number>): void {
+  commitOffsets(groupId: string, topic: TopicName, positions: CommitPositions): void {
     this.db.transaction(() => {
       for (const [p, next] of positions) this.stmts.commit.run(groupId, topic, p, next);
     })();
@@ -276,7 +278,7 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-class EmbeddedSubscription implements Subscription {
+class EmbeddedSubscription implements ConsumerSubscription {
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private readonly reader: PartitionReader;
@@ -311,8 +313,9 @@ class EmbeddedSubscription implements Subscription {
         await this.log.waitForAppend(this.options.topic, signal);
         continue;
       }
+      let held: void | CommitPositions;
       try {
-        await this.handler(batch);
+        held = await this.handler(batch);
       } catch {
         // The handler's wrapper has already recorded why; redeliver after a pause.
         await sleep(backoffMs, signal);
@@ -323,8 +326,13 @@ class EmbeddedSubscription implements Subscription {
       const moved = new Map<number, number>();
       for (const r of batch) moved.set(r.partition, r.offset + 1);
       for (const [p, next] of moved) this.positions.set(p, next);
-      if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, moved);
+      if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, held ?? moved);
     }
+  }
+
+  commit(positions: CommitPositions): Promise<void> {
+    if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, positions);
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {

@@ -68,7 +68,7 @@ export interface LowLevelConsumer {
   assign(assignments: { topic: string; partition: number; offset: number }[]): void;
   consume(count: number, callback: (err: Error | null, messages: KafkaMessageLowLevel[]) => void): void;
   setDefaultConsumeTimeout(ms: number): void;
-  position(toppars: { topic: string; partition: number }[]): { offset: number }[];
+  position(toppars: { topic: string; partition: number }[]): { partition: number; offset: number }[];
   queryWatermarkOffsets(topic: string, partition: number, timeoutMs: number, callback: (err: Error | null, offsets: { highOffset: number; lowOffset: number }) => void): void;
   disconnect(callback: () => void): void;
 }

@@ -8,11 +8,13 @@ import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
+  CommitPositions,
   ConsumedRecord,
   EventLog,
   ProducerRecord,
   SchemaRegistry,
   SubscribeOptions,
+  ConsumerSubscription,
   Subscription,
   TransactionalOptions,
   TransactionalProcessor,
@@ -138,7 +140,7 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     const sub = new KafkaSubscription(this.kafka, options, handler, this.options.logger);
     this.subscriptions.add(sub);
@@ -174,13 +176,18 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
-class KafkaSubscription implements Subscription {
+/** librdkafka's rebalance event code for partitions being revoked (RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS). */
+const ERR_REVOKE_PARTITIONS = -174;
+
+class KafkaSubscription implements ConsumerSubscription {
   readonly done: Promise<void>;
   private readonly consumer: KafkaConsumer;
   private readonly lagByPartition = new Map<number, number>();
   private stopping = false;
   private inBatch: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
+  /** Partitions revoked since their last batch: committing them may be refused, which is harmless. */
+  private readonly revoked = new Set<number>();
 
   constructor(
     kafka: KafkaClient,
@@ -203,6 +210,13 @@ class KafkaSubscription implements Subscription {
       'isolation.level': 'read_committed',
       // A topic created after the consumer started is picked up within 10 s, not librdkafka's 5 min.
       'topic.metadata.refresh.interval.ms': 10_000,
+      // Observed only (the library still does the incremental assignment): tells a holding handler what it lost.
+      rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
+        if (err.code !== ERR_REVOKE_PARTITIONS) return;
+        const partitions = assignment.map((a) => a.partition);
+        for (const p of partitions) this.revoked.add(p);
+        options.onRevoked?.(partitions);
+      },
     });
     this.done = this.run().catch((err: unknown) => {
       if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');
@@ -246,13 +260,30 @@ class KafkaSubscription implements Subscription {
       headers: m.headers ? headersOf(m.headers) : {},
       timestamp: Number(m.timestamp),
     }));
-    await this.handler(records);
+    this.revoked.delete(batch.partition);
+    const held = await this.handler(records);
     const last = records[records.length - 1]!;
     if (this.options.groupId) {
-      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) }]);
+      // A handler that holds records back names what is safe to commit; it may be nothing yet.
+      const next = held ? held.get(batch.partition) : last.offset + 1;
+      if (next !== undefined) {
+        try {
+          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
+        } catch (err) {
+          // Taken away while the batch ran: its next owner starts from the last commit that went through.
+          if (!this.revoked.has(batch.partition)) throw err;
+        }
+      }
     }
     const high = Number(batch.highWatermark);
     if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
+  }
+
+  async commit(positions: CommitPositions): Promise<void> {
+    if (!this.options.groupId || this.stopping || positions.size === 0) return;
+    await this.consumer.commitOffsets(
+      [...positions].map(([partition, next]) => ({ topic: this.options.topic, partition, offset: String(next) })),
+    );
   }
 
   stop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedRecord, Subscription, TransactionalOptions, TransactionalProcessor } from '../event-log';
-import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer, type KafkaTxnProducer, type LowLevelConsumer } from './kafka-client';
+import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer, type KafkaMessageLowLevel, type KafkaTxnProducer, type LowLevelConsumer } from './kafka-client';
 
 /**
  * Exactly-once consume-transform-produce on Kafka: each commit is one Kafka
@@ -81,6 +81,7 @@ class Session {
   /** Next offset to commit, per partition processed since the last commit. */
   private readonly pending = new Map<number, number>();
   private readonly restored = new Set<number>();
+  private assigned: number[] = [];
   private readonly lagByPartition = new Map<number, number>();
   private chain: Promise<void> = Promise.resolve();
   private failure: ((err: unknown) => void) | null = null;
@@ -106,9 +107,15 @@ class Session {
       'js.consumer.max.batch.size': options.maxBatch ?? 2_000,
       'isolation.level': 'read_committed',
       'topic.metadata.refresh.interval.ms': 10_000,
+      // A crashed instance's partitions stall until the group notices it is gone: 15 s, not the default 45 s.
+      'session.timeout.ms': 15_000,
+      'heartbeat.interval.ms': 3_000,
       rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
         if (err.code === ERR_REVOKE) this.revoked(assignment.map((a) => a.partition));
-        else if (err.code === ERR_ASSIGN) this.log.info({ partitions: assignment.map((a) => a.partition) }, 'partitions assigned');
+        else if (err.code === ERR_ASSIGN) {
+          this.assigned = assignment.map((a) => a.partition);
+          this.log.info({ partitions: this.assigned }, 'partitions assigned');
+        }
       },
     });
     this.producer = deps.kafka.producer({
@@ -173,9 +180,14 @@ class Session {
   private async handle(batch: KafkaBatch): Promise<void> {
     const p = batch.partition;
     if (!this.restored.has(p)) {
-      this.processor.revoke([p]);
-      this.processor.assign(p, await this.readChangelog(p));
-      this.restored.add(p);
+      // Restore every assigned partition at once: one read of the changelog instead of one per partition.
+      const todo = [...new Set([p, ...this.assigned.filter((x) => !this.restored.has(x))])];
+      const states = await this.readChangelog(todo);
+      this.processor.revoke(todo);
+      for (const x of todo) {
+        this.processor.assign(x, states.get(x) ?? new Map());
+        this.restored.add(x);
+      }
     }
     const topic = batch.topic as TopicName;
     const records: ConsumedRecord[] = batch.messages.map((m) => ({
@@ -226,8 +238,8 @@ class Session {
     }
   }
 
-  /** Reads one changelog partition to its end (read_committed): the partition's state. */
-  private async readChangelog(partition: number): Promise<Map<string, Buffer>> {
+  /** Reads changelog partitions to their ends (read_committed): the state of those input partitions. */
+  private async readChangelog(partitions: number[]): Promise<Map<number, Map<string, Buffer>>> {
     const { KafkaConsumer } = loadKafkaLibrary();
     const topic = this.options.changelogTopic;
     const reader: LowLevelConsumer = new KafkaConsumer(
@@ -240,35 +252,46 @@ class Session {
       { 'auto.offset.reset': 'earliest' },
     );
     await new Promise<void>((resolve, reject) => reader.connect({ timeout: 30_000 }, (err) => (err ? reject(err) : resolve())));
-    const state = new Map<string, Buffer>();
+    const states = new Map<number, Map<string, Buffer>>(partitions.map((p) => [p, new Map()]));
     try {
-      const high = await new Promise<number>((resolve, reject) =>
-        reader.queryWatermarkOffsets(topic, partition, 10_000, (err, o) => (err ? reject(err) : resolve(o.highOffset))),
+      const highs = new Map<number, number>();
+      await Promise.all(
+        partitions.map(
+          (p) =>
+            new Promise<void>((resolve, reject) =>
+              reader.queryWatermarkOffsets(topic, p, 10_000, (err, o) => {
+                if (err) return reject(err);
+                if (o.highOffset > 0) highs.set(p, o.highOffset);
+                resolve();
+              }),
+            ),
+        ),
       );
-      if (high <= 0) return state;
-      reader.assign([{ topic, partition, offset: -2 }]);
+      if (highs.size === 0) return states;
+      reader.assign([...highs.keys()].map((partition) => ({ topic, partition, offset: -2 })));
       reader.setDefaultConsumeTimeout(200);
       const deadline = Date.now() + TRANSACTION_TIMEOUT_MS + 60_000;
-      for (;;) {
-        const messages = await new Promise<{ key: Buffer | string | null | undefined; value: Buffer | null }[]>((resolve, reject) =>
-          reader.consume(5_000, (err, m) => (err ? reject(err) : resolve(m))),
+      while (highs.size > 0) {
+        const messages = await new Promise<KafkaMessageLowLevel[]>((resolve, reject) =>
+          reader.consume(10_000, (err, m) => (err ? reject(err) : resolve(m))),
         );
         for (const m of messages) {
           const key = m.key === null || m.key === undefined ? null : m.key.toString();
-          if (key === null) continue;
+          const state = states.get(m.partition);
+          if (key === null || !state) continue;
           if (m.value && m.value.length > 0) state.set(key, m.value);
           else state.delete(key);
         }
         // The position passes transaction markers too, so it reaches the high watermark once all is read.
-        const position = reader.position([{ topic, partition }])[0]?.offset ?? -1;
-        if (position >= high) break;
-        if (Date.now() > deadline) throw new Error(`changelog ${topic}[${partition}] not readable to offset ${high} (at ${position})`);
+        const positions = reader.position([...highs.keys()].map((partition) => ({ topic, partition })));
+        for (const pos of positions) if (pos.offset >= highs.get(pos.partition)!) highs.delete(pos.partition);
+        if (highs.size > 0 && Date.now() > deadline) throw new Error(`changelog ${topic} not readable to its end for partitions ${[...highs.keys()].join(',')}`);
       }
     } finally {
       await new Promise<void>((r) => reader.disconnect(() => r()));
     }
-    this.log.info({ partition, keys: state.size }, 'state restored from the changelog');
-    return state;
+    this.log.info({ partitions, keys: [...states.values()].reduce((n, m) => n + m.size, 0) }, 'state restored from the changelog');
+    return states;
   }
 
   /** Commits what was processed, then leaves the group. */

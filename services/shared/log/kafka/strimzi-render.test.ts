@@ -226,6 +226,30 @@ describe('KafkaUser ACLs: least privilege per role', () => {
     expect(aclFor(indexer, 'topic', TOPICS.dlq)?.operations).toEqual(['Write', 'Describe']);
   });
 
+  test('the whole ACL table: nothing beyond what each role produces, consumes and commits', () => {
+    const table = (role: Role): string[] =>
+      user(role).spec.authorization.acls.map((a) => `${'name' in a.resource ? `${a.resource.type}:${a.resource.name}${a.resource.patternType === 'prefix' ? '*' : ''}` : a.resource.type} ${a.operations.join(',')}`);
+    const readsEvents = `topic:${TOPICS.inference} Read,Describe`;
+    const dlqAndGroup = (role: Role): string[] => [`topic:${TOPICS.dlq} Write,Describe`, `group:llm-logger-${role} Read`];
+    expect(table('gateway')).toEqual([`topic:${TOPICS.inference} Write,Describe`, `topic:${TOPICS.inferenceLive} Write,Describe`, 'cluster IdempotentWrite']);
+    expect(table('aggregator')).toEqual([
+      readsEvents,
+      `topic:${TOPICS.aggregates} Write,Describe`,
+      ...dlqAndGroup('aggregator'),
+      `transactionalId:${AGGREGATOR_TRANSACTIONAL_ID_PREFIX}* Write,Describe`,
+      'cluster IdempotentWrite',
+    ]);
+    for (const role of ['indexer', 'roller'] as const) expect(table(role)).toEqual([readsEvents, ...dlqAndGroup(role), 'cluster IdempotentWrite']);
+    expect(table('console')).toEqual([
+      readsEvents,
+      `topic:${TOPICS.inferenceLive} Read,Describe`,
+      `topic:${TOPICS.aggregates} Read,Describe`,
+      `topic:${TOPICS.alerts} Read,Write,Describe`,
+      ...dlqAndGroup('console'),
+      'cluster IdempotentWrite',
+    ]);
+  });
+
   test('only the aggregator has a transactional id prefix', () => {
     expect(aclFor(user('aggregator'), 'transactionalId')).toEqual({
       resource: { type: 'transactionalId', name: AGGREGATOR_TRANSACTIONAL_ID_PREFIX, patternType: 'prefix' },

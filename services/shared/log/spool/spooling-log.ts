@@ -7,6 +7,7 @@ import type {
   ProducerRecord,
   SchemaRegistry,
   SubscribeOptions,
+  ConsumerSubscription,
   Subscription,
   TransactionalOptions,
   TransactionalProcessor,
@@ -139,7 +140,7 @@ export class SpoolingLog implements EventLog {
     }
   }
 
-  subscribe(options: SubscribeOptions, handler: BatchHandler): Subscription {
+  subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     return this.inner.subscribe(options, handler);
   }
 

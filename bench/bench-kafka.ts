@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InferenceEvent } from '../services/shared/event/inference-event';
+import { sampleEvent } from '../test/support/sample-event';
+
+/** What the Kafka benchmarks share: where the local broker is, and the ~2 KB event they send. */
+
+const ROOT = join(__dirname, '..', '..');
+
+export function kafkaEnv(): { brokers: string; registryUrl: string } {
+  const file = join(ROOT, 'infra', 'dev', '.run', 'env');
+  const vars: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (m) vars[m[1]!] = m[2]!;
+    }
+  }
+  const brokers = process.env.LLM_LOGGER_KAFKA_BROKERS ?? vars.LLM_LOGGER_KAFKA_BROKERS;
+  const registryUrl = process.env.LLM_LOGGER_SCHEMA_REGISTRY_URL ?? vars.LLM_LOGGER_SCHEMA_REGISTRY_URL;
+  if (!brokers || !registryUrl) throw new Error('no Kafka: run npm run infra:up first');
+  return { brokers, registryUrl };
+}
+
+/** A ~2 KB event: the tests' sample event with realistic prompt and answer sizes. */
+export function benchEvent(i: number): InferenceEvent {
+  const now = Date.now();
+  const prompt = `Summarise ticket ${i}: the customer reports that the export to CSV drops rows with accented names, `.repeat(4);
+  const answer = `The export drops rows because the encoder is not UTF-8 aware (${i}); switching the writer fixes it. `.repeat(5);
+  return sampleEvent({
+    event_id: randomUUID(),
+    started_at: now - 800,
+    first_token_at: now - 600,
+    ended_at: now,
+    user: `user-${i % 100}`,
+    session: `s-${i % 1000}`,
+    request_body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] }),
+    response_body: JSON.stringify({ id: `chatcmpl-${i}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: answer.slice(0, 300) } }] }),
+    response_text: answer,
+  });
+}
+

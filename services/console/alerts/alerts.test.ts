@@ -1,0 +1,171 @@
+import { alertsFileSchema, type AlertRule } from '../../shared/config/alert-rules';
+import type { AggregateRow, AggregatesQuery } from '../aggregates-contract';
+import { AlertTracker, type AlertTransition } from './alert-tracker';
+import { slackBody } from './alert-format';
+import { evaluateRule, queryFor } from './evaluate-rules';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 1, 12, 0);
+
+interface Minute {
+  group?: string;
+  calls: number;
+  errors?: number;
+  p95?: number;
+  ttftP95?: number;
+  costUsd?: number;
+}
+
+/** Synthetic aggregate rows: one per minute (or hour) and group, as the aggregator would publish them. */
+function row(start: number, m: Minute, windowMs = MIN): AggregateRow {
+  const p = (v: number) => ({ p50: v / 2, p90: v * 0.9, p95: v, p99: v * 1.2 });
+  return {
+    windowStart: new Date(start).toISOString(),
+    windowEnd: new Date(start + windowMs).toISOString(),
+    group: m.group ?? '',
+    final: true,
+    calls: m.calls,
+    errors: m.errors ?? 0,
+    errorsByClass: {},
+    errorRate: m.calls ? (m.errors ?? 0) / m.calls : 0,
+    cancelled: 0,
+    late: 0,
+    inputTokens: 10 * m.calls,
+    outputTokens: 20 * m.calls,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costMicroUsd: Math.round((m.costUsd ?? 0) * 1_000_000),
+    latencyMs: p(m.p95 ?? 100),
+    ttftMs: m.ttftP95 === undefined ? null : p(m.ttftP95),
+    outputTokensPerSecond: null,
+  };
+}
+
+/** A store of rows answering queries like the aggregates API: window, group-by, time range. */
+class Rows {
+  private readonly rows: { window: string; groupBy: string; row: AggregateRow }[] = [];
+  add(window: '1m' | '1h', groupBy: string, r: AggregateRow): void {
+    this.rows.push({ window, groupBy, row: r });
+  }
+  query(q: AggregatesQuery): AggregateRow[] {
+    return this.rows
+      .filter((x) => x.window === q.window && x.groupBy === q.groupBy)
+      .map((x) => x.row)
+      .filter((r) => Date.parse(r.windowStart) >= q.from - 60 * MIN && Date.parse(r.windowStart) < q.to);
+  }
+}
+
+function rules(yaml: unknown): AlertRule[] {
+  return alertsFileSchema.parse({ rules: yaml }).rules;
+}
+
+/** Runs the evaluator + tracker once a minute from T0 for `minutes`, with traffic from `traffic(minuteIndex)`. */
+function simulate(
+  ruleList: AlertRule[],
+  minutes: number,
+  traffic: (i: number, rows: Rows, start: number) => void,
+  cooldownMs = 0,
+): { minute: number; t: AlertTransition }[] {
+  const rowsStore = new Rows();
+  const tracker = new AlertTracker(cooldownMs);
+  const out: { minute: number; t: AlertTransition }[] = [];
+  for (let i = 0; i < minutes; i++) {
+    traffic(i, rowsStore, T0 + i * MIN);
+    const now = T0 + (i + 1) * MIN;
+    const obs = ruleList.flatMap((r) => evaluateRule(r, rowsStore.query(queryFor(r, now)), now));
+    for (const t of tracker.step(obs, new Set(ruleList.map((r) => r.name)), now)) out.push({ minute: i, t });
+  }
+  return out;
+}
+
+const states = (ts: { minute: number; t: AlertTransition }[]) => ts.map(({ minute, t }) => `${minute}:${t.state}:${t.key}`);
+
+describe('alert rules on aggregates', () => {
+  it('latency: fires when the model p95 crosses the threshold and resolves when it clears', () => {
+    const r = rules([{ name: 'slow-4o', kind: 'latency', percentile: 'p95', aboveMs: 1000, windowMinutes: 2, model: 'gpt-4o' }]);
+    const ts = simulate(r, 12, (i, rows, start) => {
+      rows.add('1m', 'model', row(start, { group: 'gpt-4o', calls: 10, p95: i >= 3 && i < 6 ? 3000 : 200 }));
+      rows.add('1m', 'model', row(start, { group: 'other', calls: 10, p95: 9000 }));
+    });
+    expect(states(ts)).toEqual(['3:firing:slow-4o', '7:resolved:slow-4o']);
+    expect(ts[0]!.t.message).toContain('p95 latency for model gpt-4o');
+    expect(ts[0]!.t.value).toBeGreaterThan(1000);
+  });
+
+  it('latency on time to first token for an upstream', () => {
+    const r = rules([{ name: 'ttft', kind: 'latency', metric: 'ttft', percentile: 'p95', aboveMs: 500, windowMinutes: 1, upstream: 'openai' }]);
+    const ts = simulate(r, 6, (i, rows, start) => rows.add('1m', 'upstream', row(start, { group: 'openai', calls: 5, ttftP95: i === 2 ? 900 : 100 })));
+    expect(states(ts)).toEqual(['2:firing:ttft', '3:resolved:ttft']);
+  });
+
+  it('error rate: fires above the threshold (with enough calls) and resolves', () => {
+    const r = rules([{ name: 'errors', kind: 'error_rate', above: 0.1, windowMinutes: 1, minCalls: 5 }]);
+    const ts = simulate(r, 8, (i, rows, start) => {
+      const calls = i === 1 ? 2 : 20; // minute 1: 100% errors but too few calls
+      const errors = i === 1 ? 2 : i >= 3 && i < 5 ? 10 : 0;
+      rows.add('1m', 'overall', row(start, { calls, errors }));
+    });
+    expect(states(ts)).toEqual(['3:firing:errors', '5:resolved:errors']);
+  });
+
+  it('cost per hour per user: each user against the budget, resolving as the hour rolls on', () => {
+    const r = rules([{ name: 'user-budget', kind: 'cost', per: 'hour', budgetUsd: 1, scope: 'user' }]);
+    const ts = simulate(r, 70, (i, rows, start) => {
+      rows.add('1m', 'user', row(start, { group: 'alice', calls: 1, costUsd: i === 5 ? 2 : 0.001 }));
+      rows.add('1m', 'user', row(start, { group: 'bob', calls: 1, costUsd: 0.001 }));
+    });
+    // alice's $2 minute leaves the last hour 60 minutes after it happened.
+    expect(states(ts)).toEqual(['5:firing:user-budget|alice', '65:resolved:user-budget|alice']);
+    expect(ts[0]!.t.group).toBe('alice');
+  });
+
+  it('cost per day overall reads hourly windows', () => {
+    const r = rules([{ name: 'daily', kind: 'cost', per: 'day', budgetUsd: 50 }]);
+    expect(queryFor(r[0]!, T0)).toMatchObject({ window: '1h', groupBy: 'overall', from: T0 - 24 * 60 * MIN });
+    const rowsStore = new Rows();
+    rowsStore.add('1h', 'overall', row(T0 - 2 * 60 * MIN, { calls: 100, costUsd: 30 }, 60 * MIN));
+    rowsStore.add('1h', 'overall', row(T0 - 60 * MIN, { calls: 100, costUsd: 30 }, 60 * MIN));
+    const [o] = evaluateRule(r[0]!, rowsStore.query(queryFor(r[0]!, T0)), T0);
+    expect(o).toMatchObject({ firing: true, value: 60 });
+  });
+
+  it('no traffic: fires after N quiet minutes and resolves when calls come back', () => {
+    const r = rules([{ name: 'silence', kind: 'no_traffic', minutes: 3 }]);
+    const ts = simulate(r, 12, (i, rows, start) => {
+      if (i < 2 || i >= 8) rows.add('1m', 'overall', row(start, { calls: 3 }));
+    });
+    expect(states(ts)).toEqual(['4:firing:silence', '8:resolved:silence']);
+  });
+
+  it('de-duplicates a condition that stays true and holds back a flapping one during the cool-down', () => {
+    const r = rules([{ name: 'errors', kind: 'error_rate', above: 0.5, windowMinutes: 1 }]);
+    // Flaps every minute for 10 minutes, then stays bad.
+    const bad = (i: number) => (i < 10 ? i % 2 === 0 : true);
+    const ts = simulate(r, 20, (i, rows, start) => rows.add('1m', 'overall', row(start, { calls: 10, errors: bad(i) ? 10 : 0 })), 5 * MIN);
+    expect(states(ts)).toEqual(['0:firing:errors', '1:resolved:errors', '6:firing:errors', '7:resolved:errors', '11:firing:errors']);
+  });
+});
+
+describe('alert rule config', () => {
+  it('names the bad key', () => {
+    const parsed = alertsFileSchema.safeParse({ rules: [{ name: 'x', kind: 'latency', percentile: 'p97', aboveMs: 1 }] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]!.path).toEqual(['rules', 0, 'percentile']);
+  });
+
+  it('refuses duplicate names, unknown keys and a rule on both a model and an upstream', () => {
+    const dup = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1 }, { name: 'a', kind: 'no_traffic', minutes: 2 }] });
+    expect(dup.error!.issues[0]).toMatchObject({ path: ['rules', 1, 'name'] });
+    const unknown = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1, minute: 2 }] });
+    expect(unknown.success).toBe(false);
+    const both = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1, model: 'm', upstream: 'u' }] });
+    expect(both.error!.issues[0]).toMatchObject({ path: ['rules', 0, 'upstream'] });
+  });
+
+  it('formats a Slack-compatible body', () => {
+    const r = rules([{ name: 'silence', kind: 'no_traffic', minutes: 3 }]);
+    const [o] = evaluateRule(r[0]!, [], T0);
+    const [t] = new AlertTracker(0).step([o!], new Set(['silence']), T0);
+    expect(slackBody(t!).text).toMatch(/^:red_circle: llm-logger alert FIRING: \*silence\*: silence: 0 calls in the last 3 min$/);
+  });
+});

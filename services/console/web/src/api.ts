@@ -1,0 +1,33 @@
+import type { AggregateGroupBy, AggregateRow, AggregateWindow } from '../../aggregates-contract';
+
+/** Fetch helpers for the console API (same origin; the session cookie rides along). */
+
+export type { AggregateGroupBy, AggregateRow, AggregateWindow };
+
+export type { RequestSummary } from '../../requests-store';
+export type { AlertTransition } from '../../alerts/alert-tracker';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.href = '/login';
+    throw new ApiError(401, 'sign in needed');
+  }
+  const body = (await res.json().catch(() => null)) as (T & { error?: { message?: string } }) | null;
+  if (!res.ok) throw new ApiError(res.status, body?.error?.message ?? `${path} answered ${res.status}`);
+  return body as T;
+}
+
+export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number): Promise<{ rows: AggregateRow[] }> {
+  const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to) });
+  return getJson(`/api/aggregates?${q}`);
+}

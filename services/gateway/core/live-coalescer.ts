@@ -1,0 +1,87 @@
+import type { LiveRecord, LiveStarted } from '../../shared/event/live-record';
+
+/**
+ * Decides which live records to publish, once per tick. A call is announced
+ * only once it has been in flight for `minAgeMs` (a tick), so short calls
+ * cost nothing here (their inference event shows them). Chunks only flip a flag;
+ * the answer text is read and diffed at the tick, off the request's path.
+ */
+
+export interface LiveSource {
+  /** The answer text so far. */
+  text(): string;
+  /** Ms from start to the first byte, or null before it. */
+  ttftMs(): number | null;
+  /** Whether the call's bodies are captured: otherwise no text leaves the gateway. */
+  capture: boolean;
+}
+
+export interface LiveEntry {
+  readonly started: LiveStarted;
+  readonly source: LiveSource;
+  /** Set by the proxy when bytes arrive; cleared when a progress record is made. */
+  dirty: boolean;
+  published: boolean;
+  sentChars: number;
+}
+
+export interface CoalescerOptions {
+  /** Calls tracked at once; more are not shown live (their event still is). */
+  maxCalls: number;
+  /** Records made per tick; the rest wait for the next tick. */
+  maxRecordsPerTick: number;
+  /** A call older than this is forgotten (it should have ended long before). */
+  maxAgeMs: number;
+  /** A call is announced once it has run this long: short calls never cost a live record. */
+  minAgeMs: number;
+}
+
+export class LiveCoalescer {
+  private readonly calls = new Map<string, LiveEntry>();
+
+  constructor(private readonly options: CoalescerOptions) {}
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  start(started: LiveStarted, source: LiveSource): LiveEntry | null {
+    if (this.calls.size >= this.options.maxCalls) return null;
+    const entry: LiveEntry = { started, source, dirty: false, published: false, sentChars: 0 };
+    this.calls.set(started.event_id, entry);
+    return entry;
+  }
+
+  end(entry: LiveEntry | null): void {
+    if (entry) this.calls.delete(entry.started.event_id);
+  }
+
+  tick(now: number): LiveRecord[] {
+    const out: LiveRecord[] = [];
+    for (const [id, entry] of this.calls) {
+      if (out.length >= this.options.maxRecordsPerTick) break;
+      if (now - entry.started.started_at > this.options.maxAgeMs) {
+        this.calls.delete(id);
+        continue;
+      }
+      if (!entry.published) {
+        if (now - entry.started.started_at < this.options.minAgeMs) continue;
+        entry.published = true;
+        out.push(entry.started);
+      }
+      if (!entry.dirty) continue;
+      entry.dirty = false;
+      const text = entry.source.text();
+      out.push({
+        type: 'progress',
+        event_id: id,
+        at: now,
+        text: entry.source.capture ? text.slice(entry.sentChars) : '',
+        chars: text.length,
+        ttft_ms: entry.source.ttftMs(),
+      });
+      entry.sentChars = text.length;
+    }
+    return out;
+  }
+}

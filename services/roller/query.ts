@@ -1,0 +1,140 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Config } from '../shared/config/config';
+import { COLUMNS, type ColumnKind } from './core/column-spec';
+import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
+import { openObjectStore } from './object-store/open-object-store';
+
+/**
+ * `llm-logger query "SQL"`: DuckDB over the Parquet archive, with the files
+ * as the view `llm_inference` (Hive columns `dt` and `hour` included).
+ *
+ * S3 archives are read by DuckDB's httpfs extension when it is installed;
+ * DuckDB downloads extensions from its own site, which not every machine may
+ * reach, so otherwise the files are mirrored (only new or changed ones) into
+ * `<data dir>/query-cache/` with the project's S3 client and read from there.
+ */
+
+const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string | null> {
+  if (config.archive.kind !== 's3') return null;
+  try {
+    await conn.run('LOAD httpfs');
+  } catch {
+    return null;
+  }
+  const a = config.archive;
+  const parts = [`TYPE s3`, `REGION ${sqlString(a.region)}`, `URL_STYLE ${sqlString(a.forcePathStyle ? 'path' : 'vhost')}`];
+  if (a.endpoint) {
+    const url = new URL(a.endpoint);
+    parts.push(`ENDPOINT ${sqlString(url.host)}`, `USE_SSL ${url.protocol === 'https:'}`);
+  }
+  if (a.credentials) parts.push(`KEY_ID ${sqlString(a.credentials.accessKeyId)}`, `SECRET ${sqlString(a.credentials.secretAccessKey)}`);
+  else parts.push('PROVIDER credential_chain');
+  await conn.run(`CREATE SECRET llm_logger_archive (${parts.join(', ')})`);
+  return `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}/**/*${FILE_SUFFIX}`;
+}
+
+/** Copies the archive's files that are missing or changed into a local mirror; returns its directory. */
+async function mirror(config: Config): Promise<string> {
+  const store = openObjectStore(config.archive);
+  const dir = join(config.dataDir, 'query-cache', store.url.replace(/^s3:\/\//, 's3/'));
+  try {
+    for (const o of await store.list(`${TABLE_DIR}/`)) {
+      if (!o.key.endsWith(FILE_SUFFIX)) continue;
+      const target = join(dir, ...o.key.split('/'));
+      const have = await stat(target).catch(() => null);
+      if (have?.size === o.size) continue;
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, await store.get(o.key));
+    }
+  } finally {
+    await store.close();
+  }
+  return dir;
+}
+
+const DUCKDB_TYPES: Record<ColumnKind, string> = {
+  utf8: 'VARCHAR',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float64: 'DOUBLE',
+  timestamp: 'TIMESTAMPTZ',
+  bool: 'BOOLEAN',
+  tags: 'MAP(VARCHAR, VARCHAR)',
+};
+
+function emptyColumns(): string {
+  const cols = COLUMNS.map((c) => `NULL::${DUCKDB_TYPES[c.kind]} AS "${c.name}"`);
+  return [...cols, 'NULL::VARCHAR AS dt', 'NULL::BIGINT AS hour'].join(', ');
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/** Runs one SQL statement over the archive. */
+export async function queryArchive(config: Config, sql: string): Promise<QueryResult> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    let glob = await tryHttpfs(conn, config);
+    if (!glob) {
+      const root = config.archive.kind === 'local' ? config.archive.dir : await mirror(config);
+      glob = join(root, TABLE_DIR, '**', `*${FILE_SUFFIX}`);
+    }
+    const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
+    if (Number(files.getRows()[0]![0]) === 0) {
+      // No file yet: an empty view with every column, so a query still binds and returns no rows.
+      await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
+    } else {
+      await conn.run(
+        `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
+      );
+    }
+    const reader = await conn.runAndReadAll(sql);
+    return { columns: reader.columnNames(), rows: reader.getRowsJson() };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+export function formatTable(result: QueryResult): string {
+  const cells = result.rows.map((r) => r.map(cell));
+  const widths = result.columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((r) => r[i]!.length))));
+  const line = (r: string[]): string =>
+    r.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(result.columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export async function runQuery(args: string[], config: Config): Promise<number> {
+  const json = args.includes('--json');
+  const sql = args.filter((a) => a !== '--json').join(' ').trim();
+  if (!sql) {
+    process.stderr.write('llm-logger query: give one SQL statement, e.g. llm-logger query "SELECT count(*) FROM llm_inference"\n');
+    return 2;
+  }
+  let result: QueryResult;
+  try {
+    result = await queryArchive(config, sql);
+  } catch (err) {
+    process.stderr.write(`llm-logger query: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (json) {
+    const objects = result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])));
+    process.stdout.write(`${JSON.stringify(objects)}\n`);
+  } else {
+    process.stdout.write(`${formatTable(result)}\n(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,110 @@
+import { Registry } from 'prom-client';
+import { TOPICS } from '../../topology/topics';
+import { inferenceEventType } from '../shared/event/inference-event';
+import type { Decoded } from '../shared/log/consumer-runner';
+import { createLogger } from '../shared/observability/logger';
+import { archiveEvent, ARCHIVE_BASE_MS } from '../../test/support/archive-events';
+import { readAvroRow } from './core/avro-row';
+import { parseFileKey } from './core/file-layout';
+import type { ObjectStore, StoredObject } from './object-store/object-store';
+import { Roller, type ArchiveInput } from './roller';
+
+/** The roller's write-then-commit rules, with an in-memory store that can be made to fail. */
+
+class MemoryStore implements ObjectStore {
+  readonly url = 'memory://';
+  readonly objects = new Map<string, Uint8Array>();
+  failNext = 0;
+  put(key: string, body: Uint8Array): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      return Promise.reject(new Error('store unavailable'));
+    }
+    this.objects.set(key, body);
+    return Promise.resolve();
+  }
+  get(key: string): Promise<Uint8Array> {
+    return Promise.resolve(this.objects.get(key)!);
+  }
+  list(): Promise<StoredObject[]> {
+    return Promise.resolve([...this.objects].map(([key, b]) => ({ key, size: b.length })));
+  }
+  cleanup(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const HOUR = 3_600_000;
+const type = inferenceEventType();
+
+/** Records of one partition: offsets from `from`, event times in the given hours (relative to the base). */
+function records(partition: number, from: number, hours: number[]): Decoded<ArchiveInput>[] {
+  return hours.map((h, i) => {
+    const event = { ...archiveEvent(from + i, 1_000, 1), ended_at: ARCHIVE_BASE_MS + h * HOUR + i };
+    const value = type.toBuffer(event);
+    return {
+      record: { topic: TOPICS.inference, partition, offset: from + i, key: event.event_id, value, headers: {}, timestamp: event.ended_at },
+      value: readAvroRow(value),
+    };
+  });
+}
+
+function setup(now = { t: 0 }): { roller: Roller; store: MemoryStore; now: { t: number } } {
+  const store = new MemoryStore();
+  const roller = new Roller({
+    topic: TOPICS.inference,
+    store,
+    limits: { maxRecords: 3, maxBytes: 1 << 30, idleFlushMs: 1_000 },
+    registry: new Registry(),
+    logger: createLogger('silent', 'test'),
+    now: () => now.t,
+  });
+  return { roller, store, now };
+}
+
+const files = (store: MemoryStore): string[] =>
+  [...store.objects.keys()].map((k) => {
+    const p = parseFileKey(k)!;
+    return `${p.partition}+${p.firstOffset}@${p.hour}`;
+  });
+
+test('commits up to the first offset of the open file; rotates by hour and count', async () => {
+  const { roller, store } = setup();
+  const positions = await roller.handle([...records(0, 0, [0, 0, 0, 0, 1]), ...records(5, 100, [2])]);
+  expect(files(store).sort()).toEqual(['0+0@0', '0+3@0']);
+  expect(positions).toEqual(new Map([[0, 4], [5, 100]]));
+  expect(roller.bufferedRows()).toBe(2);
+});
+
+test('a failed write leaves nothing committed past it; the batch delivered again writes each file once', async () => {
+  const { roller, store } = setup();
+  const batch = records(0, 10, [0, 0, 0, 0, 0, 1]);
+  store.failNext = 1;
+  await expect(roller.handle(batch)).rejects.toThrow('store unavailable');
+  expect(roller.positions()).toEqual(new Map([[0, 10]]));
+  const positions = await roller.handle(batch); // redelivered
+  expect(files(store).sort()).toEqual(['0+10@0', '0+13@0']);
+  expect(positions).toEqual(new Map([[0, 15]]));
+});
+
+test('an idle partition is flushed once its hour is over and it was quiet; then committed past it', async () => {
+  const { roller, store, now } = setup();
+  now.t = ARCHIVE_BASE_MS + 10 * HOUR; // long after those hours
+  await roller.handle(records(3, 50, [0, 0]));
+  now.t += 500;
+  expect(await roller.flushIdle()).toBeNull(); // not quiet long enough
+  now.t += 600;
+  expect(await roller.flushIdle()).toEqual(new Map([[3, 52]]));
+  expect(files(store)).toEqual(['3+50@0']);
+  expect(roller.bufferedRows()).toBe(0);
+});
+
+test('flushAll writes every open file (clean stop)', async () => {
+  const { roller, store } = setup();
+  await roller.handle([...records(1, 0, [0]), ...records(2, 7, [4, 4])]);
+  expect(await roller.flushAll()).toEqual(new Map([[1, 1], [2, 9]]));
+  expect(files(store).sort()).toEqual(['1+0@0', '2+7@4']);
+});

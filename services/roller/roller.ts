@@ -1,0 +1,217 @@
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { Counter as PromCounter, Histogram as PromHistogram } from 'prom-client';
+import type { TopicName } from '../../topology/topics';
+import type { InferenceEvent } from '../shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_VERSION } from '../shared/event/inference-event';
+import type { Decoded } from '../shared/log/consumer-runner';
+import type { CommitPositions } from '../shared/log/event-log';
+import type { Logger } from '../shared/observability/logger';
+import { fileKey } from './core/file-layout';
+import { appendRecord, isFull, isIdleDue, openFile, place, type OpenFileState, type RotationLimits } from './core/rotation';
+import type { AvroRow } from './core/avro-row';
+import { PARQUET_LAYOUT_VERSION, RowBatch } from './core/row-mapping';
+import type { ObjectStore } from './object-store/object-store';
+import { encodeParquet } from './parquet-encoder';
+
+/**
+ * A decoded record: read straight from Avro bytes when it was written with
+ * the current schema (the fast path), else an event object resolved from an
+ * older writer schema.
+ */
+export type ArchiveInput = AvroRow | InferenceEvent;
+
+const isAvroRow = (v: ArchiveInput): v is AvroRow => 'cells' in v;
+
+/** Event time that decides a row's hour: when the call ended (the log is close to that order). */
+export function eventTimeOf(input: ArchiveInput): number {
+  return isAvroRow(input) ? input.endedAt : input.ended_at;
+}
+
+interface PartitionState {
+  open: (OpenFileState & { rows: RowBatch }) | null;
+  /** Next offset after the last record handled; null before the first. */
+  next: number | null;
+  lastRecordAtMs: number;
+}
+
+interface RollerMetrics {
+  files: Counter<'reason'>;
+  rows: Counter;
+  bytes: Counter;
+  writeSeconds: Histogram;
+}
+
+function rollerMetrics(registry: Registry): RollerMetrics {
+  return {
+    files: new PromCounter({
+      name: 'llm_logger_roller_files_total',
+      help: 'Parquet files written, by why they were closed (hour, records, bytes, idle, shutdown).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rows: new PromCounter({ name: 'llm_logger_roller_rows_total', help: 'Rows written to Parquet files.', registers: [registry] }),
+    bytes: new PromCounter({ name: 'llm_logger_roller_bytes_total', help: 'Parquet bytes written.', registers: [registry] }),
+    writeSeconds: new PromHistogram({
+      name: 'llm_logger_roller_file_write_seconds',
+      help: 'Encode and store one file.',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+  };
+}
+
+export type CloseReason = 'hour' | 'records' | 'bytes' | 'idle' | 'shutdown';
+
+export interface RollerOptions {
+  topic: TopicName;
+  store: ObjectStore;
+  limits: RotationLimits;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Buffers each partition's open file and writes it when the rotation core
+ * says so. Write then commit: a file is stored (atomically, durably) before
+ * the offsets it covers are committed, so a crash can only make the next run
+ * write the same file again under the same name.
+ */
+export class Roller {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly metrics: RollerMetrics;
+  private readonly now: () => number;
+  private maxEventTimeMs = 0;
+  /** Serialises batches, idle flushes and shutdown: they touch the same files. */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: RollerOptions) {
+    this.metrics = rollerMetrics(options.registry);
+    this.now = options.now ?? Date.now;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The consumer handler: returns the positions that are safe to commit. */
+  handle(batch: Decoded<ArchiveInput>[]): Promise<CommitPositions> {
+    return this.exclusive(async () => {
+      for (const { record, value } of batch) {
+        let state = this.partitions.get(record.partition);
+        if (!state) {
+          state = { open: null, next: null, lastRecordAtMs: 0 };
+          this.partitions.set(record.partition, state);
+        }
+        const eventTimeMs = eventTimeOf(value);
+        const incoming = { offset: record.offset, eventTimeMs, bytes: record.value.length };
+        // A full file whose write failed (the batch is being delivered again) is written before anything joins it.
+        if (incoming.offset >= (state.next ?? 0)) await this.closeIfFull(record.partition, state);
+        const placement = place(state.open, state.next, incoming);
+        if (placement.action === 'skip') continue;
+        if (placement.action === 'append') {
+          appendRecord(state.open!, incoming);
+        } else {
+          if (placement.action === 'rotate') await this.closeFile(record.partition, state, 'hour');
+          state.open = { ...openFile(placement.bucket, incoming), rows: new RowBatch() };
+        }
+        if (isAvroRow(value)) state.open!.rows.addAvro(value, record.partition, record.offset);
+        else state.open!.rows.add({ event: value, partition: record.partition, offset: record.offset });
+        state.next = record.offset + 1;
+        state.lastRecordAtMs = this.now();
+        if (eventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = eventTimeMs;
+        await this.closeIfFull(record.partition, state);
+      }
+      return this.positions();
+    });
+  }
+
+  /** Per partition: the first offset of the open file, or past the last record when none is open. */
+  positions(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [p, s] of this.partitions) {
+      const at = s.open ? s.open.firstOffset : s.next;
+      if (at !== null) out.set(p, at);
+    }
+    return out;
+  }
+
+  /**
+   * Closes files whose hour is over once their partition was quiet for the
+   * idle time; returns the positions to commit, or null when nothing closed.
+   */
+  flushIdle(): Promise<CommitPositions | null> {
+    return this.exclusive(async () => {
+      let closed = false;
+      const times = { nowMs: this.now(), maxEventTimeMs: this.maxEventTimeMs };
+      for (const [p, s] of this.partitions) {
+        if (s.open && isIdleDue(s.open, this.options.limits, { ...times, lastRecordAtMs: s.lastRecordAtMs })) {
+          await this.closeFile(p, s, 'idle');
+          closed = true;
+        }
+      }
+      return closed ? this.positions() : null;
+    });
+  }
+
+  /** Writes every open file (graceful stop); returns the positions to commit. */
+  flushAll(): Promise<CommitPositions> {
+    return this.exclusive(async () => {
+      for (const [p, s] of this.partitions) if (s.open) await this.closeFile(p, s, 'shutdown');
+      return this.positions();
+    });
+  }
+
+  /**
+   * A rebalance took these partitions away: forget their open files (not
+   * written, not committed); their next owner reads them again from the
+   * committed offset and writes the same files.
+   */
+  revoke(partitions: number[]): Promise<void> {
+    return this.exclusive(() => {
+      for (const p of partitions) {
+        const dropped = this.partitions.get(p)?.open?.records ?? 0;
+        this.partitions.delete(p);
+        if (dropped > 0) this.options.logger.info({ partition: p, dropped }, 'partition revoked: its open file is left to the next owner');
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** Rows buffered in open files. */
+  bufferedRows(): number {
+    let n = 0;
+    for (const s of this.partitions.values()) n += s.open?.records ?? 0;
+    return n;
+  }
+
+  private async closeIfFull(partition: number, state: PartitionState): Promise<void> {
+    if (!state.open || !isFull(state.open, this.options.limits)) return;
+    await this.closeFile(partition, state, state.open.records >= this.options.limits.maxRecords ? 'records' : 'bytes');
+  }
+
+  private async closeFile(partition: number, state: PartitionState, reason: CloseReason): Promise<void> {
+    const open = state.open!;
+    const key = fileKey(this.options.topic, partition, open.firstOffset, open.bucket);
+    const stop = this.metrics.writeSeconds.startTimer();
+    const metadata = new Map([
+      ['llm_logger.layout_version', String(PARQUET_LAYOUT_VERSION)],
+      ['llm_logger.event_schema_version', String(INFERENCE_EVENT_SCHEMA_VERSION)],
+      ['llm_logger.topic', this.options.topic],
+      ['llm_logger.partition', String(partition)],
+      ['llm_logger.first_offset', String(open.firstOffset)],
+      ['llm_logger.last_offset', String(open.lastOffset)],
+      ['llm_logger.rows', String(open.records)],
+    ]);
+    const body = encodeParquet(open.rows.toTable(), metadata);
+    await this.options.store.put(key, body);
+    stop();
+    this.metrics.files.inc({ reason });
+    this.metrics.rows.inc(open.records);
+    this.metrics.bytes.inc(body.length);
+    this.options.logger.debug({ key, rows: open.records, bytes: body.length, reason }, 'parquet file written');
+    state.open = null;
+  }
+}

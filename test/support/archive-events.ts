@@ -1,0 +1,50 @@
+import type { InferenceEvent } from '../../services/shared/event/inference-event';
+import { sampleEvent } from './sample-event';
+
+const HOUR_MS = 3_600_000;
+/** 2026-11-20T00:00:00Z: hours that are long over, so idle flushes apply. */
+export const ARCHIVE_BASE_MS = Date.UTC(2026, 10, 20);
+
+/**
+ * The i-th of `total` varied events spread over `hours` hours of event time
+ * (ended_at rising with i, jittered by a few seconds so neighbouring hours
+ * interleave in the log): nulls, tags, errors, multi-byte text and bodies of
+ * different sizes, so every column is exercised.
+ */
+export function archiveEvent(i: number, total: number, hours: number): InferenceEvent {
+  const jitter = ((i * 7919) % 4001) - 2000;
+  const ended = ARCHIVE_BASE_MS + Math.floor((i / total) * hours * HOUR_MS) + jitter;
+  const failed = i % 17 === 0;
+  return sampleEvent({
+    event_id: `0193${String(i).padStart(4, '0').slice(-4)}-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    started_at: ended - 800 - (i % 500),
+    first_token_at: i % 3 === 0 ? null : ended - 700,
+    ended_at: ended,
+    latency_ms: 800 + (i % 500) + 0.25,
+    ttft_ms: i % 3 === 0 ? null : 100 + (i % 50),
+    gateway_instance: `gw-${i % 3}`,
+    upstream: i % 2 ? 'openai' : 'anthropic',
+    provider: i % 2 ? 'openai' : 'anthropic',
+    request_model: i % 11 === 0 ? null : `model-${i % 5}`,
+    http_status: failed ? 429 : i % 23 === 0 ? null : 200,
+    error_class: failed ? 'rate_limited' : null,
+    error_message: failed ? `slow down — ${i}` : null,
+    usage: {
+      input_tokens: i % 13 === 0 ? null : i % 4000,
+      output_tokens: i % 900,
+      cached_input_tokens: i % 2 ? 0 : null,
+      cache_write_tokens: i % 5 === 0 ? 12 : null,
+      reasoning_tokens: i % 7 === 0 ? i % 300 : null,
+      source: i % 13 === 0 ? 'none' : 'provider',
+    },
+    cost_micro_usd: i % 19 === 0 ? null : i * 3,
+    user: i % 4 === 0 ? null : `user-${i % 37}`,
+    app: i % 6 === 0 ? `app-${i % 4}` : null,
+    session: i % 9 === 0 ? `s-${i}` : null,
+    tags: i % 3 === 0 ? {} : { team: `t${i % 4}`, 'cost-center': `cc-${i % 10}` },
+    body_captured: i % 10 !== 0,
+    request_body: i % 10 === 0 ? null : `{"messages":[{"role":"user","content":"question ${i} ${'é'.repeat(i % 200)}"}]}`,
+    response_body: i % 10 === 0 ? null : `data: {"n":${i}}\n\n${'x'.repeat(i % 700)}`,
+    response_text: i % 10 === 0 ? null : `answer ${i} 😀`,
+  });
+}
