@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { TOPICS } from '../../topology/topics';
-import type { InferenceEvent } from '../shared/event/inference-event';
+import type { AggregatedEvent } from './core/aggregated-event';
 import type { AvroSerde } from '../shared/event/serde';
 import { dlqRecord, runnerMetrics, type RunnerMetrics } from '../shared/log/consumer-runner';
 import type { ConsumedRecord, OutputRecord, StateEntry, TransactionalProcessor } from '../shared/log/event-log';
@@ -12,7 +12,7 @@ export const AGGREGATOR_GROUP = 'llm-logger-aggregator';
 
 export interface AggregateProcessorDeps {
   core: AggregatorCore;
-  events: AvroSerde<InferenceEvent>;
+  events: AvroSerde<AggregatedEvent>;
   aggregates: AvroSerde<AggregateRecord>;
   registry: Registry;
   logger: Logger;
@@ -71,7 +71,7 @@ export class AggregateProcessor implements TransactionalProcessor {
     const now = this.now();
     let newest = 0;
     for (const record of batch) {
-      let event: InferenceEvent;
+      let event: AggregatedEvent;
       try {
         event = this.deps.events.decodeKnown(record.value) ?? (await this.deps.events.decode(record.value));
       } catch (err) {

@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import { TOPICS } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
-import { readSchemaText } from '../shared/event/inference-event';
-import { inferenceEventSerde } from '../shared/event/inference-serde';
+import { INFERENCE_EVENT_SCHEMA_FILE, INFERENCE_EVENT_SUBJECT, readSchemaText } from '../shared/event/inference-event';
+import { AGGREGATED_FIELDS, type AggregatedEvent } from './core/aggregated-event';
 import { AvroSerde } from '../shared/event/serde';
 import type { EventLog } from '../shared/log/event-log';
 import type { Logger } from '../shared/observability/logger';
@@ -14,6 +14,18 @@ import { AGGREGATOR_GROUP, AggregateProcessor } from './aggregate-processor';
 
 /** Transactional ids start with this (the aggregator's KafkaUser may use ids with this prefix). */
 export const AGGREGATOR_TRANSACTIONAL_ID_PREFIX = 'llm-logger-aggregator';
+
+/**
+ * Reads inference events as the aggregator needs them: a reader schema with
+ * only the aggregated fields, resolved against whatever writer schema the
+ * record names. Read-only: nothing is registered.
+ */
+export function aggregatedEventSerde(log: EventLog): AvroSerde<AggregatedEvent> {
+  const full = JSON.parse(readSchemaText(INFERENCE_EVENT_SCHEMA_FILE)) as { fields: { name: string }[] };
+  const keep = new Set<string>(AGGREGATED_FIELDS);
+  const projected = { ...full, fields: full.fields.filter((f) => keep.has(f.name)) };
+  return new AvroSerde<AggregatedEvent>(log.schemaRegistry, INFERENCE_EVENT_SUBJECT, JSON.stringify(projected));
+}
 
 export async function aggregateSerde(log: EventLog): Promise<AvroSerde<AggregateRecord>> {
   const serde = new AvroSerde<AggregateRecord>(log.schemaRegistry, AGGREGATE_SUBJECT, readSchemaText(AGGREGATE_SCHEMA_FILE));
@@ -42,7 +54,7 @@ export async function runAggregator(
   });
   const processor = new AggregateProcessor({
     core,
-    events: await inferenceEventSerde(log.schemaRegistry),
+    events: aggregatedEventSerde(log),
     aggregates: await aggregateSerde(log),
     registry,
     logger: logger.child({ role: 'aggregator' }),

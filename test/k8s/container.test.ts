@@ -140,7 +140,7 @@ describe('docker-compose.yml', () => {
         Object.entries(s.environment ?? {})
           .filter(([k]) => !pending.has(k))
           // Compose substitutes ${VAR:-} from the shell; `:?` ones must be set by the user.
-          .map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'set-by-user')]),
+          .map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z_]+:\?[^}]*\}/g, 'set-by-the-user-in-env')]),
       );
       expect({ name, error: (() => { try { loadConfig(env); return null; } catch (e) { return (e as Error).message; } })() }).toEqual({ name, error: null });
     }

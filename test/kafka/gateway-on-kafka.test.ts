@@ -68,7 +68,7 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
     const sse = await openSse(`${pipeline.consoleUrl}/api/live`);
     try {
       // The console's live reader joins the topic at its end: calls before its assignment are not shown.
-      const deadline = Date.now() + 40_000;
+      const deadline = Date.now() + 75_000;
       for (;;) {
         const res = await fetch(`${pipeline.gatewayUrl}/openai/v1/chat/completions`, {
           method: 'POST',
@@ -86,5 +86,5 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
     } finally {
       sse.close();
     }
-  }, 60_000);
+  }, 100_000);
 });

@@ -1,4 +1,4 @@
-import type { InferenceEvent } from '../../shared/event/inference-event';
+import type { AggregatedEvent } from './aggregated-event';
 import { aggregateKey, type AggregateRecord } from './aggregate-record';
 import { PartitionState, type WindowingOptions } from './partition-state';
 
@@ -62,7 +62,7 @@ export class AggregatorCore {
     return n;
   }
 
-  apply(partition: number, event: InferenceEvent, wallNow: number): { late: number; folded: number } {
+  apply(partition: number, event: AggregatedEvent, wallNow: number): { late: number; folded: number } {
     let state = this.partitions.get(partition);
     if (!state) {
       state = new PartitionState(partition, this.options);

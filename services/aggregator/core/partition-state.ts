@@ -1,4 +1,4 @@
-import type { InferenceEvent } from '../../shared/event/inference-event';
+import type { AggregatedEvent } from './aggregated-event';
 import {
   DIMENSIONS,
   NONE_GROUP,
@@ -34,7 +34,7 @@ export interface ApplyResult {
   folded: number;
 }
 
-export function groupOf(e: InferenceEvent, d: Dimension): string {
+export function groupOf(e: AggregatedEvent, d: Dimension): string {
   const model = e.response_model ?? e.request_model;
   switch (d) {
     case 'overall':
@@ -89,7 +89,7 @@ export class PartitionState {
     if (record.last_event_at > this.streamTime) this.streamTime = record.last_event_at;
   }
 
-  apply(e: InferenceEvent, wallNow: number): ApplyResult {
+  apply(e: AggregatedEvent, wallNow: number): ApplyResult {
     const result: ApplyResult = { late: 0, folded: 0 };
     const eventTime = e.ended_at;
     if (eventTime > this.streamTime) this.streamTime = eventTime;

@@ -1,5 +1,5 @@
 import { DDSketch } from '@datadog/sketches-js';
-import type { InferenceEvent } from '../../shared/event/inference-event';
+import type { AggregatedEvent } from './aggregated-event';
 import { RELATIVE_ACCURACY, type AggregateRecord, type Dimension } from './aggregate-record';
 
 /**
@@ -34,7 +34,7 @@ export class WindowAggregate {
     readonly sourcePartition: number,
   ) {}
 
-  add(e: InferenceEvent): void {
+  add(e: AggregatedEvent): void {
     this.calls++;
     if (e.client_cancelled || e.error_class === 'client_cancelled') this.cancelled++;
     else if (e.error_class) {

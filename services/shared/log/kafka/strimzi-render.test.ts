@@ -235,7 +235,9 @@ describe('KafkaUser ACLs: least privilege per role', () => {
     expect(table('aggregator')).toEqual([
       readsEvents,
       `topic:${TOPICS.aggregates} Write,Describe`,
-      ...dlqAndGroup('aggregator'),
+      `topic:${TOPICS.dlq} Write,Describe`,
+      `topic:${TOPICS.aggregatorChangelog} Read,Write,Describe`,
+      `group:llm-logger-aggregator Read`,
       `transactionalId:${AGGREGATOR_TRANSACTIONAL_ID_PREFIX}* Write,Describe`,
       'cluster IdempotentWrite',
     ]);
