@@ -20,7 +20,8 @@ if [[ $# -gt 0 ]]; then
     kafka) stop_component kafka 60 ;;
     registry) stop_component registry 20 ;;
     s3proxy) stop_component s3proxy 10 ;;
-    *) die "unknown component '$1' (kafka, registry or s3proxy)" ;;
+    elasticsearch) stop_component elasticsearch 30 ;;
+    *) die "unknown component '$1' (kafka, registry, s3proxy or elasticsearch)" ;;
   esac
   log "$1 down in $(since "$T0")s"
   exit 0
@@ -30,8 +31,11 @@ stop_component registry 20 &
 reg_job=$!
 stop_component s3proxy 10 &
 s3_job=$!
+stop_component elasticsearch 30 &
+es_job=$!
 stop_component kafka 60
 wait "$reg_job"
 wait "$s3_job"
+wait "$es_job"
 rm -f "$ENV_FILE" "$STATE_FILE"
 log "down in $(since "$T0")s"

@@ -6,7 +6,9 @@
 #             per-subject compatibility, compatibility check), then delete what it made.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/elasticsearch.sh"
 load_ports
+load_es_port
 
 SMOKE=0
 for arg in "$@"; do
@@ -18,7 +20,7 @@ for arg in "$@"; do
 done
 
 failed=0
-line() { printf '%-9s %-5s %-45s %s\n' "$@"; }
+line() { printf '%-13s %-5s %-45s %s\n' "$@"; }
 
 # Kafka: our process is alive and the broker port accepts connections.
 if pid=$(component_pid kafka) && port_open "$KAFKA_PORT"; then
@@ -46,6 +48,8 @@ else
   line s3proxy down "$S3_URL" "${pid:+pid $pid is running but the S3 API does not answer}"; failed=1
 fi
 pid=""
+# Elasticsearch: unless up.sh was told to leave it out.
+if [[ "${INFRA_ELASTICSEARCH:-1}" == 1 ]]; then status_elasticsearch || failed=1; fi
 
 if (( failed )); then
   [[ "$SMOKE" == 1 ]] && log "smoke test skipped: not everything is up"

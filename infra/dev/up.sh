@@ -2,11 +2,13 @@
 # Starts, on 127.0.0.1 only, what the integration tests need:
 #   - Apache Kafka (KRaft, one node that is both broker and controller)
 #   - Apicurio Registry, whose Confluent-compatible API the clients use
+#   - Elasticsearch (one node) for the audit index (INFRA_ELASTICSEARCH=0 leaves it out)
 # Idempotent: a component that is already running is left alone.
 # Progress goes to stderr; stdout gets only the LLM_LOGGER_* settings for the tests
 # (also written to infra/dev/.run/env).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/elasticsearch.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/s3proxy.sh"
 
 TIMEOUT="${INFRA_START_TIMEOUT:-120}"
@@ -18,6 +20,8 @@ exec 9>"$RUN_DIR/.lock"
 flock -w 300 9 || die "another infra/dev up.sh or down.sh is still running"
 
 load_ports
+load_es_port
+WITH_ES="${INFRA_ELASTICSEARCH:-1}"
 T_START=$(now)
 
 # --- refuse to silently point the tests at the wrong ports -----------------------------------
@@ -35,9 +39,11 @@ fi
 # --- artifacts ---------------------------------------------------------------------------------
 fetch_kafka
 fetch_registry
+[[ "$WITH_ES" == 1 ]] && fetch_elasticsearch
 fetch_s3proxy
 
 cat > "$STATE_FILE" <<EOF
+ELASTICSEARCH_PORT=$ES_PORT
 KAFKA_PORT=$KAFKA_PORT
 KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
 REGISTRY_PORT=$REGISTRY_PORT
@@ -241,10 +247,12 @@ wait_registry() {
 # --- go: both start in parallel (the registry does not need Kafka), then wait for both ---------
 start_kafka
 start_registry
+[[ "$WITH_ES" == 1 ]] && start_elasticsearch
 start_s3proxy
 wait_kafka
 wait_registry
 wait_s3proxy
+[[ "$WITH_ES" == 1 ]] && wait_elasticsearch
 
 cat > "$ENV_FILE" <<EOF
 LLM_LOGGER_KAFKA_BROKERS=$KAFKA_BROKERS
@@ -254,5 +262,6 @@ TEST_S3_BUCKET=$S3_BUCKET
 TEST_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY
 TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 EOF
+if [[ "$WITH_ES" == 1 ]]; then echo "LLM_LOGGER_ELASTICSEARCH_URL=$ES_URL" >> "$ENV_FILE"; fi
 log "up in $(since "$T_START")s; settings for the tests are in ${ENV_FILE#"$REPO_ROOT"/}"
 cat "$ENV_FILE"

@@ -11,11 +11,17 @@ import type * as QueryModule from '../roller/query';
 import { runRoller } from '../roller/run-roller';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
+import { runSearch, SEARCH_USAGE } from './search';
+import { runIndexer } from '../indexer/run-indexer';
+import { openSearchIndex } from '../indexer/open-search-index';
+import type { SearchIndex } from '../indexer/search-index';
 import { runTopology } from './topology';
 
 interface Command {
   summary: string;
   usage: string;
+  /** The command parses its own options (the rest of the command line is passed as is). */
+  ownOptions?: boolean;
   /** Set for commands that are part of the contract but not built yet. */
   comingWith?: string;
   run?: (args: string[], configPath: string | undefined) => Promise<number>;
@@ -26,7 +32,7 @@ export const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run every role in one process on the embedded log (the quick start)',
     usage: 'llm-logger start [--config file.yaml]',
-    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'roller', 'console'], configPath),
+    run: (_args, configPath) => runRoles(['gateway', 'aggregator', 'indexer', 'roller', 'console'], configPath),
   },
   gateway: {
     summary: 'run the gateway: forwards LLM calls and records one event per call',
@@ -43,7 +49,15 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'llm-logger aggregator [--config file.yaml]\n\n  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
     run: (_args, configPath) => runRoles(['aggregator'], configPath),
   },
-  indexer: { summary: 'index prompts and responses for audit search', usage: 'llm-logger indexer', comingWith: 'the audit index' },
+  indexer: {
+    summary: 'index prompts and responses (redacted) for audit search',
+    usage:
+      'llm-logger indexer [--config file.yaml]\n\n' +
+      '  Consumes llm.inference.v1 (group llm-logger-indexer) into Elasticsearch (LLM_LOGGER_ELASTICSEARCH_URL)\n' +
+      '  or the embedded index under LLM_LOGGER_DATA_DIR; redaction rules: `redaction:` in the config file.\n' +
+      '  Serves /healthz, /readyz and /metrics on LLM_LOGGER_METRICS_PORT (default 9464).',
+    run: (_args, configPath) => runRoles(['indexer'], configPath),
+  },
   roller: {
     summary: 'roll raw events into Parquet files (local directory or S3)',
     usage: 'llm-logger roller [--config file.yaml]',
@@ -72,7 +86,12 @@ export const COMMANDS: Record<string, Command> = {
     usage: 'llm-logger tail [--json] [--from-beginning] [--config file.yaml]',
     run: (args, configPath) => runTail(args, loadConfigOrExit(configPath)),
   },
-  search: { summary: 'full-text search over prompts and responses', usage: 'llm-logger search "…"', comingWith: 'the audit index' },
+  search: {
+    summary: 'full-text search over prompts and responses',
+    usage: SEARCH_USAGE,
+    ownOptions: true,
+    run: (args, configPath) => runSearch(args, loadConfigOrExit(configPath)),
+  },
   query: {
     summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',
     usage:
@@ -106,24 +125,29 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-type RoleName = 'gateway' | 'aggregator' | 'roller' | 'console';
+type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
 
 async function runRoles(roles: RoleName[], configPath: string | undefined): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
   const log = openEventLog(config, logger);
-  const running: RunningRole[] = [];
+  const running: Pick<RunningRole, 'close'>[] = [];
+  // One audit index for the indexer and the console's search when both run here.
+  const search: SearchIndex | undefined =
+    roles.includes('indexer') && roles.includes('console') ? openSearchIndex(config, logger.child({ component: 'search-index' })) : undefined;
   try {
     for (const role of roles) {
       if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
       // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
       else if (role === 'aggregator') running.push(await runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
+      else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
       else if (role === 'roller') running.push(await runRoller(config, log, registry, logger, { serveHealth: roles.length === 1 }));
-      else running.push(await runConsole(config, log, registry, logger));
+      else running.push(await runConsole(config, log, registry, logger, search));
     }
   } catch (err) {
     await Promise.all(running.map((r) => r.close()));
+    await search?.close();
     await log.close();
     throw err;
   }
@@ -131,6 +155,7 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
   logger.info('shutting down: draining calls in flight, then flushing events');
   // Gateway first: its last events must reach the log before consumers stop.
   for (const r of running) await r.close();
+  await search?.close();
   await log.close();
   logger.info('stopped');
   return 0;
@@ -138,6 +163,8 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
 
 function waitForSignal(logger: Logger): Promise<void> {
   return new Promise((resolve) => {
+    // A role with no server would otherwise exit once its loop only awaits the log.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) {
@@ -146,6 +173,7 @@ function waitForSignal(logger: Logger): Promise<void> {
       }
       signalled = true;
       logger.info({ signal }, 'signal received');
+      clearInterval(keepAlive);
       resolve();
     };
     process.on('SIGTERM', onSignal);
@@ -171,6 +199,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command.comingWith || !command.run) {
     process.stderr.write(`llm-logger ${name}: not available yet (arrives with ${command.comingWith}).\n`);
     return 2;
+  }
+  if (command.ownOptions) {
+    const at = rest.indexOf('--config');
+    const configPath = at >= 0 ? rest[at + 1] : undefined;
+    return command.run(at >= 0 ? [...rest.slice(0, at), ...rest.slice(at + 2)] : rest, configPath);
   }
   const { values, positionals } = parseArgs({
     args: rest,

@@ -11,6 +11,8 @@ import type { RequestsStore } from './requests-store';
 import type { StaticFiles } from './static-files';
 import type { AggregatesView } from './aggregates-view';
 import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
+import { serveSearch } from './search-route';
+import type { SearchIndex } from '../indexer/search-index';
 
 export interface ConsoleDeps {
   store: RequestsStore;
@@ -23,6 +25,8 @@ export interface ConsoleDeps {
   /** Accepted access tokens; empty = no access control (localhost use). */
   tokens: readonly string[];
   web: StaticFiles;
+  /** The audit index behind /api/search. */
+  search?: SearchIndex;
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -140,6 +144,10 @@ export function buildConsole(deps: ConsoleDeps): Server {
         to: new Date(q.to).toISOString(),
         rows: deps.aggregates.query(q),
       });
+      return;
+    }
+    if (path === '/api/search') {
+      serveSearch(res, url.searchParams, deps.search, deps.logger);
       return;
     }
     const m = /^\/api\/requests\/([^/]+)$/.exec(path);

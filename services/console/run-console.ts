@@ -18,6 +18,8 @@ import { RequestsStore, summarize } from './requests-store';
 import { findWebRoot, StaticFiles } from './static-files';
 import { AggregatesView } from './aggregates-view';
 import { aggregateSerde } from '../aggregator/run-aggregator';
+import type { SearchIndex } from '../indexer/search-index';
+import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 
@@ -33,8 +35,11 @@ export async function runConsole(
   log: EventLog,
   registry: Registry,
   logger: Logger,
+  sharedSearch?: SearchIndex,
 ): Promise<RunningRole> {
   const c = config.console;
+  // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
+  const search = sharedSearch ?? openSearchIndex(config, logger);
   if (c.tokens.length === 0 && !LOOPBACK.test(c.host)) {
     logger.warn({ host: c.host }, 'console exposed beyond localhost without LLM_LOGGER_CONSOLE_TOKEN: anyone who can reach it reads every prompt');
   }
@@ -113,6 +118,7 @@ export async function runConsole(
     alerts,
     tokens: c.tokens,
     web: new StaticFiles(findWebRoot()),
+    search,
   });
   server.listen(c.port, c.host);
   await once(server, 'listening');
@@ -130,6 +136,7 @@ export async function runConsole(
         clearInterval(pruner);
         await Promise.all([subscription.stop(), aggregateSubscription.stop(), live.stop()]);
         store.close();
+        if (!sharedSearch) await search.close();
       })();
       return closing;
     },

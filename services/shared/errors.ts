@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'LOG_CLOSED',
   'EVENT_INVALID',
   'DECODE_FAILED',
+  'INDEX_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

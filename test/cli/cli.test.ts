@@ -41,15 +41,6 @@ test('--help lists every command of the contract', () => {
   expect(run(['tail', '--help']).stdout).toContain('llm-logger tail');
 });
 
-test.each([['indexer'], ['search', 'x']])(
-  '%s answers "not available yet" and exits non-zero',
-  (...args) => {
-    const r = run(args);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('not available yet');
-  },
-);
-
 test('topology render prints the Strimzi resources; apply and schemas register need their backends', () => {
   const render = run(['topology', 'render']);
   expect(render.status).toBe(0);

@@ -6,12 +6,7 @@
 
 // ---- MERGE: the lead removes these lists once the roles' branches are merged ----
 /** Variables from names.md that other branches add to config.ts. */
-export const PENDING_VARIABLES = [
-  'LLM_LOGGER_RETENTION_DAYS',
-  'LLM_LOGGER_ELASTICSEARCH_URL',
-  'LLM_LOGGER_ELASTICSEARCH_API_KEY',
-  'LLM_LOGGER_ELASTICSEARCH_INDEX_PREFIX',
-];
+export const PENDING_VARIABLES: string[] = [];
 /** Commands that answer "not available yet" on this branch. */
-export const PENDING_COMMANDS = ['indexer'];
+export const PENDING_COMMANDS: string[] = [];
 // ---- end MERGE ----

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
+import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -86,6 +87,16 @@ const envSchema = z.object({
   AGGREGATOR_EMIT_INTERVAL_MS: int(100, 600_000).default(1_000), // commit (and publish updates) at most this often
   EMBEDDED_SYNC: z.enum(['normal', 'full']).default('normal'),
 
+  ELASTICSEARCH_URL: z.url().optional(), // unset = embedded SQLite FTS5 index under the data dir
+  ELASTICSEARCH_USERNAME: z.string().min(1).optional(),
+  ELASTICSEARCH_PASSWORD: z.string().min(1).optional(),
+  ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
+  ELASTICSEARCH_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,200}$/, 'must be lowercase letters, digits, ".", "_" or "-"')
+    .default('llm-inference'),
+  RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
+  REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
   ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
   S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -103,6 +114,7 @@ const fileSchema = z
   .object({
     upstreams: z.record(z.string(), upstreamFileSchema).optional(),
     prices: z.unknown().optional(),
+    redaction: redactionFileSchema.optional(),
     alerts: alertsFileSchema.optional(),
   })
   .strict();
@@ -184,6 +196,12 @@ export interface Config {
     handoffBatchMax: number;
     handoffLingerMs: number;
     embeddedSync: 'normal' | 'full';
+  };
+  index: {
+    elasticsearch: { url: string; username: string | null; password: string | null; apiKey: string | null } | null;
+    prefix: string;
+    retentionDays: number;
+    redactor: Redactor;
   };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
@@ -313,6 +331,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       `invalid configuration: ${ENV_PREFIX}KAFKA_BROKERS is set, so ${ENV_PREFIX}SCHEMA_REGISTRY_URL is required (events are Avro with registry ids)`,
     );
   }
+  if (settings.ELASTICSEARCH_USERNAME && !settings.ELASTICSEARCH_PASSWORD) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}ELASTICSEARCH_USERNAME needs ${ENV_PREFIX}ELASTICSEARCH_PASSWORD`,
+    );
+  }
+  let redactor: Redactor;
+  try {
+    redactor = buildRedactor(file.redaction, settings.REDACTION_MODE);
+  } catch (cause) {
+    throw new LlmLoggerError('CONFIG_INVALID', `config file ${filePath}: ${(cause as Error).message}`, { cause });
+  }
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
@@ -363,6 +393,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       handoffBatchMax: settings.HANDOFF_BATCH_MAX,
       handoffLingerMs: settings.HANDOFF_LINGER_MS,
       embeddedSync: settings.EMBEDDED_SYNC,
+    },
+    index: {
+      elasticsearch: settings.ELASTICSEARCH_URL
+        ? {
+            url: settings.ELASTICSEARCH_URL,
+            username: settings.ELASTICSEARCH_USERNAME ?? null,
+            password: settings.ELASTICSEARCH_PASSWORD ?? null,
+            apiKey: settings.ELASTICSEARCH_API_KEY ?? null,
+          }
+        : null,
+      prefix: settings.ELASTICSEARCH_INDEX_PREFIX,
+      retentionDays: settings.RETENTION_DAYS,
+      redactor,
     },
     priceOverrides: file.prices,
     archive: archiveSettings(settings),
