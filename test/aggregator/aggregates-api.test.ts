@@ -78,7 +78,7 @@ describeWithInfra('GET /api/aggregates on Kafka', (settings) => {
       LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl,
       LLM_LOGGER_AGGREGATOR_EMIT_INTERVAL_MS: '500',
       LLM_LOGGER_INSTANCE: `api-test-${randomUUID()}`,
-    });
+    }, { aggregator: true });
   }, 60_000);
   afterAll(async () => {
     await pipeline?.close();
