@@ -4,18 +4,37 @@ import { isLlmLoggerError } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/observability/logger';
 import { createMetricsRegistry } from '../shared/observability/metrics';
 import { openEventLog } from '../shared/log/open-log';
-import { runAggregator } from '../aggregator/run-aggregator';
-import { runConsole } from '../console/run-console';
-import { runGateway, type RunningRole } from '../gateway/run-gateway';
+import type * as AggregatorModule from '../aggregator/run-aggregator';
+import type * as ConsoleModule from '../console/run-console';
+import type * as GatewayModule from '../gateway/run-gateway';
+import type { RunningRole } from '../gateway/run-gateway';
 import type * as QueryModule from '../roller/query';
-import { runRoller } from '../roller/run-roller';
+import type * as RollerModule from '../roller/run-roller';
+import type * as IndexerModule from '../indexer/run-indexer';
+import type * as SearchIndexModule from '../indexer/open-search-index';
+import type * as SearchModule from './search';
+import type { SearchIndex } from '../indexer/search-index';
 import { runSchemas } from './schemas';
 import { runTail } from './tail';
-import { runSearch, SEARCH_USAGE } from './search';
-import { runIndexer } from '../indexer/run-indexer';
-import { openSearchIndex } from '../indexer/open-search-index';
-import type { SearchIndex } from '../indexer/search-index';
+import { SEARCH_USAGE } from './search-usage';
 import { runTopology } from './topology';
+
+/*
+ * Roles and heavy commands are loaded when used, not at start-up: a process
+ * running only the gateway does not carry Arrow, Parquet, DuckDB or the
+ * Elasticsearch client in memory (tens of MB of RSS).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loading, typed by the imports above */
+const load = {
+  gateway: () => require('../gateway/run-gateway') as typeof GatewayModule,
+  aggregator: () => require('../aggregator/run-aggregator') as typeof AggregatorModule,
+  console: () => require('../console/run-console') as typeof ConsoleModule,
+  roller: () => require('../roller/run-roller') as typeof RollerModule,
+  indexer: () => require('../indexer/run-indexer') as typeof IndexerModule,
+  searchIndex: () => require('../indexer/open-search-index') as typeof SearchIndexModule,
+  search: () => require('./search') as typeof SearchModule,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Command {
   summary: string;
@@ -90,7 +109,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'full-text search over prompts and responses',
     usage: SEARCH_USAGE,
     ownOptions: true,
-    run: (args, configPath) => runSearch(args, loadConfigOrExit(configPath)),
+    run: (args, configPath) => load.search().runSearch(args, loadConfigOrExit(configPath)),
   },
   query: {
     summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',
@@ -135,15 +154,15 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
   const running: Pick<RunningRole, 'close'>[] = [];
   // One audit index for the indexer and the console's search when both run here.
   const search: SearchIndex | undefined =
-    roles.includes('indexer') && roles.includes('console') ? openSearchIndex(config, logger.child({ component: 'search-index' })) : undefined;
+    roles.includes('indexer') && roles.includes('console') ? load.searchIndex().openSearchIndex(config, logger.child({ component: 'search-index' })) : undefined;
   try {
     for (const role of roles) {
-      if (role === 'gateway') running.push(await runGateway(config, log, registry, logger));
+      if (role === 'gateway') running.push(await load.gateway().runGateway(config, log, registry, logger));
       // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
-      else if (role === 'aggregator') running.push(await runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
-      else if (role === 'indexer') running.push(await runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
-      else if (role === 'roller') running.push(await runRoller(config, log, registry, logger, { serveHealth: roles.length === 1 }));
-      else running.push(await runConsole(config, log, registry, logger, search));
+      else if (role === 'aggregator') running.push(await load.aggregator().runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
+      else if (role === 'indexer') running.push(await load.indexer().runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
+      else if (role === 'roller') running.push(await load.roller().runRoller(config, log, registry, logger, { serveHealth: roles.length === 1 }));
+      else running.push(await load.console().runConsole(config, log, registry, logger, search));
     }
   } catch (err) {
     await Promise.all(running.map((r) => r.close()));

@@ -4,13 +4,6 @@ import { createLogger } from '../shared/observability/logger';
 import { parseSearchQuery, SearchQueryError, type SearchHit } from '../indexer/core/search-query';
 import { openSearchIndex } from '../indexer/open-search-index';
 
-export const SEARCH_USAGE =
-  'llm-logger search "words \\"a phrase\\" user:alice status:5xx" [--user u] [--app a] [--model m] [--upstream u]\n' +
-  '                  [--status 200|4xx|ok|error|cancelled] [--from time] [--to time] [--limit n] [--offset n] [--json] [--config file.yaml]\n\n' +
-  '  Searches prompts, responses and error messages in the audit index (Elasticsearch when\n' +
-  '  LLM_LOGGER_ELASTICSEARCH_URL is set, else the embedded index under LLM_LOGGER_DATA_DIR), newest first.\n' +
-  '  Times are ISO 8601 or epoch milliseconds. Exit code 0 with hits, 1 with none, 2 on bad input.';
-
 const FILTERS = ['user', 'app', 'model', 'upstream', 'status', 'from', 'to', 'limit', 'offset'] as const;
 
 /** Terminal rendering of a highlighted fragment: <mark> becomes bold, HTML entities are decoded. */
