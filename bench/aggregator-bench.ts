@@ -2,18 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import { TOPICS, type TopicName } from '../topology/topics';
-import { loadConfig } from '../services/shared/config/config';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import type { InferenceEvent } from '../services/shared/event/inference-event';
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
-import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
-import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
-import { createLogger } from '../services/shared/observability/logger';
+import type { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { AggregateProcessor } from '../services/aggregator/aggregate-processor';
 import { AggregatorCore } from '../services/aggregator/core/aggregator-core';
 import { WINDOWS } from '../services/aggregator/core/aggregate-record';
 import { aggregatedEventSerde, aggregateSerde } from '../services/aggregator/run-aggregator';
-import { benchEvent, kafkaEnv } from './bench-kafka';
+import { benchEvent, openBenchKafka } from './bench-kafka';
 
 /**
  * `npm run bench:aggregator` (needs `npm run infra:up`), one process, the
@@ -42,11 +39,7 @@ function percentile(sorted: number[], q: number): number {
 }
 
 async function main(): Promise<void> {
-  const { brokers, registryUrl } = kafkaEnv();
-  const logger = createLogger('warn', 'bench');
-  const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
-  const registry = new ConfluentRegistryClient({ url: registryUrl });
-  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  const { brokers, logger, registry, log } = openBenchKafka();
   const events = await inferenceEventSerde(registry);
   const aggregates = await aggregateSerde(log);
   const run = randomUUID();

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceEvent } from '../services/shared/event/inference-event';
+import { loadConfig, type Config } from '../services/shared/config/config';
+import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
+import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
+import { createLogger, type Logger } from '../services/shared/observability/logger';
 import { sampleEvent } from '../test/support/sample-event';
 
 /** What the Kafka benchmarks share: where the local broker is, and the ~2 KB event they send. */
@@ -21,6 +25,25 @@ export function kafkaEnv(): { brokers: string; registryUrl: string } {
   const registryUrl = process.env.LLM_LOGGER_SCHEMA_REGISTRY_URL ?? vars.LLM_LOGGER_SCHEMA_REGISTRY_URL;
   if (!brokers || !registryUrl) throw new Error('no Kafka: run npm run infra:up first');
   return { brokers, registryUrl };
+}
+
+export interface BenchKafka {
+  brokers: string;
+  registryUrl: string;
+  logger: Logger;
+  config: Config;
+  registry: ConfluentRegistryClient;
+  log: KafkaEventLog;
+}
+
+/** The local broker as every Kafka benchmark uses it: the project's own Kafka log and registry client. */
+export function openBenchKafka(): BenchKafka {
+  const { brokers, registryUrl } = kafkaEnv();
+  const logger = createLogger('warn', 'bench');
+  const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
+  const registry = new ConfluentRegistryClient({ url: registryUrl });
+  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  return { brokers, registryUrl, logger, config, registry, log };
 }
 
 /** A ~2 KB event: the tests' sample event with realistic prompt and answer sizes. */

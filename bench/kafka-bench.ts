@@ -5,13 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { TopicName } from '../topology/topics';
-import { loadConfig } from '../services/shared/config/config';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
-import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
-import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
-import { createLogger } from '../services/shared/observability/logger';
 import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
-import { benchEvent, kafkaEnv as env } from './bench-kafka';
+import { benchEvent, openBenchKafka } from './bench-kafka';
 
 /**
  * `npm run bench:kafka` (needs `npm run infra:up`): against the local broker,
@@ -25,11 +21,7 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const BATCH = 500;
 
 async function main(): Promise<void> {
-  const { brokers, registryUrl } = env();
-  const logger = createLogger('warn', 'bench');
-  const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
-  const registry = new ConfluentRegistryClient({ url: registryUrl });
-  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  const { brokers, registryUrl, registry, log } = openBenchKafka();
   const serde = await inferenceEventSerde(registry);
   const topic = `bench.${randomUUID()}` as TopicName;
   const admin = createKafkaClient([brokers]).admin();

@@ -5,15 +5,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import type { TopicName } from '../topology/topics';
-import { loadConfig } from '../services/shared/config/config';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
-import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
-import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
-import { createLogger } from '../services/shared/observability/logger';
 import { LocalDirStore } from '../services/roller/object-store/local-dir-store';
 import { consumeIntoArchive } from '../services/roller/run-roller';
-import { benchEvent, kafkaEnv } from './bench-kafka';
+import { benchEvent, openBenchKafka } from './bench-kafka';
 
 /**
  * `npm run bench:roller` (needs `npm run infra:up`): ~2 KB events from the
@@ -25,11 +21,7 @@ import { benchEvent, kafkaEnv } from './bench-kafka';
 const N = Number(process.env.BENCH_EVENTS ?? 200_000);
 
 async function main(): Promise<void> {
-  const { brokers, registryUrl } = kafkaEnv();
-  const logger = createLogger('warn', 'bench');
-  const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
-  const registry = new ConfluentRegistryClient({ url: registryUrl });
-  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  const { brokers, logger, config, registry, log } = openBenchKafka();
   const serde = await inferenceEventSerde(registry);
   const topic = `bench.roller.${randomUUID()}` as TopicName;
   const admin = createKafkaClient([brokers]).admin();
