@@ -39,7 +39,8 @@ export class AggregatorCore {
     const state = new PartitionState(partition, this.options);
     for (const r of records) state.restore(r);
     if (meta) {
-      state.streamTime = Math.max(state.streamTime, meta.streamTime);
+      // Written with every state change: exact, where the windows' newest events may be ahead of it (see apply).
+      state.streamTime = meta.streamTime;
       state.lastEventWallTime = meta.lastEventWallTime;
     }
     this.partitions.set(partition, state);

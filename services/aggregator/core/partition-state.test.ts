@@ -6,6 +6,8 @@ import { mergePartials, parseAggregateQuery } from './aggregate-query';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 27, 10, 0, 0);
+/** Wall-clock time in tests that are not about it: a while after the events. */
+const W = T0 + 10 * MIN;
 const options = { windowSizesMs: [MIN, 60 * MIN], graceMs: 30_000, idleCloseMs: 120_000, maxKeys: 3 };
 
 function ev(endedAt: number, partial: Partial<InferenceEvent> = {}): InferenceEvent {
@@ -19,10 +21,10 @@ function find(records: AggregateRecord[], size: number, dimension: string, group
 describe('AggregatorCore', () => {
   it('counts calls, tokens, cost and errors per window and group', () => {
     const core = new AggregatorCore(options);
-    core.apply(0, ev(T0 + 1_000), 1);
-    core.apply(0, ev(T0 + 2_000, { error_class: 'rate_limited', http_status: 429, user: 'bob' }), 1);
-    core.apply(0, ev(T0 + 3_000, { client_cancelled: true, error_class: 'client_cancelled' }), 1);
-    const { records } = core.flush(2);
+    core.apply(0, ev(T0 + 1_000), W + 1);
+    core.apply(0, ev(T0 + 2_000, { error_class: 'rate_limited', http_status: 429, user: 'bob' }), W + 1);
+    core.apply(0, ev(T0 + 3_000, { client_cancelled: true, error_class: 'client_cancelled' }), W + 1);
+    const { records } = core.flush(W + 2);
     const overall = find(records, MIN, 'overall', '')!;
     expect(overall).toMatchObject({ calls: 3, errors: 1, errors_by_class: { rate_limited: 1 }, cancelled: 1, input_tokens: 36, output_tokens: 9, cost_micro_usd: 12, final: false });
     expect(find(records, MIN, 'user', 'bob')!.calls).toBe(1);
@@ -31,37 +33,47 @@ describe('AggregatorCore', () => {
     expect(find(records, MIN, 'model_upstream', 'gpt-4o-mini-2024-07-18@openai')!.calls).toBe(3);
     expect(find(records, 60 * MIN, 'overall', '')!.calls).toBe(3);
     // Nothing changed: nothing to publish.
-    expect(core.flush(3).records).toHaveLength(0);
+    expect(core.flush(W + 3).records).toHaveLength(0);
   });
 
   it('closes a window once stream time passes its end plus the grace period, with one final record', () => {
     const core = new AggregatorCore(options);
-    core.apply(0, ev(T0 + 10_000), 1);
-    core.flush(1);
-    core.apply(0, ev(T0 + MIN + 29_000), 2); // within grace of window T0
-    expect(core.flush(2).records.some((r) => r.final)).toBe(false);
-    core.apply(0, ev(T0 + MIN + 30_000), 3); // stream time reaches end + grace
-    const { records, state } = core.flush(3);
+    core.apply(0, ev(T0 + 10_000), W + 1);
+    core.flush(W + 1);
+    core.apply(0, ev(T0 + MIN + 29_000), W + 2); // within grace of window T0
+    expect(core.flush(W + 2).records.some((r) => r.final)).toBe(false);
+    core.apply(0, ev(T0 + MIN + 30_000), W + 3); // stream time reaches end + grace
+    const { records, state } = core.flush(W + 3);
     const final = records.filter((r) => r.final && r.window_size_ms === MIN);
     expect(final).toHaveLength(7); // one group per dimension in window T0
     expect(find(final, MIN, 'overall', '')!.calls).toBe(1);
     // Their state is dropped (tombstones), and they are never published again.
     expect(state.filter((s) => s.record === null)).toHaveLength(7);
-    core.apply(0, ev(T0 + 2 * MIN), 4);
-    expect(core.flush(4).records.filter((r) => r.window_start === T0 && r.window_size_ms === MIN)).toHaveLength(0);
+    core.apply(0, ev(T0 + 2 * MIN), W + 4);
+    expect(core.flush(W + 4).records.filter((r) => r.window_start === T0 && r.window_size_ms === MIN)).toHaveLength(0);
   });
 
   it('counts events later than the grace period as late, never in their closed window', () => {
     const core = new AggregatorCore(options);
-    core.apply(0, ev(T0 + 1_000), 1);
-    core.apply(0, ev(T0 + 2 * MIN), 1);
-    core.flush(1); // closes window T0
-    const r = core.apply(0, ev(T0 + 5_000), 2);
+    core.apply(0, ev(T0 + 1_000), W + 1);
+    core.apply(0, ev(T0 + 2 * MIN), W + 1);
+    core.flush(W + 1); // closes window T0
+    const r = core.apply(0, ev(T0 + 5_000), W + 2);
     expect(r.late).toBe(1); // late for the 1-minute window only; the hour is still open
-    const { records } = core.flush(2);
+    const { records } = core.flush(W + 2);
     expect(find(records, MIN, 'overall', '', T0)).toBeUndefined();
     expect(find(records, MIN, 'overall', '', T0 + 2 * MIN)).toMatchObject({ calls: 1, late: 1 });
     expect(find(records, 60 * MIN, 'overall', '')).toMatchObject({ calls: 3, late: 0 });
+  });
+
+  it('an event stamped ahead of the clock moves stream time only to now + grace', () => {
+    const core = new AggregatorCore(options);
+    core.apply(0, ev(T0 + 60 * MIN), T0); // a client clock an hour fast
+    expect(find(core.flush(T0).records, MIN, 'overall', '', T0 + 60 * MIN)).toMatchObject({ calls: 1, late: 0 });
+    // Calls at the real time are not late, and the future one is kept in its own window.
+    expect(core.apply(0, ev(T0 + 5_000), T0 + 5_000).late).toBe(0);
+    const { records } = core.flush(T0 + 5_000);
+    expect(find(records, MIN, 'overall', '', T0)).toMatchObject({ calls: 1, late: 0 });
   });
 
   it('closes the windows of an idle partition by wall clock', () => {
@@ -75,8 +87,8 @@ describe('AggregatorCore', () => {
 
   it('folds groups past the cardinality limit into __other__', () => {
     const core = new AggregatorCore(options);
-    for (const user of ['a', 'b', 'c', 'd', 'e']) core.apply(0, ev(T0 + 1_000, { user }), 1);
-    const { records } = core.flush(1);
+    for (const user of ['a', 'b', 'c', 'd', 'e']) core.apply(0, ev(T0 + 1_000, { user }), W + 1);
+    const { records } = core.flush(W + 1);
     const users = records.filter((r) => r.window_size_ms === MIN && r.dimension === 'user');
     expect(users.map((r) => r.group).sort()).toEqual([OTHER_GROUP, 'a', 'b', 'c']);
     expect(find(users, MIN, 'user', OTHER_GROUP)!.calls).toBe(2);
@@ -85,12 +97,12 @@ describe('AggregatorCore', () => {
   it('rebuilds the same aggregates from restored state as without the restart', () => {
     const events = Array.from({ length: 200 }, (_, i) => ev(T0 + i * 700, { user: `u${i % 4}`, latency_ms: 100 + i }));
     const straight = new AggregatorCore(options);
-    for (const e of events) straight.apply(3, e, 1);
-    const expected = straight.flush(1).records;
+    for (const e of events) straight.apply(3, e, W + 1);
+    const expected = straight.flush(W + 1).records;
 
     const first = new AggregatorCore(options);
-    for (const e of events.slice(0, 120)) first.apply(3, e, 1);
-    const f = first.flush(1);
+    for (const e of events.slice(0, 120)) first.apply(3, e, W + 1);
+    const f = first.flush(W + 1);
     const state = new Map<string, AggregateRecord>();
     for (const s of f.state) {
       if (s.record) state.set(s.key, s.record);
@@ -98,8 +110,8 @@ describe('AggregatorCore', () => {
     }
     const second = new AggregatorCore(options);
     second.restore(3, [...state.values()], f.meta.get(3)!);
-    for (const e of events.slice(120)) second.apply(3, e, 1);
-    const resumed = [...f.records.filter((r) => r.final), ...second.flush(1).records];
+    for (const e of events.slice(120)) second.apply(3, e, W + 1);
+    const resumed = [...f.records.filter((r) => r.final), ...second.flush(W + 1).records];
     const key = (r: AggregateRecord): string => `${r.window_size_ms}|${r.window_start}|${r.dimension}|${r.group}`;
     const last = (rs: AggregateRecord[]): Map<string, AggregateRecord> => new Map(rs.map((r) => [key(r), r]));
     const a = last(expected);
@@ -116,9 +128,9 @@ describe('AggregatorCore', () => {
     for (let i = 0; i < 1_000; i++) {
       const latency = 50 + ((i * 7919) % 5000);
       latencies.push(latency);
-      core.apply(i % 4, ev(T0 + (i % 50) * 1000, { latency_ms: latency }), 1);
+      core.apply(i % 4, ev(T0 + (i % 50) * 1000, { latency_ms: latency }), W + 1);
     }
-    const rows = mergePartials(core.flush(1).records.filter((r) => r.window_size_ms === MIN && r.dimension === 'overall'));
+    const rows = mergePartials(core.flush(W + 1).records.filter((r) => r.window_size_ms === MIN && r.dimension === 'overall'));
     expect(rows).toHaveLength(1);
     expect(rows[0]!.calls).toBe(1_000);
     latencies.sort((x, y) => x - y);

@@ -92,7 +92,10 @@ export class PartitionState {
   apply(e: AggregatedEvent, wallNow: number): ApplyResult {
     const result: ApplyResult = { late: 0, folded: 0 };
     const eventTime = e.ended_at;
-    if (eventTime > this.streamTime) this.streamTime = eventTime;
+    // An event stamped ahead of the clock (a skewed client, the ingest API) moves stream time at most
+    // to now + grace: otherwise every call that follows it would count as late until the clock caught up.
+    const advance = Math.min(eventTime, wallNow + this.options.graceMs);
+    if (advance > this.streamTime) this.streamTime = advance;
     this.lastEventWallTime = wallNow;
     for (const size of this.options.windowSizesMs) {
       const start = windowStart(eventTime, size);

@@ -65,9 +65,17 @@ export interface KafkaTxnProducer {
 /** The low-level (librdkafka-style) consumer: manual assignment, for reading one partition to its end. */
 export interface LowLevelConsumer {
   connect(options: { timeout: number }, callback: (err: Error | null) => void): void;
-  assign(assignments: { topic: string; partition: number; offset: number }[]): void;
+  assign(assignments: { topic: string; partition: number; offset?: number }[]): void;
   consume(count: number, callback: (err: Error | null, messages: KafkaMessageLowLevel[]) => void): void;
   setDefaultConsumeTimeout(ms: number): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(on: boolean): void;
+  subscribe(topics: string[]): void;
+  incrementalAssign(assignments: { topic: string; partition: number }[]): void;
+  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
+  unassign(): void;
+  seek(toppar: { topic: string; partition: number; offset: number }, timeoutMs: number, callback: (err: Error | null) => void): void;
+  commitCb(offsets: { topic: string; partition: number; offset: number }[], callback: (err: Error | null) => void): void;
+  getWatermarkOffsets(topic: string, partition: number): { highOffset: number; lowOffset: number };
   position(toppars: { topic: string; partition: number }[]): { partition: number; offset: number }[];
   queryWatermarkOffsets(topic: string, partition: number, timeoutMs: number, callback: (err: Error | null, offsets: { highOffset: number; lowOffset: number }) => void): void;
   disconnect(callback: () => void): void;
@@ -79,6 +87,7 @@ export interface KafkaMessageLowLevel {
   offset: number;
   partition: number;
   timestamp: number;
+  headers?: Record<string, Buffer | string>[];
 }
 
 export interface KafkaClient {
@@ -99,13 +108,23 @@ export interface LowLevelProducer {
   produce(
     topic: string,
     partition: number | null,
-    value: Buffer,
+    value: Buffer | null,
     key: string | undefined,
     timestamp: number,
     opaque: unknown,
     headers?: Record<string, string>[],
   ): void;
   flush(timeoutMs: number, callback: () => void): void;
+  initTransactions(timeoutMs: number, callback: (err: Error | null) => void): void;
+  beginTransaction(callback: (err: Error | null) => void): void;
+  sendOffsetsToTransaction(
+    offsets: { topic: string; partition: number; offset: number }[],
+    consumer: LowLevelConsumer,
+    timeoutMs: number,
+    callback: (err: Error | null) => void,
+  ): void;
+  commitTransaction(timeoutMs: number, callback: (err: Error | null) => void): void;
+  abortTransaction(timeoutMs: number, callback: (err: Error | null) => void): void;
   disconnect(timeoutMs: number, callback: () => void): void;
 }
 

@@ -4,7 +4,7 @@ import type { TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer } from './kafka-client';
+import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
@@ -25,7 +25,9 @@ import { KafkaTransactionalSubscription } from './kafka-transactional';
  * The Kafka adapter of the event log, on @confluentinc/kafka-javascript
  * (librdkafka; chosen by measurement, see docs/benchmarks.md). Producer:
  * idempotent, acks=all, linger, zstd. Consumers: consumer groups, manual
- * commits after the handler, cooperative-sticky rebalancing.
+ * commits after the handler, cooperative-sticky rebalancing; producer and
+ * consumers on the library's lower-level API (rdkafka-producer.ts,
+ * rdkafka-consumer.ts), which measured faster than its KafkaJS-style layer.
  */
 
 export interface KafkaLogOptions {
@@ -57,12 +59,6 @@ export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record
   return conf;
 }
 
-function headersOf(headers: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = String(Array.isArray(v) ? v[0] : (v ?? ''));
-  return out;
-}
-
 function wrap(what: string, err: unknown): LlmLoggerError {
   return new LlmLoggerError('LOG_UNAVAILABLE', `kafka ${what}: ${(err as Error).message ?? String(err)}`, { cause: err, retriable: true });
 }
@@ -70,31 +66,12 @@ function wrap(what: string, err: unknown): LlmLoggerError {
 export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka' as const;
   readonly schemaRegistry: SchemaRegistry;
-  private readonly kafka: KafkaClient;
   private producer: RdkafkaProducer | null = null;
   private readonly subscriptions = new Set<KafkaSubscription | KafkaTransactionalSubscription>();
   private closed = false;
 
   constructor(private readonly options: KafkaLogOptions) {
     this.schemaRegistry = options.registry;
-    const log = options.logger.child({ component: 'kafka' });
-    const { KafkaJS } = loadKafkaLibrary();
-    this.kafka = new KafkaJS.Kafka({
-      kafkaJS: {
-        brokers: options.brokers,
-        clientId: options.settings.clientId,
-        logLevel: KafkaJS.logLevel.WARN,
-        logger: {
-          info: (m: string, e?: object) => log.debug(e ?? {}, m),
-          error: (m: string, e?: object) => log.warn(e ?? {}, m),
-          warn: (m: string, e?: object) => log.warn(e ?? {}, m),
-          debug: () => undefined,
-          namespace: () => undefined,
-          setLogLevel: () => undefined,
-        } as never,
-      },
-      ...rdkafkaCommonConfig(options.brokers, options.settings),
-    });
   }
 
   /**
@@ -142,7 +119,7 @@ export class KafkaEventLog implements EventLog {
 
   subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
-    const sub = new KafkaSubscription(this.kafka, options, handler, this.options.logger);
+    const sub = new KafkaSubscription(rdkafkaCommonConfig(this.options.brokers, this.options.settings), options, handler, this.options.logger);
     this.subscriptions.add(sub);
     void sub.done.finally(() => this.subscriptions.delete(sub));
     return sub;
@@ -152,7 +129,6 @@ export class KafkaEventLog implements EventLog {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     const sub = new KafkaTransactionalSubscription(
       {
-        kafka: this.kafka,
         commonConfig: rdkafkaCommonConfig(this.options.brokers, this.options.settings),
         settings: this.options.settings,
         logger: this.options.logger,
@@ -176,45 +152,39 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
-/** librdkafka's rebalance event code for partitions being revoked (RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS). */
-const ERR_REVOKE_PARTITIONS = -174;
+/** Where a failed batch starts again, and how long to wait before it does. */
+const RETRY_MS = { first: 500, max: 10_000 };
 
 class KafkaSubscription implements ConsumerSubscription {
   readonly done: Promise<void>;
-  private readonly consumer: KafkaConsumer;
+  private readonly consumer: RdkafkaGroupConsumer;
   private readonly lagByPartition = new Map<number, number>();
   private stopping = false;
   private inBatch: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
-  /** Partitions revoked since their last batch: committing them may be refused, which is harmless. */
-  private readonly revoked = new Set<number>();
 
   constructor(
-    kafka: KafkaClient,
+    commonConfig: Record<string, unknown>,
     private readonly options: SubscribeOptions,
     private readonly handler: BatchHandler,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     // A reader with no group (tail) gets a throw-away group and never commits.
     const groupId = options.groupId ?? `llm-logger-reader-${randomUUID()}`;
-    const { KafkaJS } = loadKafkaLibrary();
-    this.consumer = kafka.consumer({
-      kafkaJS: {
-        groupId,
-        fromBeginning: options.start === 'earliest',
-        autoCommit: false,
-        partitionAssigners: [KafkaJS.PartitionAssigners.cooperativeSticky],
+    this.consumer = new RdkafkaGroupConsumer({
+      config: {
+        ...commonConfig,
+        // Read only what producers committed (transactional aggregates).
+        'isolation.level': 'read_committed',
+        // A topic created after the consumer started is picked up within 10 s, not librdkafka's 5 min.
+        'topic.metadata.refresh.interval.ms': 10_000,
       },
-      'js.consumer.max.batch.size': options.maxBatch ?? 1000,
-      // Read only what producers committed (transactional aggregates).
-      'isolation.level': 'read_committed',
-      // A topic created after the consumer started is picked up within 10 s, not librdkafka's 5 min.
-      'topic.metadata.refresh.interval.ms': 10_000,
-      // Observed only (the library still does the incremental assignment): tells a holding handler what it lost.
-      rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
-        if (err.code !== ERR_REVOKE_PARTITIONS) return;
-        const partitions = assignment.map((a) => a.partition);
-        for (const p of partitions) this.revoked.add(p);
+      topic: options.topic,
+      groupId,
+      start: options.start,
+      cooperative: true,
+      onRevoked: (partitions) => {
+        for (const p of partitions) this.lagByPartition.delete(p);
         options.onRevoked?.(partitions);
       },
     });
@@ -231,59 +201,50 @@ class KafkaSubscription implements ConsumerSubscription {
 
   private async run(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.options.topic] });
-    await this.consumer.run({
-      // Offsets are marked only when the batch handler returned; nothing is committed before.
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        // Once stopping, take nothing new: what is not committed is delivered again later.
-        if (batch.messages.length === 0 || this.stopping) return;
-        let finished!: () => void;
-        this.inBatch = new Promise((r) => (finished = r));
-        try {
-          await this.handleBatch(batch);
-        } finally {
-          this.inBatch = null;
-          finished();
-        }
-      },
-    });
-  }
-
-  private async handleBatch(batch: KafkaBatch): Promise<void> {
-    const records: ConsumedRecord[] = batch.messages.map((m) => ({
-      topic: batch.topic as TopicName,
-      partition: batch.partition,
-      offset: Number(m.offset),
-      key: m.key ? m.key.toString() : null,
-      value: m.value ?? Buffer.alloc(0),
-      headers: m.headers ? headersOf(m.headers) : {},
-      timestamp: Number(m.timestamp),
-    }));
-    this.revoked.delete(batch.partition);
-    const held = await this.handler(records);
-    const last = records[records.length - 1]!;
-    if (this.options.groupId) {
-      // A handler that holds records back names what is safe to commit; it may be nothing yet.
-      const next = held ? held.get(batch.partition) : last.offset + 1;
-      if (next !== undefined) {
-        try {
-          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(next) }]);
-        } catch (err) {
-          // Taken away while the batch ran: its next owner starts from the last commit that went through.
-          if (!this.revoked.has(batch.partition)) throw err;
-        }
+    let retryMs = RETRY_MS.first;
+    while (!this.stopping) {
+      let records: ConsumedRecord[];
+      try {
+        records = await this.consumer.next(this.options.maxBatch ?? 1000);
+      } catch (err) {
+        if (this.stopping) break;
+        this.logger.warn({ err, topic: this.options.topic }, 'kafka consume failed; trying again');
+        await sleep(retryMs);
+        continue;
+      }
+      // Once stopping, take nothing new: what is not committed is delivered again later.
+      if (records.length === 0 || this.stopping) continue;
+      const batch = this.handleBatch(records);
+      this.inBatch = batch.catch(() => undefined);
+      try {
+        await batch;
+        retryMs = RETRY_MS.first;
+      } catch (err) {
+        // Not committed: read the batch again from its first records, after a pause.
+        this.logger.warn({ err, topic: this.options.topic, retryInMs: retryMs }, 'batch failed; it will be read again');
+        await this.consumer.rewind(records);
+        await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+      } finally {
+        this.inBatch = null;
       }
     }
-    const high = Number(batch.highWatermark);
-    if (Number.isFinite(high)) this.lagByPartition.set(batch.partition, Math.max(0, high - (last.offset + 1)));
+  }
+
+  private async handleBatch(records: ConsumedRecord[]): Promise<void> {
+    const held = await this.handler(records);
+    const next = nextOffsets(records);
+    // A handler that holds records back names what is safe to commit; it may be nothing yet.
+    if (this.options.groupId) await this.consumer.commit(held ?? next);
+    for (const [p, n] of next) {
+      const lag = this.consumer.lagAfter(p, n);
+      if (lag !== undefined) this.lagByPartition.set(p, lag);
+    }
   }
 
   async commit(positions: CommitPositions): Promise<void> {
     if (!this.options.groupId || this.stopping || positions.size === 0) return;
-    await this.consumer.commitOffsets(
-      [...positions].map(([partition, next]) => ({ topic: this.options.topic, partition, offset: String(next) })),
-    );
+    await this.consumer.commit(positions);
   }
 
   stop(): Promise<void> {
@@ -295,7 +256,11 @@ class KafkaSubscription implements ConsumerSubscription {
     this.stopping = true;
     await this.inBatch; // let the batch in hand finish and commit
     // A connect to an unreachable cluster may take librdkafka ~30 s to give up: do not wait for it.
-    const stopped = Promise.all([this.consumer.disconnect().catch(() => undefined), this.done]);
+    const stopped = Promise.all([this.consumer.disconnect(), this.done]);
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedRecord, Subscription, TransactionalOptions, TransactionalProcessor } from '../event-log';
-import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer, type KafkaMessageLowLevel, type KafkaTxnProducer, type LowLevelConsumer } from './kafka-client';
+import { loadKafkaLibrary, type KafkaMessageLowLevel, type LowLevelConsumer } from './kafka-client';
+import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
+import { RdkafkaProducer, type ProduceRecord } from './rdkafka-producer';
 
 /**
  * Exactly-once consume-transform-produce on Kafka: each commit is one Kafka
@@ -15,13 +16,10 @@ import { loadKafkaLibrary, type KafkaBatch, type KafkaClient, type KafkaConsumer
  * loop down and starts over from what is committed.
  */
 
-const ERR_ASSIGN = -175;
-const ERR_REVOKE = -174;
 /** An open transaction of a crashed instance blocks read_committed readers until this expires. */
 const TRANSACTION_TIMEOUT_MS = 10_000;
 
 export interface KafkaTransactionalDeps {
-  kafka: KafkaClient;
   commonConfig: Record<string, string | number | boolean>;
   settings: KafkaSettings;
   logger: Logger;
@@ -76,18 +74,18 @@ export class KafkaTransactionalSubscription implements Subscription {
 }
 
 class Session {
-  private readonly consumer: KafkaConsumer;
-  private readonly producer: KafkaTxnProducer;
+  private readonly consumer: RdkafkaGroupConsumer;
+  private readonly producer: RdkafkaProducer;
   /** Next offset to commit, per partition processed since the last commit. */
   private readonly pending = new Map<number, number>();
   private readonly restored = new Set<number>();
-  private assigned: number[] = [];
   private readonly lagByPartition = new Map<number, number>();
   private chain: Promise<void> = Promise.resolve();
   private failure: ((err: unknown) => void) | null = null;
   private lastCommit = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
+  private inTransaction = false;
 
   constructor(
     private readonly deps: KafkaTransactionalDeps,
@@ -95,31 +93,32 @@ class Session {
     private readonly processor: TransactionalProcessor,
     private readonly log: Logger,
   ) {
-    const { KafkaJS } = loadKafkaLibrary();
-    this.consumer = deps.kafka.consumer({
-      kafkaJS: {
-        groupId: options.groupId,
-        fromBeginning: true,
-        autoCommit: false,
-        // Eager rebalancing: every rebalance revokes everything, which keeps state hand-over simple.
-        partitionAssigners: [KafkaJS.PartitionAssigners.range],
+    this.consumer = new RdkafkaGroupConsumer({
+      config: {
+        ...deps.commonConfig,
+        'isolation.level': 'read_committed',
+        'topic.metadata.refresh.interval.ms': 10_000,
+        // A crashed instance's partitions stall until the group notices it is gone: 15 s, not the default 45 s.
+        'session.timeout.ms': 15_000,
+        'heartbeat.interval.ms': 3_000,
       },
-      'js.consumer.max.batch.size': options.maxBatch ?? 2_000,
-      'isolation.level': 'read_committed',
-      'topic.metadata.refresh.interval.ms': 10_000,
-      // A crashed instance's partitions stall until the group notices it is gone: 15 s, not the default 45 s.
-      'session.timeout.ms': 15_000,
-      'heartbeat.interval.ms': 3_000,
-      rebalance_cb: (err: { code: number }, assignment: { partition: number }[]) => {
-        if (err.code === ERR_REVOKE) this.revoked(assignment.map((a) => a.partition));
-        else if (err.code === ERR_ASSIGN) {
-          this.assigned = assignment.map((a) => a.partition);
-          this.log.info({ partitions: this.assigned }, 'partitions assigned');
-        }
-      },
+      topic: options.topic,
+      groupId: options.groupId,
+      start: 'earliest',
+      // Eager rebalancing: every rebalance revokes everything, which keeps state hand-over simple.
+      cooperative: false,
+      onAssigned: (partitions) => this.log.info({ partitions }, 'partitions assigned'),
+      // After the batch in hand: commit what was processed (still allowed in this generation), then forget.
+      onRevoked: (partitions) =>
+        this.enqueue(async () => {
+          await this.commitIfDue(true);
+          this.revoked(partitions);
+        }),
     });
-    this.producer = deps.kafka.producer({
-      kafkaJS: { transactionalId: options.transactionalId, idempotent: true, maxInFlightRequests: 1 },
+    this.producer = new RdkafkaProducer({
+      ...deps.commonConfig,
+      'transactional.id': options.transactionalId,
+      'enable.idempotence': true,
       'transaction.timeout.ms': TRANSACTION_TIMEOUT_MS,
       'socket.timeout.ms': TRANSACTION_TIMEOUT_MS,
       'compression.codec': deps.settings.compression,
@@ -145,17 +144,15 @@ class Session {
   private stopResolve: (() => void) | null = null;
 
   private async start(): Promise<void> {
-    await this.producer.connect();
+    await this.producer.connect(30_000);
+    // Fences an older instance with the same transactional id and aborts its open transaction.
+    await this.producer.initTransactions(30_000);
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.options.topic] });
-    this.timer = setInterval(() => this.enqueue(() => this.commitIfDue(true)), this.options.commitIntervalMs);
-    await this.consumer.run({
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        if (this.closing || batch.messages.length === 0) return;
-        await this.enqueue(() => this.handle(batch));
-      },
-    });
+    this.timer = setInterval(() => void this.enqueue(() => this.commitIfDue(true)), this.options.commitIntervalMs);
+    while (!this.closing) {
+      const records = await this.consumer.next(this.options.maxBatch ?? 2_000);
+      if (records.length > 0 && !this.closing) await this.enqueue(() => this.handle(records));
+    }
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -177,11 +174,14 @@ class Session {
     this.processor.revoke(partitions);
   }
 
-  private async handle(batch: KafkaBatch): Promise<void> {
-    const p = batch.partition;
-    if (!this.restored.has(p)) {
+  private async handle(batch: ConsumedRecord[]): Promise<void> {
+    // Records fetched before a revocation that has been handled since are someone else's now.
+    const held = new Set(this.consumer.partitions());
+    const records = batch.every((r) => held.has(r.partition)) ? batch : batch.filter((r) => held.has(r.partition));
+    const next = nextOffsets(records);
+    if ([...next.keys()].some((p) => !this.restored.has(p))) {
       // Restore every assigned partition at once: one read of the changelog instead of one per partition.
-      const todo = [...new Set([p, ...this.assigned.filter((x) => !this.restored.has(x))])];
+      const todo = [...new Set([...next.keys(), ...held])].filter((x) => !this.restored.has(x));
       const states = await this.readChangelog(todo);
       this.processor.revoke(todo);
       for (const x of todo) {
@@ -189,21 +189,13 @@ class Session {
         this.restored.add(x);
       }
     }
-    const topic = batch.topic as TopicName;
-    const records: ConsumedRecord[] = batch.messages.map((m) => ({
-      topic,
-      partition: p,
-      offset: Number(m.offset),
-      key: m.key ? m.key.toString() : null,
-      value: m.value ?? Buffer.alloc(0),
-      headers: {},
-      timestamp: Number(m.timestamp),
-    }));
+    if (records.length === 0) return;
     await this.processor.process(records);
-    const next = records[records.length - 1]!.offset + 1;
-    this.pending.set(p, next);
-    const high = Number(batch.highWatermark);
-    if (Number.isFinite(high)) this.lagByPartition.set(p, Math.max(0, high - next));
+    for (const [p, n] of next) {
+      this.pending.set(p, n);
+      const lag = this.consumer.lagAfter(p, n);
+      if (lag !== undefined) this.lagByPartition.set(p, lag);
+    }
     await this.commitIfDue(false);
   }
 
@@ -213,27 +205,28 @@ class Session {
     const { output, state } = await this.processor.flush();
     this.lastCommit = Date.now();
     if (output.length === 0 && state.length === 0 && this.pending.size === 0) return;
-    const txn = await this.producer.transaction();
+    await this.producer.beginTransaction();
+    this.inTransaction = true;
     try {
-      const byTopic = new Map<string, { key: string | null; value: Buffer | null; partition?: number; headers?: Record<string, string> }[]>();
-      const push = (topic: string, m: { key: string | null; value: Buffer | null; partition?: number; headers?: Record<string, string> }): void => {
+      const byTopic = new Map<string, ProduceRecord[]>();
+      const push = (topic: string, m: ProduceRecord): void => {
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, (list = []));
         list.push(m);
       };
       for (const r of output) push(r.topic, { key: r.key, value: r.value, headers: r.headers });
       for (const e of state) push(this.options.changelogTopic, { key: e.key, value: e.value, partition: e.partition });
-      for (const [topic, messages] of byTopic) await txn.send({ topic, messages });
+      await Promise.all([...byTopic].map(([topic, messages]) => this.producer.send(topic, messages)));
       if (this.pending.size > 0) {
-        await txn.sendOffsets({
-          consumer: this.consumer,
-          topics: [{ topic: this.options.topic, partitions: [...this.pending].map(([partition, offset]) => ({ partition, offset: String(offset) })) }],
-        });
+        const offsets = [...this.pending].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset }));
+        await this.producer.sendOffsetsToTransaction(offsets, this.consumer.consumer, TRANSACTION_TIMEOUT_MS);
       }
-      await txn.commit();
+      await this.producer.commitTransaction(TRANSACTION_TIMEOUT_MS);
+      this.inTransaction = false;
       this.pending.clear();
     } catch (err) {
-      await txn.abort().catch(() => undefined);
+      await this.producer.abortTransaction(TRANSACTION_TIMEOUT_MS).catch(() => undefined);
+      this.inTransaction = false;
       throw err;
     }
   }
@@ -305,7 +298,7 @@ class Session {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     await this.chain.catch(() => undefined);
-    if (this.producer.isActive()) await this.producer.abort().catch(() => undefined);
+    if (this.inTransaction) await this.producer.abortTransaction(TRANSACTION_TIMEOUT_MS).catch(() => undefined);
     const bounded = <T>(p: Promise<T>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await bounded(this.consumer.disconnect());
     await bounded(this.producer.disconnect());

@@ -1,5 +1,11 @@
-import { loadKafkaLibrary, type LowLevelProducer } from './kafka-client';
+import { loadKafkaLibrary, type LowLevelConsumer, type LowLevelProducer } from './kafka-client';
 import type { ProducerRecord } from '../event-log';
+
+/** A record as produced here: a tombstone has no value; a partition, if given, overrides the key's. */
+export interface ProduceRecord extends Omit<ProducerRecord, 'value'> {
+  value: Buffer | null;
+  partition?: number;
+}
 
 /**
  * The producer on the library's lower-level (node-rdkafka-style) API, which
@@ -57,7 +63,7 @@ export class RdkafkaProducer {
   }
 
   /** Resolves when every record is acknowledged by the brokers (acks=all). */
-  async send(topic: string, records: ProducerRecord[]): Promise<void> {
+  async send(topic: string, records: readonly ProduceRecord[]): Promise<void> {
     const now = Date.now();
     await new Promise<void>((resolve, reject) => {
       const pending: Pending = { remaining: records.length, failed: null, resolve, reject };
@@ -66,7 +72,7 @@ export class RdkafkaProducer {
           const r = records[i]!;
           const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
           try {
-            this.producer.produce(topic, null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
+            this.producer.produce(topic, r.partition ?? null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
           } catch (err) {
             if ((err as { code?: number }).code === QUEUE_FULL) {
               // librdkafka's queue is full: let it drain, then go on from this record.
@@ -84,6 +90,31 @@ export class RdkafkaProducer {
     });
   }
 
+  /**
+   * Transactions (a producer made with a `transactional.id`): init once after
+   * connecting, then begin, send, add the consumer's offsets, commit or abort.
+   */
+  initTransactions(timeoutMs: number): Promise<void> {
+    return settle((cb) => this.producer.initTransactions(timeoutMs, cb));
+  }
+
+  beginTransaction(): Promise<void> {
+    return settle((cb) => this.producer.beginTransaction(cb));
+  }
+
+  /** Offsets go with the consumer's group metadata, so a member of an older generation is fenced. */
+  sendOffsetsToTransaction(offsets: { topic: string; partition: number; offset: number }[], consumer: LowLevelConsumer, timeoutMs: number): Promise<void> {
+    return settle((cb) => this.producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, cb));
+  }
+
+  commitTransaction(timeoutMs: number): Promise<void> {
+    return settle((cb) => this.producer.commitTransaction(timeoutMs, cb));
+  }
+
+  abortTransaction(timeoutMs: number): Promise<void> {
+    return settle((cb) => this.producer.abortTransaction(timeoutMs, cb));
+  }
+
   /** Waits for queued records (no-op if never connected). */
   flush(timeoutMs: number): Promise<void> {
     if (!this.isConnected) return Promise.resolve();
@@ -95,4 +126,8 @@ export class RdkafkaProducer {
     this.isConnected = false;
     return new Promise((resolve) => this.producer.disconnect(5_000, () => resolve()));
   }
+}
+
+function settle(call: (callback: (err: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
 }
