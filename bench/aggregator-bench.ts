@@ -7,9 +7,8 @@ import type { InferenceEvent } from '../services/shared/event/inference-event';
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
 import type { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { AggregateProcessor } from '../services/aggregator/aggregate-processor';
-import { AggregatorCore } from '../services/aggregator/core/aggregator-core';
 import { WINDOWS } from '../services/aggregator/core/aggregate-record';
-import { aggregatedEventSerde, aggregateSerde } from '../services/aggregator/run-aggregator';
+import { aggregationEngine, aggregateSerde } from '../services/aggregator/run-aggregator';
 import { benchEvent, openBenchKafka } from './bench-kafka';
 
 /**
@@ -83,8 +82,8 @@ async function main(): Promise<void> {
   // 1b. The aggregator: decode + aggregate + produce, exactly once.
   const metrics = new Registry();
   const start = (groupId: string): ReturnType<KafkaEventLog['subscribeTransactional']> => {
-    const core = new AggregatorCore({ windowSizesMs: Object.values(WINDOWS), graceMs: 30_000, idleCloseMs: 60_000, maxKeys: 1_000 });
-    const processor = new AggregateProcessor({ core, events: aggregatedEventSerde(log), aggregates, registry: metrics, logger });
+    const engine = aggregationEngine(log, { windowSizesMs: Object.values(WINDOWS), graceMs: 30_000, idleCloseMs: 60_000, maxKeys: 1_000 });
+    const processor = new AggregateProcessor({ engine, aggregates, registry: metrics, logger });
     return log.subscribeTransactional(
       { topic: input, groupId, transactionalId: `bench-${groupId}`, changelogTopic: changelog, commitIntervalMs: 1_000, maxBatch: 2_000 },
       processor,

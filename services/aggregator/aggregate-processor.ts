@@ -1,18 +1,19 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { LlmLoggerError } from '../shared/errors';
 import { TOPICS } from '../../topology/topics';
-import type { AggregatedEvent } from './core/aggregated-event';
 import type { AvroSerde } from '../shared/event/serde';
 import { dlqRecord, runnerMetrics, type RunnerMetrics } from '../shared/log/consumer-runner';
 import type { ConsumedRecord, OutputRecord, StateEntry, TransactionalProcessor } from '../shared/log/event-log';
 import type { Logger } from '../shared/observability/logger';
 import { aggregateKey, type AggregateRecord } from './core/aggregate-record';
-import { type AggregatorCore, META_KEY, type PartitionMeta } from './core/aggregator-core';
+import { META_KEY, type PartitionMeta } from './core/aggregator-core';
+import type { AggregationEngine, BatchResult } from './aggregation-engine';
 
 export const AGGREGATOR_GROUP = 'llm-logger-aggregator';
 
 export interface AggregateProcessorDeps {
-  core: AggregatorCore;
-  events: AvroSerde<AggregatedEvent>;
+  /** Decodes and aggregates events, on this thread or a worker. */
+  engine: AggregationEngine;
   aggregates: AvroSerde<AggregateRecord>;
   registry: Registry;
   logger: Logger;
@@ -20,9 +21,9 @@ export interface AggregateProcessorDeps {
 }
 
 /**
- * Glue between the log's exactly-once loop and the pure aggregator core:
- * decodes events (undecodable ones go to the DLQ inside the same
- * transaction), and turns each flush into aggregate records, state-store
+ * Glue between the log's exactly-once loop and the aggregation engine (the
+ * pure core, here or on a worker): undecodable events go to the DLQ inside
+ * the same transaction, and each flush becomes aggregate records, state-store
  * entries and metrics.
  */
 export class AggregateProcessor implements TransactionalProcessor {
@@ -58,41 +59,39 @@ export class AggregateProcessor implements TransactionalProcessor {
         else this.deps.logger.warn({ partition, key }, 'state entry with an unknown schema id skipped');
       }
     }
-    this.deps.core.restore(partition, records, meta);
+    this.deps.engine.restore(partition, records, meta);
   }
 
   revoke(partitions: number[]): void {
-    this.deps.core.drop(partitions);
+    this.deps.engine.drop(partitions);
     this.dlq = this.dlq.filter((r) => !partitions.includes(Number(r.headers?.['x-dlq-source-partition'])));
   }
 
   async process(batch: ConsumedRecord[]): Promise<void> {
     const stop = this.metrics.processing.startTimer(this.labels);
     const now = this.now();
-    let newest = 0;
-    for (const record of batch) {
-      let event: AggregatedEvent;
-      try {
-        event = this.deps.events.decodeKnown(record.value) ?? (await this.deps.events.decode(record.value));
-      } catch (err) {
-        this.metrics.failures.inc({ ...this.labels, reason: 'decode_failed' });
-        this.deps.logger.warn({ partition: record.partition, offset: record.offset, err }, 'undecodable event sent to the DLQ');
-        this.dlq.push({ topic: TOPICS.dlq, ...dlqRecord(record, err, 'aggregator', AGGREGATOR_GROUP) });
-        continue;
-      }
-      const r = this.deps.core.apply(record.partition, event, now);
-      if (r.late) this.late.inc(r.late);
-      if (r.folded) this.folded.inc(r.folded);
-      if (event.ended_at > newest) newest = event.ended_at;
-    }
-    this.metrics.records.inc(this.labels, batch.length);
-    if (newest) this.metrics.lagMs.set(this.labels, Math.max(0, now - newest));
+    await this.deps.engine.process(batch, now, (result) => this.account(batch, result, now));
     stop();
+  }
+
+  /** A batch's outcome, before the flush that commits it. */
+  private account(batch: ConsumedRecord[], result: BatchResult, now: number): void {
+    for (const { index, message } of result.failures) {
+      const record = batch[index]!;
+      const err = new LlmLoggerError('DECODE_FAILED', message);
+      this.metrics.failures.inc({ ...this.labels, reason: 'decode_failed' });
+      this.deps.logger.warn({ partition: record.partition, offset: record.offset, err }, 'undecodable event sent to the DLQ');
+      this.dlq.push({ topic: TOPICS.dlq, ...dlqRecord(record, err, 'aggregator', AGGREGATOR_GROUP) });
+    }
+    if (result.late) this.late.inc(result.late);
+    if (result.folded) this.folded.inc(result.folded);
+    this.metrics.records.inc(this.labels, batch.length);
+    if (result.newest) this.metrics.lagMs.set(this.labels, Math.max(0, now - result.newest));
   }
 
   async flush(): Promise<{ output: OutputRecord[]; state: StateEntry[] }> {
     const now = this.now();
-    const f = this.deps.core.flush(now);
+    const f = await this.deps.engine.flush(now);
     const output: OutputRecord[] = this.dlq;
     this.dlq = [];
     const encoded = new Map<AggregateRecord, Buffer>();
@@ -110,7 +109,7 @@ export class AggregateProcessor implements TransactionalProcessor {
     for (const [partition, meta] of f.meta) state.push({ partition, key: META_KEY, value: Buffer.from(JSON.stringify(meta)) });
     if (f.closedWindows) this.closed.inc(f.closedWindows);
     if (newest) this.freshness.set(Math.max(0, now - newest));
-    this.open.set(this.deps.core.openWindows);
+    this.open.set(f.openWindows);
     return { output, state };
   }
 }

@@ -9,11 +9,20 @@ import type { Logger } from '../shared/observability/logger';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import type { RunningRole } from '../gateway/run-gateway';
 import { AGGREGATE_SCHEMA_FILE, AGGREGATE_SUBJECT, WINDOWS, type AggregateRecord } from './core/aggregate-record';
-import { AggregatorCore } from './core/aggregator-core';
+import type { WindowingOptions } from './core/partition-state';
+import { LocalEngine, type AggregationEngine } from './aggregation-engine';
+import { WorkerEngine } from './worker-engine';
 import { AGGREGATOR_GROUP, AggregateProcessor } from './aggregate-processor';
 
 /** Transactional ids start with this (the aggregator's KafkaUser may use ids with this prefix). */
 export const AGGREGATOR_TRANSACTIONAL_ID_PREFIX = 'llm-logger-aggregator';
+
+/** The inference event schema with only the fields the aggregator reads (a reader schema). */
+function projectedSchemaText(): string {
+  const full = JSON.parse(readSchemaText(INFERENCE_EVENT_SCHEMA_FILE)) as { fields: { name: string }[] };
+  const keep = new Set<string>(AGGREGATED_FIELDS);
+  return JSON.stringify({ ...full, fields: full.fields.filter((f) => keep.has(f.name)) });
+}
 
 /**
  * Reads inference events as the aggregator needs them: a reader schema with
@@ -21,10 +30,18 @@ export const AGGREGATOR_TRANSACTIONAL_ID_PREFIX = 'llm-logger-aggregator';
  * record names. Read-only: nothing is registered.
  */
 export function aggregatedEventSerde(log: EventLog): AvroSerde<AggregatedEvent> {
-  const full = JSON.parse(readSchemaText(INFERENCE_EVENT_SCHEMA_FILE)) as { fields: { name: string }[] };
-  const keep = new Set<string>(AGGREGATED_FIELDS);
-  const projected = { ...full, fields: full.fields.filter((f) => keep.has(f.name)) };
-  return new AvroSerde<AggregatedEvent>(log.schemaRegistry, INFERENCE_EVENT_SUBJECT, JSON.stringify(projected));
+  return new AvroSerde<AggregatedEvent>(log.schemaRegistry, INFERENCE_EVENT_SUBJECT, projectedSchemaText());
+}
+
+/**
+ * On Kafka, events are decoded and aggregated on a worker thread while this
+ * one reads the topic and runs the transactions (docs/benchmarks.md); on the
+ * embedded log, on this thread (one process runs every role there, and a
+ * second heap costs memory for little gain).
+ */
+export function aggregationEngine(log: EventLog, options: WindowingOptions): AggregationEngine {
+  if (log.kind === 'kafka') return new WorkerEngine({ options, readerSchema: projectedSchemaText(), subject: INFERENCE_EVENT_SUBJECT }, log.schemaRegistry);
+  return new LocalEngine(options, aggregatedEventSerde(log));
 }
 
 export async function aggregateSerde(log: EventLog): Promise<AvroSerde<AggregateRecord>> {
@@ -46,15 +63,14 @@ export async function runAggregator(
   options: { serveHealth: boolean } = { serveHealth: true },
 ): Promise<RunningRole> {
   const a = config.aggregator;
-  const core = new AggregatorCore({
+  const engine = aggregationEngine(log, {
     windowSizesMs: Object.values(WINDOWS),
     graceMs: a.graceMs,
     idleCloseMs: a.idleCloseMs,
     maxKeys: a.maxKeys,
   });
   const processor = new AggregateProcessor({
-    core,
-    events: aggregatedEventSerde(log),
+    engine,
     aggregates: await aggregateSerde(log),
     registry,
     logger: logger.child({ role: 'aggregator' }),
@@ -84,6 +100,7 @@ export async function runAggregator(
     close() {
       closing ??= (async () => {
         await subscription.stop();
+        await engine.close();
         await server?.close();
       })();
       return closing;
