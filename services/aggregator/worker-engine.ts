@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AggregateRecord } from './core/aggregate-record';
 import type { PartitionMeta } from './core/aggregator-core';
@@ -8,6 +6,7 @@ import type { AggregationEngine, BatchResult, EngineFlush, EngineRecord } from '
 import { LlmLoggerError } from '../shared/errors';
 import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { SchemaRegistry } from '../shared/log/event-log';
+import { workerScript } from '../shared/threads/worker-script';
 
 /**
  * Decoding and aggregating on a worker thread, so the calling thread only
@@ -43,14 +42,6 @@ export type FromWorker =
   | { t: 'flushed'; seq: number; flush: EngineFlush }
   | { t: 'failed'; message: string };
 
-/** The compiled worker script (ts-jest runs sources: it then takes the build's copy, made by the tests' setup). */
-function workerScript(): string {
-  const beside = join(__dirname, 'aggregate-worker.js');
-  if (existsSync(beside)) return beside;
-  const root = join(__dirname, '..', '..');
-  return join(root, 'dist', relative(root, __dirname), 'aggregate-worker.js');
-}
-
 export class WorkerEngine implements AggregationEngine {
   private worker: Worker | null = null;
   private broken: Error | null = null;
@@ -68,7 +59,7 @@ export class WorkerEngine implements AggregationEngine {
   private thread(): Worker {
     if (this.broken) throw this.broken;
     if (this.worker) return this.worker;
-    const worker = new Worker(workerScript(), { workerData: this.init });
+    const worker = new Worker(workerScript(__dirname, 'aggregate-worker'), { workerData: this.init });
     worker.unref(); // never what keeps the process alive
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (err) => this.fail(err));

@@ -17,6 +17,11 @@ export const ROW_GROUP_ROWS = 50_000;
 const UNIQUE_VALUED = ['event_id', 'request_body', 'response_body', 'response_text', 'tool_calls', 'error_message', 'trace_id'];
 
 export function encodeParquet(table: Table, metadata: Map<string, string>): Uint8Array {
+  return encodeParquetIpc(tableToIPC(table, 'stream'), metadata);
+}
+
+/** The same from the table in Arrow's IPC stream format (what crosses to the encoding thread). */
+export function encodeParquetIpc(ipc: Uint8Array, metadata: Map<string, string>): Uint8Array {
   let builder = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
@@ -29,5 +34,5 @@ export function encodeParquet(table: Table, metadata: Map<string, string>): Uint
   }
   const props = builder.build();
   // writeParquet takes ownership of the wasm table (and frees it).
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), props);
+  return writeParquet(WasmTable.fromIPCStream(ipc), props);
 }

@@ -71,23 +71,37 @@ const files = (store: MemoryStore): string[] =>
     return `${p.partition}+${p.firstOffset}@${p.hour}`;
   });
 
-test('commits up to the first offset of the open file; rotates by hour and count', async () => {
+test('commits up to the first offset of the oldest file not stored yet; rotates by hour and count', async () => {
   const { roller, store } = setup();
   const positions = await roller.handle([...records(0, 0, [0, 0, 0, 0, 1]), ...records(5, 100, [2])]);
+  // Closed files are encoded and stored in the background: nothing past an unstored file is handed out.
+  expect(positions.get(0)).toBeLessThanOrEqual(4);
+  await roller.drain();
   expect(files(store).sort()).toEqual(['0+0@0', '0+3@0']);
-  expect(positions).toEqual(new Map([[0, 4], [5, 100]]));
+  expect(roller.positions()).toEqual(new Map([[0, 4], [5, 100]]));
   expect(roller.bufferedRows()).toBe(2);
+  await roller.close();
 });
 
-test('a failed write leaves nothing committed past it; the batch delivered again writes each file once', async () => {
+test('a failed write is retried; nothing is committed past it until it is stored', async () => {
   const { roller, store } = setup();
-  const batch = records(0, 10, [0, 0, 0, 0, 0, 1]);
   store.failNext = 1;
-  await expect(roller.handle(batch)).rejects.toThrow('store unavailable');
-  expect(roller.positions()).toEqual(new Map([[0, 10]]));
-  const positions = await roller.handle(batch); // redelivered
+  await roller.handle(records(0, 10, [0, 0, 0, 0, 0, 1]));
+  while (store.failNext > 0) await new Promise((r) => setTimeout(r, 5));
+  expect(roller.positions()).toEqual(new Map([[0, 10]])); // the first file failed: held before it
+  await roller.drain(); // the retry stores it
   expect(files(store).sort()).toEqual(['0+10@0', '0+13@0']);
-  expect(positions).toEqual(new Map([[0, 15]]));
+  expect(roller.positions()).toEqual(new Map([[0, 15]]));
+  await roller.close();
+});
+
+test('at shutdown a write that fails is given up, and its offsets stay uncommitted', async () => {
+  const { roller, store } = setup();
+  await roller.handle(records(4, 0, [0, 0]));
+  store.failNext = 1;
+  expect(await roller.flushAll()).toEqual(new Map([[4, 0]]));
+  expect(files(store)).toEqual([]);
+  await roller.close();
 });
 
 test('an idle partition is flushed once its hour is over and it was quiet; then committed past it', async () => {
@@ -97,9 +111,13 @@ test('an idle partition is flushed once its hour is over and it was quiet; then 
   now.t += 500;
   expect(await roller.flushIdle()).toBeNull(); // not quiet long enough
   now.t += 600;
-  expect(await roller.flushIdle()).toEqual(new Map([[3, 52]]));
+  await roller.flushIdle(); // closes the file; it is stored in the background
+  await roller.drain();
+  expect(await roller.flushIdle()).toEqual(new Map([[3, 52]])); // the next tick commits past it
+  expect(await roller.flushIdle()).toBeNull();
   expect(files(store)).toEqual(['3+50@0']);
   expect(roller.bufferedRows()).toBe(0);
+  await roller.close();
 });
 
 test('flushAll writes every open file (clean stop)', async () => {
@@ -107,4 +125,5 @@ test('flushAll writes every open file (clean stop)', async () => {
   await roller.handle([...records(1, 0, [0]), ...records(2, 7, [4, 4])]);
   expect(await roller.flushAll()).toEqual(new Map([[1, 1], [2, 9]]));
   expect(files(store).sort()).toEqual(['1+0@0', '2+7@4']);
+  await roller.close();
 });

@@ -11,7 +11,8 @@ import { appendRecord, isFull, isIdleDue, openFile, place, type OpenFileState, t
 import type { AvroRow } from './core/avro-row';
 import { PARQUET_LAYOUT_VERSION, RowBatch } from './core/row-mapping';
 import type { ObjectStore } from './object-store/object-store';
-import { encodeParquet } from './parquet-encoder';
+import { ParquetThread } from './parquet-thread';
+import type { Table } from 'apache-arrow';
 
 /**
  * A decoded record: read straight from Avro bytes when it was written with
@@ -32,7 +33,13 @@ interface PartitionState {
   /** Next offset after the last record handled; null before the first. */
   next: number | null;
   lastRecordAtMs: number;
+  /** First offsets of closed files not stored yet, oldest first: no position at or past the first is committed. */
+  writing: number[];
 }
+
+/** Files encoded or stored at once in the background; closing one more waits for a slot. */
+const MAX_WRITES = 2;
+const RETRY_MAX_MS = 30_000;
 
 interface RollerMetrics {
   files: Counter<'reason'>;
@@ -69,13 +76,19 @@ export interface RollerOptions {
   registry: Registry;
   logger: Logger;
   now?: () => number;
+  /** Where files are encoded to Parquet (default: a worker thread). */
+  encoder?: ParquetThread;
 }
 
 /**
  * Buffers each partition's open file and writes it when the rotation core
  * says so. Write then commit: a file is stored (atomically, durably) before
  * the offsets it covers are committed, so a crash can only make the next run
- * write the same file again under the same name.
+ * write the same file again under the same name. A closed file is encoded
+ * (on a worker thread) and stored in the background while the next records
+ * are read; until it is stored, the positions handed out stop at its first
+ * offset, and a failed write is retried (backing off up to 30 s) rather than
+ * skipped.
  */
 export class Roller {
   private readonly partitions = new Map<number, PartitionState>();
@@ -84,10 +97,19 @@ export class Roller {
   private maxEventTimeMs = 0;
   /** Serialises batches, idle flushes and shutdown: they touch the same files. */
   private lock: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Set<Promise<void>>();
+  /** A background write finished since positions were last handed out. */
+  private stored = false;
+  /** Shutting down: a failed write is given up (its offsets stay uncommitted) instead of retried. */
+  private stopping = false;
+  private readonly encoder: ParquetThread;
+  /** Writes waiting to retry: shutdown wakes them for a last attempt. */
+  private readonly sleeping = new Set<() => void>();
 
   constructor(private readonly options: RollerOptions) {
     this.metrics = rollerMetrics(options.registry);
     this.now = options.now ?? Date.now;
+    this.encoder = options.encoder ?? new ParquetThread();
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -102,7 +124,7 @@ export class Roller {
       for (const { record, value } of batch) {
         let state = this.partitions.get(record.partition);
         if (!state) {
-          state = { open: null, next: null, lastRecordAtMs: 0 };
+          state = { open: null, next: null, lastRecordAtMs: 0, writing: [] };
           this.partitions.set(record.partition, state);
         }
         const eventTimeMs = eventTimeOf(value);
@@ -128,11 +150,12 @@ export class Roller {
     });
   }
 
-  /** Per partition: the first offset of the open file, or past the last record when none is open. */
+  /** Per partition: the first offset of the oldest file not stored yet, or past the last record when none. */
   positions(): Map<number, number> {
+    this.stored = false;
     const out = new Map<number, number>();
     for (const [p, s] of this.partitions) {
-      const at = s.open ? s.open.firstOffset : s.next;
+      const at = s.writing[0] ?? (s.open ? s.open.firstOffset : s.next);
       if (at !== null) out.set(p, at);
     }
     return out;
@@ -152,16 +175,30 @@ export class Roller {
           closed = true;
         }
       }
-      return closed ? this.positions() : null;
+      // Also when a background write finished: a quiet partition has no next batch to commit it.
+      return closed || this.stored ? this.positions() : null;
     });
   }
 
-  /** Writes every open file (graceful stop); returns the positions to commit. */
+  /** Writes every open file and waits for all writes (graceful stop); returns the positions to commit. */
   flushAll(): Promise<CommitPositions> {
     return this.exclusive(async () => {
+      this.stopping = true;
+      for (const wake of [...this.sleeping]) wake();
       for (const [p, s] of this.partitions) if (s.open) await this.closeFile(p, s, 'shutdown');
+      await this.drain();
       return this.positions();
     });
+  }
+
+  /** Waits until the files closed so far are stored (or given up at shutdown). */
+  async drain(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+  }
+
+  /** Stops the encoding thread (after flushAll). */
+  close(): Promise<void> {
+    return this.encoder.close();
   }
 
   /**
@@ -194,8 +231,8 @@ export class Roller {
 
   private async closeFile(partition: number, state: PartitionState, reason: CloseReason): Promise<void> {
     const open = state.open!;
+    state.open = null;
     const key = fileKey(this.options.topic, partition, open.firstOffset, open.bucket);
-    const stop = this.metrics.writeSeconds.startTimer();
     const metadata = new Map([
       ['llm_logger.layout_version', String(PARQUET_LAYOUT_VERSION)],
       ['llm_logger.event_schema_version', String(INFERENCE_EVENT_SCHEMA_VERSION)],
@@ -205,13 +242,43 @@ export class Roller {
       ['llm_logger.last_offset', String(open.lastOffset)],
       ['llm_logger.rows', String(open.records)],
     ]);
-    const body = encodeParquet(open.rows.toTable(), metadata);
-    await this.options.store.put(key, body);
-    stop();
-    this.metrics.files.inc({ reason });
-    this.metrics.rows.inc(open.records);
-    this.metrics.bytes.inc(body.length);
-    this.options.logger.debug({ key, rows: open.records, bytes: body.length, reason }, 'parquet file written');
-    state.open = null;
+    state.writing.push(open.firstOffset);
+    const write = this.write(key, open.rows.toTable(), metadata, open.records, reason).then(() => {
+      state.writing.splice(state.writing.indexOf(open.firstOffset), 1);
+      this.stored = true;
+    });
+    this.writes.add(write);
+    void write.catch(() => undefined).finally(() => this.writes.delete(write));
+    while (this.writes.size > MAX_WRITES) await Promise.race([...this.writes].map((w) => w.catch(() => undefined)));
+  }
+
+  /** Encodes and stores one file, retrying until it is stored (at shutdown, failing instead). */
+  private async write(key: string, table: Table, metadata: Map<string, string>, rows: number, reason: CloseReason): Promise<void> {
+    const stop = this.metrics.writeSeconds.startTimer();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const body = await this.encoder.encode(table, metadata);
+        await this.options.store.put(key, body);
+        stop();
+        this.metrics.files.inc({ reason });
+        this.metrics.rows.inc(rows);
+        this.metrics.bytes.inc(body.length);
+        this.options.logger.debug({ key, rows, bytes: body.length, reason }, 'parquet file written');
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        const retryInMs = Math.min(RETRY_MAX_MS, 500 * 2 ** attempt);
+        this.options.logger.error({ err, key, attempt, retryInMs }, 'parquet file not written; retrying (its offsets stay uncommitted)');
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            this.sleeping.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, retryInMs);
+          this.sleeping.add(done);
+        });
+      }
+    }
   }
 }

@@ -86,6 +86,7 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
           logger.error({ err }, 'could not write the open files at shutdown; they are written again at the next start');
         }
         await subscription.stop();
+        await roller.close();
       })();
       return closing;
     },
