@@ -27,6 +27,15 @@ export function kafkaEnv(): { brokers: string; registryUrl: string } {
   return { brokers, registryUrl };
 }
 
+/** The local broker's process id (infra/dev), to account for its CPU; null if unknown. */
+export function brokerPid(): number | null {
+  try {
+    return Number(readFileSync(join(ROOT, 'infra', 'dev', '.run', 'kafka.pid'), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
 export interface BenchKafka {
   brokers: string;
   registryUrl: string;

@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks';
 import type { TopicName } from '../topology/topics';
 import type { ProducerRecord } from '../services/shared/log/event-log';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
-import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
-import { benchEvent, openBenchKafka } from './bench-kafka';
+import { firstLinePort, gatewayPort, load, processCpuMs, startProcess } from './bench-processes';
+import { benchEvent, brokerPid, openBenchKafka } from './bench-kafka';
 
 /**
  * `npm run bench:kafka` (needs `npm run infra:up`): against the local broker,
@@ -80,6 +80,11 @@ async function main(): Promise<void> {
   // 3. Gateway saturation: embedded log vs Kafka log, interleaved.
   const upstream = await startProcess([join(__dirname, 'bench-upstream.js'), '0'], {}, firstLinePort);
   const results: Record<'embedded' | 'kafka', number[]> = { embedded: [], kafka: [] };
+  const broker = brokerPid();
+  const cpuShare: Record<'embedded' | 'kafka', { gateway: number[]; broker: number[] }> = {
+    embedded: { gateway: [], broker: [] },
+    kafka: { gateway: [], broker: [] },
+  };
   for (let round = 0; round < 2; round++) {
     for (const mode of ['embedded', 'kafka'] as const) {
       const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-bench-'));
@@ -93,9 +98,19 @@ async function main(): Promise<void> {
         },
         gatewayPort,
       );
+      // CPU of the gateway and of the broker while loaded (both share the machine's cores with the load and the upstream).
+      const before = { at: performance.now(), gateway: processCpuMs(gw.child.pid!), broker: broker ? processCpuMs(broker) : NaN };
       const r = await load({ url: `http://127.0.0.1:${gw.port}/openai/v1/chat/completions`, mode: 'closed', durationMs: 5_000, concurrency: 64, stream: false });
+      const wall = performance.now() - before.at;
+      const gatewayCpu = (processCpuMs(gw.child.pid!) - before.gateway) / wall;
+      const brokerCpu = broker ? (processCpuMs(broker) - before.broker) / wall : NaN;
       results[mode].push(r.throughput);
-      process.stdout.write(`gateway saturation round ${round + 1} ${mode.padEnd(8)} ${r.throughput.toFixed(0)} req/s (errors ${r.errors})\n`);
+      cpuShare[mode].gateway.push(gatewayCpu);
+      cpuShare[mode].broker.push(brokerCpu);
+      process.stdout.write(
+        `gateway saturation round ${round + 1} ${mode.padEnd(8)} ${r.throughput.toFixed(0)} req/s (errors ${r.errors}); ` +
+          `CPU: gateway ${(100 * gatewayCpu).toFixed(0)}% of a core, broker ${(100 * brokerCpu).toFixed(0)}%\n`,
+      );
       gw.child.kill('SIGTERM');
       await new Promise((res) => gw.child.once('exit', res));
       rmSync(dataDir, { recursive: true, force: true });
@@ -108,7 +123,11 @@ async function main(): Promise<void> {
     `\n| target | measured | met |\n|---|---|---|\n` +
       `| produce >= 50,000 events/s (~2 KB Avro) | ${produceRate.toFixed(0)} events/s (${avgBytes.toFixed(0)} B) | ${produceRate >= 50_000 ? 'yes' : 'NO'} |\n` +
       `| consume + decode >= 100,000 events/s | ${consumed.toFixed(0)} events/s | ${consumed >= 100_000 ? 'yes' : 'NO'} |\n` +
-      `| gateway on Kafka within 10% of embedded | ${(100 * ratio).toFixed(1)}% (${median(results.kafka).toFixed(0)} vs ${median(results.embedded).toFixed(0)} req/s) | ${ratio >= 0.9 ? 'yes' : 'NO'} |\n`,
+      `| gateway on Kafka within 10% of embedded | ${(100 * ratio).toFixed(1)}% (${median(results.kafka).toFixed(0)} vs ${median(results.embedded).toFixed(0)} req/s) | ${ratio >= 0.9 ? 'yes' : 'NO'} |\n` +
+      `\n| at saturation (median) | gateway CPU, % of a core | broker CPU, % of a core |\n|---|---|---|\n` +
+      (['embedded', 'kafka'] as const)
+        .map((m) => `| ${m} log | ${(100 * median(cpuShare[m].gateway)).toFixed(0)} | ${(100 * median(cpuShare[m].broker)).toFixed(0)} |\n`)
+        .join(''),
   );
 }
 
