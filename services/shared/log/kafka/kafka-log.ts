@@ -214,10 +214,11 @@ class KafkaSubscription implements ConsumerSubscription {
       }
       // Once stopping, take nothing new: what is not committed is delivered again later.
       if (records.length === 0 || this.stopping) continue;
-      const batch = this.handleBatch(records);
-      this.inBatch = batch.catch(() => undefined);
+      // Set before the handler runs: a stop() it triggers waits for this batch's commit.
+      let finished!: () => void;
+      this.inBatch = new Promise<void>((r) => (finished = r));
       try {
-        await batch;
+        await this.handleBatch(records);
         retryMs = RETRY_MS.first;
       } catch (err) {
         // Not committed: read the batch again from its first records, after a pause.
@@ -227,6 +228,7 @@ class KafkaSubscription implements ConsumerSubscription {
         retryMs = Math.min(retryMs * 2, RETRY_MS.max);
       } finally {
         this.inBatch = null;
+        finished();
       }
     }
   }
