@@ -16,7 +16,7 @@ import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { GatewayMetrics } from './gateway-metrics';
-import type { LiveCoalescer } from './core/live-coalescer';
+import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
@@ -174,8 +174,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
+  const progress = deps.live ? new CallProgress(capture !== null) : null;
   const live =
-    deps.live?.start(
+    deps.live && progress
+      ? deps.live.start(
       {
         type: 'started',
         event_id: eventId,
@@ -189,12 +191,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         app: tags.app,
         prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
       },
-      {
-        capture: capture !== null,
-        text: () => (accounting ? (accounting as ResponseAccounting).partialText() : ''),
-        ttftMs: () => (firstByteMono === null ? null : Math.round(firstByteMono - startMono)),
-      },
-    ) ?? null;
+      progress,
+    ) : null;
 
   /** Sends bytes to the client; in strict mode keeps back the last byte of what may be the answer's end. */
   const emit = (out: Buffer, ctl: Dispatcher.DispatchController | null): void => {
@@ -209,7 +207,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
       }
     }
     if (out.length === 0 || res.destroyed) return;
-    if (firstByteMono === null) firstByteMono = performance.now();
+    if (firstByteMono === null) {
+      firstByteMono = performance.now();
+      if (progress) progress.firstByteMs = Math.round(firstByteMono - startMono);
+    }
     if (!res.write(out) && ctl) {
       ctl.pause();
       res.once('drain', () => ctl.resume());
@@ -238,6 +239,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
             accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
+            if (progress && streamed) progress.answer = accounting;
             stripper = rewritten && streamed && statusCode < 400 ? createUsageStripper() : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
