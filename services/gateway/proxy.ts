@@ -94,10 +94,12 @@ function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 
   return { status: 502, errorClass: 'upstream_unreachable', message: `upstream unreachable: ${message}` };
 }
 
-function parseJson(endpoint: Endpoint, body: Buffer): unknown {
-  if (endpoint === 'other' || body.length === 0) return undefined;
+function parseJson(endpoint: Endpoint, text: () => string): unknown {
+  if (endpoint === 'other') return undefined;
+  const body = text();
+  if (body.length === 0) return undefined;
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(body);
   } catch {
     return undefined; // malformed: forwarded as is, the upstream judges it
   }
@@ -127,7 +129,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   }
 
   const endpoint = classifyEndpoint(upstream.format, method, route.apiPath);
-  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, body));
+  // Decoded at most once: parsed, and recorded as is when captured whole.
+  let bodyText: string | null = null;
+  const requestText = (): string => (bodyText ??= body.toString('utf8'));
+  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, requestText));
   // A streamed OpenAI-format call that did not ask for usage: ask on its behalf
   // and strip what that adds before the client sees it.
   const rewritten =
@@ -300,7 +305,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   }
 
   // What was parsed so far is the answer (whole, or partial when cut short).
-  const response: ParsedResponse | null = accounting ? (accounting as ResponseAccounting).result() : null;
+  const answer = accounting as ResponseAccounting | null;
+  const response: ParsedResponse | null = answer ? answer.result() : null;
   const obs: CallObservation = {
     eventId,
     instance: settings.instance,
@@ -322,8 +328,9 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     tags,
     captured: capture
       ? {
-          requestBody: truncateText(body, settings.captureMaxBytes),
-          responseBody: capture.text(),
+          requestBody: body.length <= settings.captureMaxBytes ? requestText() : truncateText(body, settings.captureMaxBytes),
+          // The accounting's decoded text when the capture saw the same bytes whole (not decompressed or rewritten).
+          responseBody: (!decoder && !stripper && !capture.truncated ? answer?.bodyText : null) ?? capture.text(),
           truncated: body.length > settings.captureMaxBytes || capture.truncated,
         }
       : null,
