@@ -16,7 +16,7 @@ import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { GatewayMetrics } from './gateway-metrics';
-import type { LiveCoalescer } from './core/live-coalescer';
+import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
@@ -94,10 +94,12 @@ function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 
   return { status: 502, errorClass: 'upstream_unreachable', message: `upstream unreachable: ${message}` };
 }
 
-function parseJson(endpoint: Endpoint, body: Buffer): unknown {
-  if (endpoint === 'other' || body.length === 0) return undefined;
+function parseJson(endpoint: Endpoint, text: () => string): unknown {
+  if (endpoint === 'other') return undefined;
+  const body = text();
+  if (body.length === 0) return undefined;
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(body);
   } catch {
     return undefined; // malformed: forwarded as is, the upstream judges it
   }
@@ -127,7 +129,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   }
 
   const endpoint = classifyEndpoint(upstream.format, method, route.apiPath);
-  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, body));
+  // Decoded at most once: parsed, and recorded as is when captured whole.
+  let bodyText: string | null = null;
+  const requestText = (): string => (bodyText ??= body.toString('utf8'));
+  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, requestText));
   // A streamed OpenAI-format call that did not ask for usage: ask on its behalf
   // and strip what that adds before the client sees it.
   const rewritten =
@@ -174,8 +179,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
+  const progress = deps.live ? new CallProgress(capture !== null) : null;
   const live =
-    deps.live?.start(
+    deps.live && progress
+      ? deps.live.start(
       {
         type: 'started',
         event_id: eventId,
@@ -189,12 +196,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         app: tags.app,
         prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
       },
-      {
-        capture: capture !== null,
-        text: () => (accounting ? (accounting as ResponseAccounting).partialText() : ''),
-        ttftMs: () => (firstByteMono === null ? null : Math.round(firstByteMono - startMono)),
-      },
-    ) ?? null;
+      progress,
+    ) : null;
 
   /** Sends bytes to the client; in strict mode keeps back the last byte of what may be the answer's end. */
   const emit = (out: Buffer, ctl: Dispatcher.DispatchController | null): void => {
@@ -209,7 +212,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
       }
     }
     if (out.length === 0 || res.destroyed) return;
-    if (firstByteMono === null) firstByteMono = performance.now();
+    if (firstByteMono === null) {
+      firstByteMono = performance.now();
+      if (progress) progress.firstByteMs = Math.round(firstByteMono - startMono);
+    }
     if (!res.write(out) && ctl) {
       ctl.pause();
       res.once('drain', () => ctl.resume());
@@ -238,6 +244,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
             accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
+            if (progress && streamed) progress.answer = accounting;
             stripper = rewritten && streamed && statusCode < 400 ? createUsageStripper() : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
@@ -298,7 +305,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   }
 
   // What was parsed so far is the answer (whole, or partial when cut short).
-  const response: ParsedResponse | null = accounting ? (accounting as ResponseAccounting).result() : null;
+  const answer = accounting as ResponseAccounting | null;
+  const response: ParsedResponse | null = answer ? answer.result() : null;
   const obs: CallObservation = {
     eventId,
     instance: settings.instance,
@@ -320,8 +328,9 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     tags,
     captured: capture
       ? {
-          requestBody: truncateText(body, settings.captureMaxBytes),
-          responseBody: capture.text(),
+          requestBody: body.length <= settings.captureMaxBytes ? requestText() : truncateText(body, settings.captureMaxBytes),
+          // The accounting's decoded text when the capture saw the same bytes whole (not decompressed or rewritten).
+          responseBody: (!decoder && !stripper && !capture.truncated ? answer?.bodyText : null) ?? capture.text(),
           truncated: body.length > settings.captureMaxBytes || capture.truncated,
         }
       : null,

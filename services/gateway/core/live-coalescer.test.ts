@@ -1,5 +1,5 @@
 import type { LiveStarted } from '../../shared/event/live-record';
-import { LiveCoalescer, type LiveSource } from './live-coalescer';
+import { CallProgress, LiveCoalescer, type LiveSource } from './live-coalescer';
 
 function started(id: string, at = 1_000): LiveStarted {
   return {
@@ -69,5 +69,17 @@ describe('LiveCoalescer', () => {
     expect(c.tick(1_200)).toEqual([started('b')]);
     expect(c.tick(2_000)).toEqual([]);
     expect(c.size).toBe(0);
+  });
+});
+
+describe('CallProgress', () => {
+  it('shows a streamed answer once the proxy attaches it, and the time to first byte once set', () => {
+    const p = new CallProgress(true);
+    expect(p.text()).toBe('');
+    expect(p.ttftMs()).toBeNull();
+    p.answer = { partialText: () => 'Hello' };
+    p.firstByteMs = 12;
+    expect(p.text()).toBe('Hello');
+    expect(p.ttftMs()).toBe(12);
   });
 });

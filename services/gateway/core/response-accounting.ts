@@ -18,6 +18,8 @@ export class ResponseAccounting {
   private bytes = 0;
   /** A terminal event (e.g. `[DONE]`) was seen in the most recent chunk. */
   sawTerminal = false;
+  /** After `result()`: a non-streamed body's text, when it was read whole (null otherwise). */
+  bodyText: string | null = null;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -54,8 +56,10 @@ export class ResponseAccounting {
     }
     if (this.bytes === 0 || this.bytes > MAX_PARSED_BODY_BYTES) return emptyParsedResponse();
     let json: unknown;
+    const whole = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
+    this.bodyText = whole.toString('utf8');
     try {
-      json = JSON.parse(Buffer.concat(this.chunks, this.bytes).toString('utf8'));
+      json = JSON.parse(this.bodyText);
     } catch {
       return emptyParsedResponse();
     }

@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../shared/bounded-memo';
 import type { Upstream } from '../../shared/config/upstreams';
 
 /**
@@ -66,11 +67,16 @@ export function resolveRoute(upstreams: ReadonlyMap<string, Upstream>, rawUrl: s
     }
     base = base.replace('{resource}', resource.toLowerCase());
   }
-  const baseUrl = new URL(base);
-  const basePath = baseUrl.pathname === '/' ? '' : baseUrl.pathname.replace(/\/+$/, '');
+  const { origin, basePath } = parseBase(base);
   const apiPath = '/' + segments.join('/');
-  return { upstream, origin: baseUrl.origin, targetPath: basePath + apiPath + query, apiPath };
+  return { upstream, origin, targetPath: basePath + apiPath + query, apiPath };
 }
+
+/** Parsed base URLs: a URL parse per call was ~1% of the gateway's CPU. */
+const parseBase = boundedMemo(1_000, (base: string): { origin: string; basePath: string } => {
+  const url = new URL(base);
+  return { origin: url.origin, basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '') };
+});
 
 export function isRouteError(r: Route | RouteError): r is RouteError {
   return (r as RouteError).status !== undefined;

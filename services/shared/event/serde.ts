@@ -1,15 +1,19 @@
 import avro from 'avsc';
 import { LlmLoggerError } from '../errors';
 import type { SchemaRegistry } from '../log/event-log';
-import { frame, unframe } from './wire-format';
+import { HEADER_BYTES, unframe, writeHeader } from './wire-format';
 
 /**
  * Avro values in the schema-registry wire format. Encoding uses the schema
  * registered at `init()`; decoding resolves any writer schema seen on the
  * wire into the reader's type, so older records stay readable.
  */
+/** Events up to this size are encoded in a reused buffer; larger ones in their own. */
+const MAX_SCRATCH_BYTES = 256 * 1024;
+
 export class AvroSerde<T> {
   private schemaId: number | null = null;
+  private scratch = Buffer.allocUnsafeSlow(16 * 1024);
   private readonly resolvers = new Map<number, avro.Resolver | null>();
 
   readonly type: avro.Type;
@@ -34,9 +38,28 @@ export class AvroSerde<T> {
     return this.schemaId;
   }
 
+  /**
+   * Encodes behind the header in one pass. avsc's `toBuffer()` starts from a
+   * shared 1 KiB buffer and encodes again from scratch whatever does not fit,
+   * which is most events with captured bodies.
+   */
   encode(value: T): Buffer {
     if (this.schemaId === null) throw new LlmLoggerError('LOG_UNAVAILABLE', 'serde used before init()');
-    return frame(this.schemaId, this.type.toBuffer(value));
+    let end = this.type.encode(value, this.scratch, HEADER_BYTES);
+    if (end < 0) {
+      const size = this.scratch.length - end; // a negative result is minus the bytes missing
+      if (size > MAX_SCRATCH_BYTES) {
+        // A rare large event: exactly sized, without keeping a large scratch buffer alive.
+        const out = Buffer.allocUnsafe(size);
+        this.type.encode(value, out, HEADER_BYTES);
+        return writeHeader(out, this.schemaId);
+      }
+      this.scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH_BYTES, Math.max(size, 2 * this.scratch.length)));
+      end = this.type.encode(value, this.scratch, HEADER_BYTES);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 0, 0, end);
+    return writeHeader(out, this.schemaId);
   }
 
   /** Decodes without I/O when the writer schema is already known. */

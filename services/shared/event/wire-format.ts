@@ -10,9 +10,14 @@ export const HEADER_BYTES = 5;
 
 export function frame(schemaId: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  body.copy(out, HEADER_BYTES);
+  return writeHeader(out, schemaId);
+}
+
+/** Fills the first HEADER_BYTES of a value whose body was written after them. */
+export function writeHeader(out: Buffer, schemaId: number): Buffer {
   out.writeUInt8(MAGIC_BYTE, 0);
   out.writeUInt32BE(schemaId, 1);
-  body.copy(out, HEADER_BYTES);
   return out;
 }
 

@@ -11,6 +11,7 @@
  */
 import type { TokenUsage } from '../../gateway/core/wire/types';
 
+import { boundedMemo } from '../bounded-memo';
 import { roundHalfUp, toExactDecimal } from './exact-decimal';
 import type { ModelPrice } from './price-schema';
 import { findPrice, type PriceTable } from './price-table';
@@ -29,6 +30,9 @@ function tokenCount(value: number | null): bigint {
   if (value === null || !Number.isFinite(value) || value <= 0) return 0n;
   return BigInt(Math.floor(value));
 }
+
+/** Prices come from a small table: each is read as a decimal once, not on every call. */
+const exactRate = boundedMemo(4_096, toExactDecimal);
 
 /**
  * Micro-USD for `usage` at `price`, or null when the provider reported neither
@@ -54,7 +58,7 @@ export function computeCostMicroUsd(price: ModelPrice, usage: TokenUsage): numbe
 
   const terms = parts
     .filter(([tokens]) => tokens > 0n)
-    .map(([tokens, perToken]) => ({ tokens, rate: toExactDecimal(perToken) }));
+    .map(([tokens, perToken]) => ({ tokens, rate: exactRate(perToken) }));
   const scale = terms.reduce((max, term) => Math.max(max, term.rate.scale), 0);
 
   let numerator = 0n;

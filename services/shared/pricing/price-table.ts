@@ -3,6 +3,7 @@
  * user overrides, and the lookup from a (provider, model) pair to a price.
  */
 import type { z } from 'zod';
+import { boundedMemo } from '../bounded-memo';
 
 import builtinPriceFile from './prices.json';
 import { type ModelPrice, priceOverridesSchema, priceTableFileSchema } from './price-schema';
@@ -171,6 +172,9 @@ export function loadPriceTable(overrides?: unknown, options: LoadPriceTableOptio
   return makeTable(`${builtin.version}+custom:${label}`, [...kept, ...custom.models]);
 }
 
+/** Lookups already answered, per table: the same few models recur on every call. */
+const lookups = new WeakMap<PriceTable, (key: string) => ModelPrice | null>();
+
 /**
  * Price of `model` as served by `provider`: an exact id or alias, or that id
  * followed by a snapshot suffix (`-2024-08-06`, `-20250514`, `-latest`).
@@ -178,6 +182,18 @@ export function loadPriceTable(overrides?: unknown, options: LoadPriceTableOptio
  * unless an override prices them) get null.
  */
 export function findPrice(table: PriceTable, provider: string, model: string): ModelPrice | null {
+  let lookup = lookups.get(table);
+  if (lookup === undefined) {
+    lookup = boundedMemo(10_000, (key) => {
+      const cut = key.indexOf('\u0000'); // provider names (from config) hold no NUL; model names might
+      return lookupPrice(table, key.slice(0, cut), key.slice(cut + 1));
+    });
+    lookups.set(table, lookup);
+  }
+  return lookup(`${provider}\u0000${model}`);
+}
+
+function lookupPrice(table: PriceTable, provider: string, model: string): ModelPrice | null {
   const wanted = normalizeId(model);
   if (wanted === '') return null;
   const withoutSuffix = stripVersionSuffix(wanted);
