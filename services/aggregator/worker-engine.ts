@@ -21,7 +21,7 @@ import { workerScript } from '../shared/threads/worker-script';
  * starts a new worker: no batch is ever silently missing from a flush.
  */
 
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
 
 export interface WorkerInit {
   options: WindowingOptions;
