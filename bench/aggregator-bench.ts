@@ -81,8 +81,8 @@ async function main(): Promise<void> {
 
   // 1b. The aggregator: decode + aggregate + produce, exactly once.
   const metrics = new Registry();
+  const engine = aggregationEngine(log, { windowSizesMs: Object.values(WINDOWS), graceMs: 30_000, idleCloseMs: 60_000, maxKeys: 1_000 });
   const start = (groupId: string): ReturnType<KafkaEventLog['subscribeTransactional']> => {
-    const engine = aggregationEngine(log, { windowSizesMs: Object.values(WINDOWS), graceMs: 30_000, idleCloseMs: 60_000, maxKeys: 1_000 });
     const processor = new AggregateProcessor({ engine, aggregates, registry: metrics, logger });
     return log.subscribeTransactional(
       { topic: input, groupId, transactionalId: `bench-${groupId}`, changelogTopic: changelog, commitIntervalMs: 1_000, maxBatch: 2_000 },
@@ -151,6 +151,7 @@ async function main(): Promise<void> {
   );
   await reader.disconnect();
   await sub.stop();
+  await engine.close(); // the worker thread
   await log.close();
   await admin.deleteTopics({ topics: [input, changelog] });
   await admin.disconnect();

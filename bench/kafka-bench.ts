@@ -21,6 +21,8 @@ const N = Number(process.env.BENCH_EVENTS ?? 200_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const BATCH = 500;
 const POOL = 10_000;
+/** Saturation rounds per log, interleaved (odd: the median is a measured run). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function main(): Promise<void> {
   const { brokers, registryUrl, registry, log } = openBenchKafka();
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   let seen = 0;
   let first = 0;
   const consumed = await new Promise<number>((resolve) => {
-    const sub = log.subscribe({ topic, groupId: `bench-${randomUUID()}`, start: 'earliest', maxBatch: 10_000 }, async (batch) => {
+    const sub = log.subscribe({ topic, groupId: `bench-${randomUUID()}`, start: 'earliest', maxBatch: 2_000 }, async (batch) => {
       if (first === 0) first = performance.now();
       for (const r of batch) {
         const e = serde.decodeKnown(r.value) ?? (await serde.decode(r.value));
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     embedded: { gateway: [], broker: [] },
     kafka: { gateway: [], broker: [] },
   };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const mode of ['embedded', 'kafka'] as const) {
       const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-bench-'));
       const gw = await startProcess(

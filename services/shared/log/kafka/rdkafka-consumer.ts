@@ -44,6 +44,7 @@ export class RdkafkaGroupConsumer {
   readonly consumer: LowLevelConsumer;
   private readonly topic: TopicName;
   private assigned = new Set<number>();
+  private closing = false;
 
   constructor(private readonly options: GroupConsumerOptions) {
     const { KafkaConsumer } = loadKafkaLibrary();
@@ -83,7 +84,8 @@ export class RdkafkaGroupConsumer {
           }
         };
         const before = this.options.onRevoked?.(partitions);
-        if (before) void before.catch(() => undefined).finally(giveUp);
+        // While closing, librdkafka waits inside close for the unassign: deferring it would deadlock.
+        if (before && !this.closing) void before.catch(() => undefined).finally(giveUp);
         else giveUp();
       }
     } catch {
@@ -163,6 +165,7 @@ export class RdkafkaGroupConsumer {
   }
 
   disconnect(): Promise<void> {
+    this.closing = true;
     return new Promise((resolve) => this.consumer.disconnect(() => resolve()));
   }
 }
