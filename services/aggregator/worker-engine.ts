@@ -60,12 +60,12 @@ export class WorkerEngine implements AggregationEngine {
     if (this.broken) throw this.broken;
     if (this.worker) return this.worker;
     const worker = new Worker(workerScript(__dirname, 'aggregate-worker'), { workerData: this.init });
-    worker.unref(); // never what keeps the process alive
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.fail(new Error(`aggregation worker exited with code ${code}`));
     });
+    worker.unref(); // never what keeps the process alive (after the listeners, which would ref it again)
     this.worker = worker;
     return worker;
   }

@@ -30,7 +30,6 @@ export class ParquetThread {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(workerScript(__dirname, 'parquet-worker'));
-    worker.unref(); // never what keeps the process alive
     worker.on('message', (m: EncodeReply) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
@@ -45,6 +44,7 @@ export class ParquetThread {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`parquet encoding thread exited with code ${code}`)));
+    worker.unref(); // never what keeps the process alive (after the listeners, which would ref it again)
     this.worker = worker;
     return worker;
   }
