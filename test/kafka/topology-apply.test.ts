@@ -133,6 +133,10 @@ describeWithInfra('topology apply on Kafka', (settings) => {
         },
       ],
     });
+    // The broker applies a config change a moment after acknowledging it: wait until it shows, as it would
+    // for an override someone set earlier (apply can only keep the overrides it can read).
+    const deadline = Date.now() + 10_000;
+    while ((await readBack(live)).configs['max.message.bytes'] !== '2097152' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const changed = topics.map((t) => (t.name === live ? { ...t, retentionMs: 2 * 60 * 60 * 1000 } : t));
     const r = await cli(config, changed);
     expect(r.code).toBe(0);
