@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaSettings } from '../../config/config';
 import type { Logger } from '../../observability/logger';
-import type { ConsumedRecord, Subscription, TransactionalOptions, TransactionalProcessor } from '../event-log';
+import type { ConsumedRecord, OutputRecord, StateEntry, Subscription, TransactionalOptions, TransactionalProcessor } from '../event-log';
 import { loadKafkaLibrary, type KafkaMessageLowLevel, type LowLevelConsumer } from './kafka-client';
 import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
 import { RdkafkaProducer, type ProduceRecord } from './rdkafka-producer';
@@ -86,6 +86,8 @@ class Session {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private inTransaction = false;
+  /** The transaction in flight, if any (one at a time). */
+  private committing: Promise<void> | null = null;
 
   constructor(
     private readonly deps: KafkaTransactionalDeps,
@@ -111,7 +113,7 @@ class Session {
       // After the batch in hand: commit what was processed (still allowed in this generation), then forget.
       onRevoked: (partitions) =>
         this.enqueue(async () => {
-          await this.commitIfDue(true);
+          await this.commitIfDue('final');
           this.revoked(partitions);
         }),
     });
@@ -148,7 +150,7 @@ class Session {
     // Fences an older instance with the same transactional id and aborts its open transaction.
     await this.producer.initTransactions(30_000);
     await this.consumer.connect();
-    this.timer = setInterval(() => void this.enqueue(() => this.commitIfDue(true)), this.options.commitIntervalMs);
+    this.timer = setInterval(() => void this.enqueue(() => this.commitIfDue('tick')), this.options.commitIntervalMs);
     while (!this.closing) {
       const records = await this.consumer.next(this.options.maxBatch ?? 2_000);
       if (records.length > 0 && !this.closing) await this.enqueue(() => this.handle(records));
@@ -196,15 +198,45 @@ class Session {
       const lag = this.consumer.lagAfter(p, n);
       if (lag !== undefined) this.lagByPartition.set(p, lag);
     }
-    await this.commitIfDue(false);
+    await this.commitIfDue('batch');
   }
 
-  private async commitIfDue(timer: boolean): Promise<void> {
-    if (!timer && Date.now() - this.lastCommit < this.options.commitIntervalMs) return;
+  /**
+   * Starts a transaction with what was processed so far. `batch`: only once
+   * the commit interval has passed; `tick`: whenever (the timer, so a quiet
+   * input still commits); both skip while a transaction is in flight, and do
+   * not wait for theirs: batches go on being processed meanwhile (into the
+   * next flush; the engine orders a flush after the batches handed over
+   * before it). `final` (revocation, stop) waits for the one in flight, then
+   * commits the rest and waits for that too. A failed transaction fails the
+   * session, which starts over from what is committed.
+   */
+  private async commitIfDue(mode: 'batch' | 'tick' | 'final'): Promise<void> {
+    if (this.committing) {
+      if (mode !== 'final') return;
+      await this.committing;
+    }
+    if (mode === 'batch' && Date.now() - this.lastCommit < this.options.commitIntervalMs) return;
     if (this.restored.size === 0) return;
-    const { output, state } = await this.processor.flush();
     this.lastCommit = Date.now();
-    if (output.length === 0 && state.length === 0 && this.pending.size === 0) return;
+    // The offsets of every batch handed over so far, and the flush that covers exactly those batches.
+    const offsets = [...this.pending].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset }));
+    this.pending.clear();
+    const commit = this.transaction(this.processor.flush(), offsets);
+    const inFlight: Promise<void> = commit.finally(() => {
+      if (this.committing === inFlight) this.committing = null;
+    });
+    this.committing = inFlight;
+    if (mode === 'final') return commit;
+    commit.catch((err: unknown) => {
+      this.closing = true;
+      this.failure?.(err);
+    });
+  }
+
+  private async transaction(flushed: Promise<{ output: OutputRecord[]; state: StateEntry[] }>, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
+    const { output, state } = await flushed;
+    if (output.length === 0 && state.length === 0 && offsets.length === 0) return;
     await this.producer.beginTransaction();
     this.inTransaction = true;
     try {
@@ -217,13 +249,9 @@ class Session {
       for (const r of output) push(r.topic, { key: r.key, value: r.value, headers: r.headers });
       for (const e of state) push(this.options.changelogTopic, { key: e.key, value: e.value, partition: e.partition });
       await Promise.all([...byTopic].map(([topic, messages]) => this.producer.send(topic, messages)));
-      if (this.pending.size > 0) {
-        const offsets = [...this.pending].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset }));
-        await this.producer.sendOffsetsToTransaction(offsets, this.consumer.consumer, TRANSACTION_TIMEOUT_MS);
-      }
+      if (offsets.length > 0) await this.producer.sendOffsetsToTransaction(offsets, this.consumer.consumer, TRANSACTION_TIMEOUT_MS);
       await this.producer.commitTransaction(TRANSACTION_TIMEOUT_MS);
       this.inTransaction = false;
-      this.pending.clear();
     } catch (err) {
       await this.producer.abortTransaction(TRANSACTION_TIMEOUT_MS).catch(() => undefined);
       this.inTransaction = false;
@@ -289,7 +317,7 @@ class Session {
 
   /** Commits what was processed, then leaves the group. */
   async stopGracefully(): Promise<void> {
-    if (!this.closing) await this.enqueue(() => this.commitIfDue(true)).catch(() => undefined);
+    if (!this.closing) await this.enqueue(() => this.commitIfDue('final')).catch(() => undefined);
     this.closing = true;
     this.stopResolve?.();
   }
@@ -298,6 +326,7 @@ class Session {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     await this.chain.catch(() => undefined);
+    await this.committing?.catch(() => undefined);
     if (this.inTransaction) await this.producer.abortTransaction(TRANSACTION_TIMEOUT_MS).catch(() => undefined);
     const bounded = <T>(p: Promise<T>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await bounded(this.consumer.disconnect());
