@@ -75,23 +75,13 @@ start_elasticsearch() {
 }
 
 wait_elasticsearch() {
-  local pid deadline
   [[ -n "${ES_T0:-}" ]] || return 0
-  pid="$(cat "$(pid_file elasticsearch)")"
-  deadline=$(( $(date +%s) + TIMEOUT ))
-  until http_ok "$ES_URL/_cluster/health?wait_for_status=yellow&timeout=1s"; do
-    kill -0 "$pid" 2>/dev/null || {
-      tail -n 30 "$ES_RUN/elasticsearch.log" >&2 || true
-      die "elasticsearch: exited during startup (log: ${ES_RUN#"$REPO_ROOT"/}/elasticsearch.log)"
-    }
-    (( $(date +%s) < deadline )) || die "elasticsearch: not ready after ${TIMEOUT}s (log: ${ES_RUN#"$REPO_ROOT"/}/elasticsearch.log)"
-    sleep 0.5
-  done
+  wait_ready elasticsearch "$ES_RUN/elasticsearch.log" 0.5 http_ok "$ES_URL/_cluster/health?wait_for_status=yellow&timeout=1s"
   # A dev disk that is 90% full must not turn every index read-only.
   curl -fsS -o /dev/null --max-time 10 -X PUT -H 'content-type: application/json' "$ES_URL/_cluster/settings" \
     -d '{"persistent":{"cluster.routing.allocation.disk.threshold_enabled":false}}' \
     || log "elasticsearch: could not turn off the disk watermarks"
-  log "elasticsearch: ready in $(since "$ES_T0")s (pid $pid)"
+  log "elasticsearch: ready in $(since "$ES_T0")s (pid $(cat "$(pid_file elasticsearch)"))"
 }
 
 status_elasticsearch() {  # prints one status line; returns 1 when down

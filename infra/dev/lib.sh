@@ -237,6 +237,23 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 http_ok() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
 
+# Waits until CHECK... succeeds for a component just started (its pid in its pid
+# file); dies showing the end of LOG if the process exits, or after TIMEOUT.
+wait_ready() {  # COMPONENT LOG INTERVAL CHECK...
+  local name="$1" logf="$2" interval="$3" pid deadline
+  shift 3
+  pid="$(cat "$(pid_file "$name")")"
+  deadline=$(( $(date +%s) + TIMEOUT ))
+  until "$@"; do
+    kill -0 "$pid" 2>/dev/null || {
+      tail -n 30 "$logf" >&2 || true
+      die "$name: exited during startup (log: ${logf#"$REPO_ROOT"/})"
+    }
+    (( $(date +%s) < deadline )) || die "$name: not ready after ${TIMEOUT}s (log: ${logf#"$REPO_ROOT"/})"
+    sleep "$interval"
+  done
+}
+
 # stop_component NAME GRACE_SECONDS: SIGTERM, wait, then SIGKILL.
 stop_component() {
   local comp="$1" grace="$2" pid i

@@ -64,21 +64,15 @@ CONF
   echo $! > "$(pid_file s3proxy)"
 }
 
+# Any HTTP answer (403 without credentials) means it serves.
+s3proxy_answers() {
+  local code
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$S3_URL/" 2>/dev/null || true)"
+  [[ "$code" =~ ^[2-4][0-9][0-9]$ ]]
+}
+
 wait_s3proxy() {
-  local pid deadline code
   [[ -n "${S3PROXY_T0:-}" ]] || return 0
-  pid="$(cat "$(pid_file s3proxy)")"
-  deadline=$(( $(date +%s) + TIMEOUT ))
-  while :; do
-    kill -0 "$pid" 2>/dev/null || {
-      tail -n 30 "$S3PROXY_RUN/s3proxy.log" >&2 || true
-      die "s3proxy: exited during startup (log: ${S3PROXY_RUN#"$REPO_ROOT"/}/s3proxy.log)"
-    }
-    # Any HTTP answer (403 without credentials) means it serves.
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$S3_URL/" 2>/dev/null || true)"
-    [[ "$code" =~ ^[2-4][0-9][0-9]$ ]] && break
-    (( $(date +%s) < deadline )) || die "s3proxy: not ready after ${TIMEOUT}s"
-    sleep 0.3
-  done
-  log "s3proxy: ready in $(since "$S3PROXY_T0")s (pid $pid)"
+  wait_ready s3proxy "$S3PROXY_RUN/s3proxy.log" 0.3 s3proxy_answers
+  log "s3proxy: ready in $(since "$S3PROXY_T0")s (pid $(cat "$(pid_file s3proxy)"))"
 }

@@ -229,19 +229,9 @@ start_registry() {
 }
 
 wait_registry() {
-  local pid deadline
   [[ -n "${REGISTRY_T0:-}" ]] || return 0
-  pid="$(cat "$(pid_file registry)")"
-  deadline=$(( $(date +%s) + TIMEOUT ))
-  until http_ok "$REGISTRY_URL/subjects"; do
-    kill -0 "$pid" 2>/dev/null || {
-      tail -n 30 "$REGISTRY_RUN/registry.log" >&2 || true
-      die "registry: exited during startup (log: ${REGISTRY_RUN#"$REPO_ROOT"/}/registry.log)"
-    }
-    (( $(date +%s) < deadline )) || die "registry: not ready after ${TIMEOUT}s (log: ${REGISTRY_RUN#"$REPO_ROOT"/}/registry.log)"
-    sleep 0.3
-  done
-  log "registry: ready in $(since "$REGISTRY_T0")s (pid $pid)"
+  wait_ready registry "$REGISTRY_RUN/registry.log" 0.3 http_ok "$REGISTRY_URL/subjects"
+  log "registry: ready in $(since "$REGISTRY_T0")s (pid $(cat "$(pid_file registry)"))"
 }
 
 # --- go: both start in parallel (the registry does not need Kafka), then wait for both ---------
