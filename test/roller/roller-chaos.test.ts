@@ -49,15 +49,20 @@ function filesUnder(root: string): string[] {
 test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: every event in Parquet exactly once`, async () => {
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const produced = new Map<string, InferenceEvent>();
+  const CHUNK = 2_500;
+  const produce = async (from: number): Promise<void> => {
+    const chunk = Array.from({ length: Math.min(CHUNK, TOTAL - from) }, (_, k) => archiveEvent(from + k, TOTAL, HOURS));
+    await log.append(
+      TOPICS.inference,
+      chunk.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })),
+    );
+    for (const e of chunk) produced.set(e.event_id, e);
+  };
   // Produce in the background, in chunks, while the roller is killed and restarted.
+  // The last chunk waits for the last roller, so that it has files of its own to close.
   const producing = (async () => {
-    for (let i = 0; i < TOTAL; i += 2_500) {
-      const chunk = Array.from({ length: Math.min(2_500, TOTAL - i) }, (_, k) => archiveEvent(i + k, TOTAL, HOURS));
-      await log.append(
-        TOPICS.inference,
-        chunk.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })),
-      );
-      for (const e of chunk) produced.set(e.event_id, e);
+    for (let i = 0; i < TOTAL - CHUNK; i += CHUNK) {
+      await produce(i);
       await sleep(40);
     }
   })();
@@ -72,11 +77,12 @@ test(`${TOTAL.toLocaleString('en')} events, roller killed -9 ${KILLS} times: eve
   await producing;
   const last = startRoller(env);
   await last.started;
+  await produce(TOTAL - CHUNK);
   await waitFor(() => rollerCaughtUp(log), 120_000, () => `the roller did not catch up in 120 s:\n${last.output().slice(-3000)}`);
   // Alone, the roller serves its health and metrics (LLM_LOGGER_METRICS_PORT, 0 in tests).
   const port = /"port":(\d+)[^\n]*roller health and metrics listening/.exec(last.output())![1];
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-  expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/llm_logger_roller_files_total\{reason="(hour|records|idle)"\} \d+/);
+  expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/llm_logger_roller_files_total\{reason="(hour|records|idle)"\} [1-9]\d*/);
   last.child.kill('SIGTERM');
   expect(await last.exited).toBe(0);
 
