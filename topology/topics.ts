@@ -27,6 +27,14 @@ export interface TopicSpec {
   retentionMs: number;
   /** Avro schema file under schemas/ describing values, or null for JSON. */
   valueSchema: string | null;
+  /**
+   * How producers pick partitions. 'key': by record key, so one key's records
+   * stay together and in order. 'batch': each appended batch goes to one
+   * partition, the next batch to the next one (keys are still carried): for
+   * independent records this makes whole batches the broker stores, compresses
+   * and replicates at once, instead of a few records per partition.
+   */
+  partitioning: 'key' | 'batch';
   producers: Role[];
   consumers: Role[];
   doc: string;
@@ -43,6 +51,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     retentionMs: 7 * DAY_MS,
     valueSchema: 'inference-event.v1.avsc',
+    partitioning: 'batch',
     producers: ['gateway'],
     consumers: ['aggregator', 'indexer', 'roller', 'console'],
     doc: 'One event per LLM call: the system of record.',
@@ -55,6 +64,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     retentionMs: 1 * 60 * 60 * 1000, // 1 h: live progress only matters while a call runs
     valueSchema: null,
+    partitioning: 'key',
     producers: ['gateway'],
     consumers: ['console'],
     doc: 'Started and progress records of calls in flight, for live views.',
@@ -67,6 +77,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'compact',
     retentionMs: -1,
     valueSchema: 'aggregate.v1.avsc',
+    partitioning: 'key',
     producers: ['aggregator'],
     consumers: ['console'],
     doc: 'Windowed aggregates, one partial per source partition; key = window size + window start + dimension + group + source partition.',
@@ -79,6 +90,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     retentionMs: 30 * DAY_MS,
     valueSchema: null,
+    partitioning: 'key',
     producers: ['console'],
     consumers: ['console'],
     doc: 'Alert firing and resolved transitions.',
@@ -91,6 +103,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     retentionMs: 30 * DAY_MS,
     valueSchema: null,
+    partitioning: 'key',
     producers: ['aggregator', 'indexer', 'roller', 'console'],
     consumers: [],
     doc: 'Records a consumer could not process, with the reason in headers.',
@@ -103,11 +116,17 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     cleanupPolicy: 'compact',
     retentionMs: -1,
     valueSchema: null, // aggregate.v1 records of open windows, plus a JSON `__meta__` record per partition
+    partitioning: 'key',
     producers: ['aggregator'],
     consumers: ['aggregator'],
     doc: "The aggregator's state store: open windows per input partition, tombstoned when they close.",
   },
 ];
+
+/** How records appended to this topic are spread over partitions ('key' for topics not in the topology). */
+export function partitioningOf(name: string): TopicSpec['partitioning'] {
+  return TOPOLOGY.find((t) => t.name === name)?.partitioning ?? 'key';
+}
 
 export function topicSpec(name: TopicName): TopicSpec {
   const spec = TOPOLOGY.find((t) => t.name === name);

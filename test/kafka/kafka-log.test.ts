@@ -61,6 +61,41 @@ describeWithInfra('Kafka event log', (settings) => {
     expect(second.seen.map((r) => r.value.toString())).toEqual(['10', '11', '12', '13', '14', '15', '16', '17', '18', '19']);
   }, 60_000);
 
+  test("a 'batch'-partitioned topic takes each appended batch on one partition, the next batch on the next, keys kept", async () => {
+    // llm.inference.v1 is partitioned this way (topology/); here the DLQ topic stands in for it, to read few records.
+    const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
+    const batched = new KafkaEventLog({
+      brokers: config.log.kafkaBrokers!,
+      settings: config.log.kafka,
+      registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
+      logger,
+      partitioning: () => 'batch',
+    });
+    const prefix = randomUUID();
+    try {
+      // The first batch goes by key while the partition count is looked up.
+      await batched.append(TOPICS.dlq, [{ key: `${prefix}-warm-up`, value: Buffer.from('w') }]);
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (let b = 0; b < 4; b++) {
+        await batched.append(
+          TOPICS.dlq,
+          ['x', 'y', 'z'].map((k) => ({ key: `${prefix}-${b}-${k}`, value: Buffer.from(String(b)) })),
+        );
+      }
+    } finally {
+      await batched.close();
+    }
+    const { seen, done, sub } = collect(`test-${randomUUID()}`, prefix, 13);
+    await done;
+    await sub.stop();
+    const partitionOf = (b: number): number[] => [...new Set(seen.filter((r) => r.key!.startsWith(`${prefix}-${b}-`)).map((r) => r.partition))];
+    const used = [0, 1, 2, 3].map(partitionOf);
+    for (const parts of used) expect(parts).toHaveLength(1);
+    const partitions = 3; // the DLQ topic's (topology/)
+    for (let b = 1; b < 4; b++) expect(used[b]![0]).toBe((used[b - 1]![0]! + 1) % partitions);
+    expect(seen.find((r) => r.key === `${prefix}-2-y`)?.value.toString()).toBe('2');
+  }, 60_000);
+
   test('a batch whose handler fails is delivered again', async () => {
     const prefix = randomUUID();
     await log.append(TOPICS.dlq, [{ key: prefix, value: Buffer.from('retry-me') }]);

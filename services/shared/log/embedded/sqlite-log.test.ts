@@ -5,7 +5,8 @@ import { TOPICS, topicSpec } from '../../../../topology/topics';
 import { partitionForKey, type ConsumedRecord, type ProducerRecord, type SubscribeOptions } from '../event-log';
 import { SqliteEventLog } from './sqlite-log';
 
-const TOPIC = TOPICS.inference;
+/** The log's mechanics on a key-partitioned topic; batch partitioning has its own test on llm.inference.v1. */
+const TOPIC = TOPICS.inferenceLive;
 const PARTITIONS = topicSpec(TOPIC).partitions;
 
 let dir: string;
@@ -98,6 +99,7 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
   });
 
   it('puts records with the same key on the same partition, the one partitionForKey names', async () => {
+    expect(topicSpec(TOPIC).partitioning).toBe('key');
     const log = openLog();
     await log.append(TOPIC, [rec('alpha', '1'), rec('beta', '2'), rec('alpha', '3')]);
     await log.append(TOPIC, [rec('alpha', '4')]);
@@ -106,6 +108,26 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
     expect(new Set(alpha.map((r) => r.partition))).toEqual(new Set([partitionForKey('alpha', PARTITIONS, 0)]));
     expect(valuesOf(alpha)).toEqual(['1', '3', '4']);
     expect(got.find((r) => r.key === 'beta')?.partition).toBe(partitionForKey('beta', PARTITIONS, 0));
+  });
+
+  it('on llm.inference.v1 (batch-partitioned), puts each appended batch on one partition and the next batch on the next', async () => {
+    const inference = TOPICS.inference;
+    const partitions = topicSpec(inference).partitions;
+    expect(topicSpec(inference).partitioning).toBe('batch');
+    const log = openLog();
+    for (let b = 0; b < partitions + 1; b++) await log.append(inference, [rec(`a${b}`, `${b}.0`), rec(`b${b}`, `${b}.1`), rec(`c${b}`, `${b}.2`)]);
+    const got = await collect(log, { topic: inference }, 3 * (partitions + 1));
+    const partitionOf = new Map<number, Set<number>>();
+    for (const r of got) {
+      const b = Number(r.value.toString().split('.')[0]);
+      partitionOf.set(b, (partitionOf.get(b) ?? new Set()).add(r.partition));
+    }
+    for (const parts of partitionOf.values()) expect(parts.size).toBe(1);
+    const used = [...partitionOf.keys()].sort((x, y) => x - y).map((b) => [...partitionOf.get(b)!][0]!);
+    // Every partition once, then round again; keys are kept on the records.
+    expect(new Set(used.slice(0, partitions)).size).toBe(partitions);
+    expect(used[partitions]).toBe(used[0]);
+    expect(got.find((r) => r.value.toString() === '3.1')?.key).toBe('b3');
   });
 
   it('keeps the value bytes, the key, no headers and the timestamp', async () => {

@@ -191,11 +191,13 @@ export class SqliteEventLog implements EventLog {
   append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new LlmLoggerError('LOG_CLOSED', 'the event log is closed'));
     if (records.length === 0) return Promise.resolve();
-    const partitions = topicSpec(topic).partitions;
+    const spec = topicSpec(topic);
     const now = this.now();
+    // As on Kafka: a 'batch'-partitioned topic takes the whole batch on one partition, the next batch on the next.
+    const one = spec.partitioning === 'batch' ? this.roundRobin++ % spec.partitions : null;
     const batch = {
       topic,
-      partitions: records.map((r) => partitionForKey(r.key, partitions, this.roundRobin++)),
+      partitions: records.map((r) => one ?? partitionForKey(r.key, spec.partitions, this.roundRobin++)),
       keys: records.map((r) => r.key),
       timestamps: records.map((r) => r.timestamp ?? now),
       headers: records.map((r) => (r.headers ? JSON.stringify(r.headers) : null)),

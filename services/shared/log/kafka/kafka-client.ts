@@ -115,6 +115,7 @@ export interface LowLevelProducer {
     headers?: Record<string, string>[],
   ): void;
   flush(timeoutMs: number, callback: () => void): void;
+  getMetadata(options: { topic: string; timeout: number }, callback: (err: Error | null, data: { topics: { name: string; partitions: unknown[] }[] }) => void): void;
   initTransactions(timeoutMs: number, callback: (err: Error | null) => void): void;
   beginTransaction(callback: (err: Error | null) => void): void;
   sendOffsetsToTransaction(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { TopicName } from '../../../../topology/topics';
+import { partitioningOf, type TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
@@ -35,6 +35,8 @@ export interface KafkaLogOptions {
   settings: KafkaSettings;
   registry: SchemaRegistry;
   logger: Logger;
+  /** How appends to a topic pick partitions (default: the topology's; benchmarks treat their topics like llm.inference.v1). */
+  partitioning?: (topic: string) => 'key' | 'batch';
 }
 
 
@@ -69,6 +71,8 @@ export class KafkaEventLog implements EventLog {
   private producer: RdkafkaProducer | null = null;
   private readonly subscriptions = new Set<KafkaSubscription | KafkaTransactionalSubscription>();
   private closed = false;
+  /** Batches appended so far: the next 'batch'-partitioned one goes to partition `rotation % count`. */
+  private rotation = 0;
 
   constructor(private readonly options: KafkaLogOptions) {
     this.schemaRegistry = options.registry;
@@ -110,8 +114,14 @@ export class KafkaEventLog implements EventLog {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     if (records.length === 0) return;
     const producer = await this.getProducer();
+    let partition: number | undefined;
+    if ((this.options.partitioning ?? partitioningOf)(topic) === 'batch') {
+      // Until the partition count is known (the first batch), keys pick partitions.
+      const count = producer.partitionCount(topic);
+      if (count !== null) partition = this.rotation++ % count;
+    }
     try {
-      await producer.send(topic, records);
+      await producer.send(topic, records, partition);
     } catch (err) {
       throw wrap(`produce to ${topic}`, err);
     }

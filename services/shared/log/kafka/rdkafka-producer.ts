@@ -23,11 +23,14 @@ interface Pending {
 }
 
 const QUEUE_FULL = -184; // librdkafka RD_KAFKA_RESP_ERR__QUEUE_FULL
+/** How long a topic's partition count is trusted before it is looked up again (partitions can be added). */
+const PARTITION_COUNT_TTL_MS = 60_000;
 
 export class RdkafkaProducer {
   private readonly producer: LowLevelProducer;
   private connected: Promise<void> | null = null;
   private isConnected = false;
+  private readonly partitionCounts = new Map<string, { count: number | null; at: number; refreshing: Promise<void> | null }>();
 
   constructor(config: Record<string, string | number | boolean>) {
     const { Producer } = loadKafkaLibrary();
@@ -62,8 +65,39 @@ export class RdkafkaProducer {
     return this.connected;
   }
 
-  /** Resolves when every record is acknowledged by the brokers (acks=all). */
-  async send(topic: string, records: readonly ProduceRecord[]): Promise<void> {
+  /**
+   * The topic's partition count as the cluster reports it, or null while it is
+   * not known (not looked up yet, or the lookup failed). Looked up in the
+   * background and refreshed every minute: never waits on the cluster.
+   */
+  partitionCount(topic: string): number | null {
+    let entry = this.partitionCounts.get(topic);
+    if (!entry) {
+      entry = { count: null, at: 0, refreshing: null };
+      this.partitionCounts.set(topic, entry);
+    }
+    const known = entry;
+    if (!known.refreshing && Date.now() - known.at >= PARTITION_COUNT_TTL_MS) {
+      known.refreshing = new Promise<void>((resolve) =>
+        this.producer.getMetadata({ topic, timeout: 5_000 }, (err, data) => {
+          const partitions = err ? undefined : data.topics.find((t) => t.name === topic)?.partitions.length;
+          if (partitions) known.count = partitions;
+          // A failed lookup is retried after a few seconds, not a minute.
+          known.at = partitions ? Date.now() : Date.now() - PARTITION_COUNT_TTL_MS + 5_000;
+          known.refreshing = null;
+          resolve();
+        }),
+      );
+    }
+    return known.count;
+  }
+
+  /**
+   * Resolves when every record is acknowledged by the brokers (acks=all).
+   * `partition`, if given, is where every record of the batch goes (a
+   * record's own partition still wins).
+   */
+  async send(topic: string, records: readonly ProduceRecord[], partition?: number): Promise<void> {
     const now = Date.now();
     await new Promise<void>((resolve, reject) => {
       const pending: Pending = { remaining: records.length, failed: null, resolve, reject };
@@ -72,7 +106,7 @@ export class RdkafkaProducer {
           const r = records[i]!;
           const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
           try {
-            this.producer.produce(topic, r.partition ?? null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
+            this.producer.produce(topic, r.partition ?? partition ?? null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
           } catch (err) {
             if ((err as { code?: number }).code === QUEUE_FULL) {
               // librdkafka's queue is full: let it drain, then go on from this record.
