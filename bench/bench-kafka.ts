@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceEvent } from '../services/shared/event/inference-event';
+import { partitioningOf, TOPICS } from '../topology/topics';
 import { loadConfig, type Config } from '../services/shared/config/config';
 import { KafkaEventLog } from '../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../services/shared/log/kafka/registry-client';
@@ -51,7 +52,14 @@ export function openBenchKafka(): BenchKafka {
   const logger = createLogger('warn', 'bench');
   const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
   const registry = new ConfluentRegistryClient({ url: registryUrl });
-  const log = new KafkaEventLog({ brokers: config.log.kafkaBrokers!, settings: config.log.kafka, registry, logger });
+  const log = new KafkaEventLog({
+    brokers: config.log.kafkaBrokers!,
+    settings: config.log.kafka,
+    registry,
+    logger,
+    // The throw-away bench.* topics carry inference events: partitioned like llm.inference.v1.
+    partitioning: (topic) => (topic.startsWith('bench.') ? partitioningOf(TOPICS.inference) : partitioningOf(topic)),
+  });
   return { brokers, registryUrl, logger, config, registry, log };
 }
 
