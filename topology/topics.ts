@@ -17,6 +17,20 @@ export type TopicName = (typeof TOPICS)[TopicKey];
 
 export type Role = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
 
+/**
+ * The consumer group of a role. Every other group a role uses starts with it
+ * (the aggregator's state restore, a role's ephemeral readers, see
+ * readerGroupPrefix), so one prefix ACL covers them all.
+ */
+export function roleGroup(role: Role): string {
+  return `llm-logger-${role}`;
+}
+
+/** Name prefix of a role's ephemeral reader groups on Kafka (readers that never commit). */
+export function readerGroupPrefix(role: Role): string {
+  return `${roleGroup(role)}-reader-`;
+}
+
 export interface TopicSpec {
   name: TopicName;
   partitions: number;

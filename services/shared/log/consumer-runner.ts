@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { TOPICS, type Role, type TopicName } from '../../../topology/topics';
+import { readerGroupPrefix, TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord } from './event-log';
@@ -184,7 +184,14 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
   };
 
   subscription = options.log.subscribe(
-    { topic: options.topic, groupId: options.groupId, start: options.start, maxBatch: options.maxBatch, onRevoked: options.onRevoked },
+    {
+      topic: options.topic,
+      groupId: options.groupId,
+      readerGroupPrefix: readerGroupPrefix(options.role),
+      start: options.start,
+      maxBatch: options.maxBatch,
+      onRevoked: options.onRevoked,
+    },
     handleBatch,
   );
   return subscription;

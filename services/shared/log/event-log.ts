@@ -28,6 +28,8 @@ export interface SubscribeOptions {
   topic: TopicName;
   /** Consumer group whose committed offsets are resumed; null = ephemeral reader that never commits. */
   groupId: string | null;
+  /** Kafka: how the ephemeral group of a reader (groupId null) is named, a unique suffix added (readerGroupPrefix of the role). */
+  readerGroupPrefix?: string;
   /** Where a group with no committed offset starts. */
   start: 'earliest' | 'latest';
   maxBatch?: number;

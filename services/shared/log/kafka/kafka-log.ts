@@ -180,7 +180,7 @@ class KafkaSubscription implements ConsumerSubscription {
     private readonly logger: Logger,
   ) {
     // A reader with no group (tail) gets a throw-away group and never commits.
-    const groupId = options.groupId ?? `llm-logger-reader-${randomUUID()}`;
+    const groupId = options.groupId ?? `${options.readerGroupPrefix ?? 'llm-logger-reader-'}${randomUUID()}`;
     this.consumer = new RdkafkaGroupConsumer({
       config: {
         ...commonConfig,

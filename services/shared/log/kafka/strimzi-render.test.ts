@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { TOPICS, TOPOLOGY, type Role } from '../../../../topology/topics';
+import { readerGroupPrefix, roleGroup, TOPICS, TOPOLOGY, type Role } from '../../../../topology/topics';
 import { CONSOLE_GROUP } from '../../../console/run-console';
+import { AGGREGATOR_GROUP } from '../../../aggregator/aggregate-processor';
 import {
   AGGREGATOR_TRANSACTIONAL_ID_PREFIX,
   renderKafkaTopics,
   renderKafkaUsers,
   renderStrimziFiles,
   renderStrimziYaml,
-  roleGroup,
   type AclRule,
   type KafkaUserResource,
   type RenderedTopic,
@@ -209,12 +209,15 @@ describe('KafkaUser ACLs: least privilege per role', () => {
     expect(ops('gateway', 'cluster')).toEqual(['IdempotentWrite']);
   });
 
-  test('consumers read their topics and their own consumer group', () => {
+  test('consumers read their topics and the groups named after their own (their group, state restore, ephemeral readers)', () => {
     for (const role of ['aggregator', 'indexer', 'roller', 'console'] as const) {
       expect(ops(role, 'topic', TOPICS.inference)).toEqual(['Read', 'Describe']);
-      expect(aclFor(user(role), 'group')).toEqual({ resource: { type: 'group', name: `llm-logger-${role}`, patternType: 'literal' }, operations: ['Read'] });
+      expect(aclFor(user(role), 'group')).toEqual({ resource: { type: 'group', name: `llm-logger-${role}`, patternType: 'prefix' }, operations: ['Read'] });
+      expect(readerGroupPrefix(role).startsWith(roleGroup(role))).toBe(true);
     }
     expect(roleGroup('console')).toBe(CONSOLE_GROUP);
+    // The aggregator's restore consumer: `${group}-restore-<uuid>`, under the same prefix.
+    expect(`${AGGREGATOR_GROUP}-restore-x`.startsWith(roleGroup('aggregator'))).toBe(true);
     expect(ops('indexer', 'topic', TOPICS.aggregates)).toBeUndefined();
     expect(ops('console', 'topic', TOPICS.alerts)).toEqual(['Read', 'Write', 'Describe']);
   });
@@ -230,14 +233,14 @@ describe('KafkaUser ACLs: least privilege per role', () => {
     const table = (role: Role): string[] =>
       user(role).spec.authorization.acls.map((a) => `${'name' in a.resource ? `${a.resource.type}:${a.resource.name}${a.resource.patternType === 'prefix' ? '*' : ''}` : a.resource.type} ${a.operations.join(',')}`);
     const readsEvents = `topic:${TOPICS.inference} Read,Describe`;
-    const dlqAndGroup = (role: Role): string[] => [`topic:${TOPICS.dlq} Write,Describe`, `group:llm-logger-${role} Read`];
+    const dlqAndGroup = (role: Role): string[] => [`topic:${TOPICS.dlq} Write,Describe`, `group:llm-logger-${role}* Read`];
     expect(table('gateway')).toEqual([`topic:${TOPICS.inference} Write,Describe`, `topic:${TOPICS.inferenceLive} Write,Describe`, 'cluster IdempotentWrite']);
     expect(table('aggregator')).toEqual([
       readsEvents,
       `topic:${TOPICS.aggregates} Write,Describe`,
       `topic:${TOPICS.dlq} Write,Describe`,
       `topic:${TOPICS.aggregatorChangelog} Read,Write,Describe`,
-      `group:llm-logger-aggregator Read`,
+      `group:llm-logger-aggregator* Read`,
       `transactionalId:${AGGREGATOR_TRANSACTIONAL_ID_PREFIX}* Write,Describe`,
       'cluster IdempotentWrite',
     ]);

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { TOPICS, type Role, type TopicSpec } from '../../../../topology/topics';
+import { roleGroup, TOPICS, type Role, type TopicSpec } from '../../../../topology/topics';
 import { desiredTopicConfigs, effectiveReplicationFactor, type PlannedTopic } from './topology-plan';
 
 /**
@@ -29,11 +29,6 @@ export interface StrimziOptions {
   replicationFactor?: number | null;
   /** The dead-letter topic, which every consuming role may write to. */
   dlqTopic?: string;
-}
-
-/** The consumer group of a role (the console's is CONSOLE_GROUP, a test keeps them equal). */
-export function roleGroup(role: Role): string {
-  return `llm-logger-${role}`;
 }
 
 /** The Kafka user (KafkaUser name, SCRAM user name and Secret name) of a role. */
@@ -126,7 +121,8 @@ export function roleAcls(role: Role, topics: readonly RenderedTopic[], dlqTopic:
     resource: { type: 'topic', name, patternType: 'literal' },
     operations: sorted(ops),
   }));
-  if (consumes) acls.push({ resource: { type: 'group', name: roleGroup(role), patternType: 'literal' }, operations: ['Read'] });
+  // A prefix: the role's own group and the groups named after it (state restore, ephemeral readers).
+  if (consumes) acls.push({ resource: { type: 'group', name: roleGroup(role), patternType: 'prefix' }, operations: ['Read'] });
   if (role === 'aggregator') {
     acls.push({
       resource: { type: 'transactionalId', name: AGGREGATOR_TRANSACTIONAL_ID_PREFIX, patternType: 'prefix' },
