@@ -14,6 +14,7 @@ import { isEventStream, ResponseAccounting } from './core/response-accounting';
 import type { Route } from './core/routing';
 import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
+import { createSharedParse, tryParseJson } from './core/wire/json-value';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
@@ -222,6 +223,27 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     }
   };
 
+  /**
+   * The upstream's answer is complete: what the stripper still held goes out,
+   * and (unless strict mode must first make the event durable) the client's
+   * response ends now, in the same write as its last bytes, before the event
+   * is built.
+   */
+  let upstreamEnded = false;
+  const endClientResponse = (): void => {
+    if (upstreamEnded) return;
+    upstreamEnded = true;
+    const tail = stripper?.end();
+    if (tail && tail.length > 0) {
+      capture?.push(tail);
+      emit(tail, null);
+    }
+    if (!settings.strict && !res.writableEnded && !res.destroyed) {
+      finished = true;
+      res.end();
+    }
+  };
+
   metrics.inFlight.inc();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -243,9 +265,12 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           onResponseStart(_ctl, statusCode, headers) {
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
-            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
+            const strip = rewritten !== null && streamed && statusCode < 400;
+            // The stripper reads each chunk right after the accounting did: one parse serves both.
+            const parse = strip ? createSharedParse() : tryParseJson;
+            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, parse);
             if (progress && streamed) progress.answer = accounting;
-            stripper = rewritten && streamed && statusCode < 400 ? createUsageStripper() : null;
+            stripper = strip ? createUsageStripper(parse) : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
               const acc = accounting;
@@ -260,7 +285,13 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
               });
             }
             res.writeHead(statusCode, forwardResponseHeaders(headers, { bodyRewritten: stripper !== null }));
-            if (streamed) res.flushHeaders(); // the client learns the stream has started
+            if (streamed) {
+              // The client learns the stream has started: with the first bytes if they came with
+              // the headers (one write), else on their own at the end of this tick.
+              process.nextTick(() => {
+                if (firstByteMono === null && !res.writableEnded && !res.destroyed) res.flushHeaders();
+              });
+            }
           },
           onResponseData(ctl, chunk) {
             responseBytes += chunk.length;
@@ -272,6 +303,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             emit(out, ctl);
           },
           onResponseEnd() {
+            endClientResponse();
             resolve();
           },
           onResponseError(_ctl, err) {
@@ -280,11 +312,6 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         },
       );
     });
-    const tail = stripper ? (stripper as ReturnType<typeof createUsageStripper>).end() : null;
-    if (tail && tail.length > 0) {
-      capture?.push(tail);
-      emit(tail, null);
-    }
     if (decoder) {
       (decoder as Transform).end();
       await decoded;

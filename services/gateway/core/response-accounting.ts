@@ -1,6 +1,7 @@
 import { isTerminalEvent } from './stream-end';
 import { createSseParser } from './wire/sse-parser';
 import { createStreamAccumulator, emptyParsedResponse, parseErrorBody, parseResponseBody } from './wire';
+import { tryParseJson, type ParseJson } from './wire/json-value';
 import type { Endpoint, ParsedResponse, WireFormat } from './wire/types';
 
 /** Non-streamed bodies larger than this are not parsed (usage is then estimated). */
@@ -26,9 +27,10 @@ export class ResponseAccounting {
     private readonly wire: WireFormat,
     private readonly status: number,
     readonly streamed: boolean,
+    parse: ParseJson = tryParseJson,
   ) {
     this.sse = streamed ? createSseParser() : null;
-    this.accumulator = streamed ? createStreamAccumulator(endpoint, wire) : null;
+    this.accumulator = streamed ? createStreamAccumulator(endpoint, wire, parse) : null;
   }
 
   push(chunk: Buffer): void {

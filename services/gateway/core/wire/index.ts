@@ -8,6 +8,7 @@ import { createChatCompletionAccumulator, parseChatCompletion } from './openai-c
 import { createCompletionAccumulator, parseCompletion } from './openai-completions';
 import { createEmbeddingsAccumulator, parseEmbeddings } from './openai-embeddings';
 import { createResponsesAccumulator, parseResponsesResponse } from './openai-responses';
+import { tryParseJson, type ParseJson } from './json-value';
 import type { Endpoint, ParsedResponse, StreamAccumulator, WireFormat } from './types';
 
 export type * from './types';
@@ -37,12 +38,13 @@ export function parseResponseBody(endpoint: Endpoint, wire: WireFormat, json: un
 }
 
 /** A fresh accumulator for one streamed response. */
-export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat): StreamAccumulator {
+/** `parse` reads the JSON of OpenAI chat and completion chunks (a shared parse when the usage stripper reads them too). */
+export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat, parse: ParseJson = tryParseJson): StreamAccumulator {
   switch (endpoint) {
     case 'chat.completions':
-      return createChatCompletionAccumulator();
+      return createChatCompletionAccumulator(parse);
     case 'completions':
-      return createCompletionAccumulator();
+      return createCompletionAccumulator(parse);
     case 'embeddings':
       return createEmbeddingsAccumulator();
     case 'responses':

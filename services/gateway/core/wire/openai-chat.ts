@@ -10,6 +10,7 @@ import {
   numberOrNull,
   stringOrNull,
   tryParseJson,
+  type ParseJson,
 } from './json-value';
 import { choicesInIndexOrder } from './openai-choices';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
@@ -55,7 +56,7 @@ interface ChoiceState {
   legacyCall: ToolCall | null;
 }
 
-export function createChatCompletionAccumulator(): StreamAccumulator {
+export function createChatCompletionAccumulator(parse: ParseJson = tryParseJson): StreamAccumulator {
   const choices = new Map<number, ChoiceState>();
   let servedModel: string | null = null;
   let usage: ParsedResponse['usage'] = null;
@@ -75,7 +76,7 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
     push(event) {
       if (isDoneSentinel(event.data)) return;
       chunkCount += 1;
-      const chunk = tryParseJson(event.data);
+      const chunk = parse(event.data);
       if (!isObject(chunk)) return;
       // Azure's leading content-filter chunk has `"model":""`; the first real name wins.
       servedModel ??= nonEmptyStringOrNull(chunk.model);

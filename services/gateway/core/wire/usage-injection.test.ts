@@ -1,6 +1,9 @@
 import { loadFixture } from '../../../../test/fixtures/load-fixtures';
 import { splitAtRandom, splitEveryByte } from '../../../../test/fixtures/split-chunks';
+import { ResponseAccounting } from '../response-accounting';
+import { createSharedParse, tryParseJson, type ParseJson } from './json-value';
 import { parseSseText } from './sse-parser';
+import type { ParsedResponse } from './types';
 import { createUsageStripper, injectIncludeUsage } from './usage-injection';
 
 const inject = (text: string): string | null => {
@@ -164,6 +167,68 @@ describe('createUsageStripper', () => {
       const json = JSON.parse(event.data) as Record<string, unknown>;
       expect('usage' in json).toBe(false);
       expect(json.choices).not.toEqual([]);
+    }
+  });
+});
+
+describe('one parse for the accounting and the stripper (createSharedParse)', () => {
+  const upstream = loadFixture('openai', 'chat-stream-usage').response;
+  const clientExpects = loadFixture('openai', 'chat-stream-no-usage').response;
+
+  /** As the proxy does for each upstream chunk: the accounting reads it, then the stripper. */
+  function run(pieces: readonly Buffer[], parse: ParseJson): { output: string; answer: ParsedResponse } {
+    const accounting = new ResponseAccounting('chat.completions', 'openai', 200, true, parse);
+    const stripper = createUsageStripper(parse);
+    const out: Buffer[] = [];
+    for (const piece of pieces) {
+      accounting.push(piece);
+      out.push(stripper.push(piece));
+    }
+    out.push(stripper.end());
+    return { output: Buffer.concat(out).toString('utf8'), answer: accounting.result() };
+  }
+
+  function countingParses<T>(fn: () => T): { result: T; parses: number } {
+    const spy = jest.spyOn(JSON, 'parse');
+    try {
+      const result = fn();
+      return { result, parses: spy.mock.calls.length };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('gives the client the same bytes and the accounting the same answer as separate parses, with about half the parsing', () => {
+    const separate = countingParses(() => run([upstream], tryParseJson));
+    const shared = countingParses(() => run([upstream], createSharedParse()));
+    expect(shared.result.output).toBe(clientExpects.toString('utf8'));
+    expect(shared.result).toEqual(separate.result);
+    expect(shared.result.answer.usage).not.toBeNull();
+    expect(shared.parses).toBeLessThanOrEqual(Math.ceil(separate.parses / 2) + 1);
+  });
+
+  it('stays exact however the stream is split', () => {
+    const expected = run([upstream], tryParseJson);
+    for (let seed = 1; seed <= 20; seed++) expect(run(splitAtRandom(upstream, seed, 1 + ((seed * 5) % 61)), createSharedParse())).toEqual(expected);
+    expect(run(splitEveryByte(upstream), createSharedParse())).toEqual(expected);
+  });
+
+  it('hands a remembered value only to an identical text, oldest first, and forgets past its bound', () => {
+    const parse = createSharedParse(2);
+    const a = parse('{"a":1}');
+    const b = parse('{"b":2}');
+    expect(parse('{"a":1}')).toBe(a); // the second reader: the remembered value itself
+    expect(parse('{"b":2}')).toBe(b);
+    expect(parse('{"b":2}')).not.toBe(b); // taken once: a new parse
+    expect(parse('not json')).toBeUndefined();
+    parse('{"c":3}');
+    parse('{"d":4}'); // bound 2: '{"b":2}' (the re-parse) and 'not json' are forgotten
+    const spy = jest.spyOn(JSON, 'parse');
+    try {
+      parse('{"b":2}');
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
     }
   });
 });

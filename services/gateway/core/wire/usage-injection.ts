@@ -11,7 +11,7 @@
  * - a `"usage":null` member in every other chunk.
  */
 import { findMember, removeMember, topLevelMembers } from './json-member-span';
-import { isObject, tryParseJson } from './json-value';
+import { isObject, tryParseJson, type ParseJson } from './json-value';
 
 /**
  * The request body with `stream_options.include_usage` set, or null when the
@@ -70,7 +70,7 @@ const CR = 0x0d;
  * as latin1 text so nothing is ever re-encoded: the output differs from the
  * input only by the removals described above.
  */
-export function createUsageStripper(): UsageStripper {
+export function createUsageStripper(parse: ParseJson = tryParseJson): UsageStripper {
   let pending = '';
   let lineStart = 0;
   let searchFrom = 0;
@@ -80,7 +80,7 @@ export function createUsageStripper(): UsageStripper {
   let previousDropped = false;
 
   function emit(event: string): string {
-    const transformed = transformEvent(event);
+    const transformed = transformEvent(event, parse);
     previousDropped = transformed === '' && event !== '';
     return transformed;
   }
@@ -149,11 +149,11 @@ interface DataLine {
 }
 
 /** One event's bytes (latin1) as the client should receive them; '' to drop the event. */
-function transformEvent(event: string): string {
+function transformEvent(event: string, parse: ParseJson): string {
   const dataLines = findDataLines(event);
   if (dataLines.length === 0) return event;
   const data = dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
-  const chunk = tryParseJson(Buffer.from(data, 'latin1').toString('utf8'));
+  const chunk = parse(Buffer.from(data, 'latin1').toString('utf8'));
   if (!isObject(chunk)) return event; // `[DONE]`, comments-only, non-JSON: untouched
   if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage)) return '';
   const only = dataLines[0];
