@@ -36,7 +36,8 @@ export interface TopicSpec {
   partitions: number;
   replicationFactor: number;
   minInsyncReplicas: number;
-  cleanupPolicy: 'delete' | 'compact';
+  /** 'compact,delete': compacted, and records older than the retention are deleted as well. */
+  cleanupPolicy: 'delete' | 'compact' | 'compact,delete';
   /** -1 keeps records forever (compacted topics). */
   retentionMs: number;
   /** Avro schema file under schemas/ describing values, or null for JSON. */
@@ -88,8 +89,10 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     partitions: 6,
     replicationFactor: 3,
     minInsyncReplicas: 2,
-    cleanupPolicy: 'compact',
-    retentionMs: -1,
+    // Compacted (the newest partial per key), and bounded: windows older than the console keeps
+    // (35 days of 1-hour windows, VIEW_RETENTION_MS) are deleted rather than kept forever.
+    cleanupPolicy: 'compact,delete',
+    retentionMs: 35 * DAY_MS,
     valueSchema: 'aggregate.v1.avsc',
     partitioning: 'key',
     producers: ['aggregator'],

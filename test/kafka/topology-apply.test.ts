@@ -102,7 +102,7 @@ describeWithInfra('topology apply on Kafka', (settings) => {
       });
       expect(t.overrides).toEqual(['cleanup.policy', 'compression.type', 'min.insync.replicas', 'retention.ms']);
     }
-    expect((await readBack(name(TOPICS.aggregates))).configs['cleanup.policy']).toBe('compact');
+    expect((await readBack(name(TOPICS.aggregates))).configs['cleanup.policy']).toBe('compact,delete');
   });
 
   test('a second apply changes nothing', async () => {

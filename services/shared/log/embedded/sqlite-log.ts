@@ -25,7 +25,7 @@ import { SqliteWriter } from './sqlite-writer';
 import { EmbeddedTransactionalSubscription } from './sqlite-transactional';
 import { PartitionReader } from './partition-reader';
 
-const COMPACTED: readonly TopicName[] = TOPOLOGY.filter((t) => t.cleanupPolicy === 'compact').map((t) => t.name);
+const COMPACTED: readonly TopicName[] = TOPOLOGY.filter((t) => t.cleanupPolicy !== 'delete').map((t) => t.name);
 
 export interface SqliteLogOptions {
   /** Database file, e.g. `<dataDir>/log/events.db`. */

@@ -176,7 +176,7 @@ describe('KafkaTopic', () => {
       replicas: 3,
       config: { 'cleanup.policy': 'delete', 'retention.ms': 604_800_000, 'min.insync.replicas': 2, 'compression.type': 'producer' },
     });
-    expect(topics.find((t) => t.metadata.name === TOPICS.aggregates)!.spec.config).toMatchObject({ 'cleanup.policy': 'compact', 'retention.ms': -1 });
+    expect(topics.find((t) => t.metadata.name === TOPICS.aggregates)!.spec.config).toMatchObject({ 'cleanup.policy': 'compact,delete', 'retention.ms': 35 * 86_400_000 });
   });
 
   test('the cluster name and the replication factor can be chosen', () => {

@@ -39,10 +39,11 @@ describe('desiredTopicConfigs', () => {
     expect(desiredTopicConfigs(events, 5)['min.insync.replicas']).toBe('2');
   });
 
-  test('the real topology: the inference topic keeps a week, aggregates are compacted', () => {
+  test('the real topology: the inference topic keeps a week, aggregates are compacted and kept 35 days, the changelog forever', () => {
     const byName = new Map(TOPOLOGY.map((t) => [t.name, desiredTopicConfigs(t, null)]));
     expect(byName.get(TOPICS.inference)).toMatchObject({ 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) });
-    expect(byName.get(TOPICS.aggregates)).toMatchObject({ 'cleanup.policy': 'compact', 'retention.ms': '-1' });
+    expect(byName.get(TOPICS.aggregates)).toMatchObject({ 'cleanup.policy': 'compact,delete', 'retention.ms': String(35 * DAY_MS) });
+    expect(byName.get(TOPICS.aggregatorChangelog)).toMatchObject({ 'cleanup.policy': 'compact', 'retention.ms': '-1' });
   });
 });
 
