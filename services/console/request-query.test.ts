@@ -59,11 +59,13 @@ describe('parseRequestQuery', () => {
 
   describe('status', () => {
     it.each([
-      ['200', { kind: 'exact', value: 200 }],
-      ['429', { kind: 'exact', value: 429 }],
-      ['4xx', { kind: 'class', value: 4 }],
-      ['5XX', { kind: 'class', value: 5 }],
-      ['error', { kind: 'error' }],
+      ['200', { kind: 'code', code: 200 }],
+      ['429', { kind: 'code', code: 429 }],
+      ['4xx', { kind: 'class', min: 400, max: 499 }],
+      ['5XX', { kind: 'class', min: 500, max: 599 }],
+      ['ok', { kind: 'outcome', outcome: 'ok' }],
+      ['error', { kind: 'outcome', outcome: 'error' }],
+      ['cancelled', { kind: 'outcome', outcome: 'cancelled' }],
     ])('reads status=%s', (value, expected) => {
       expect(query(`status=${value}`).status).toEqual(expected);
     });

@@ -1,3 +1,4 @@
+import { parseStatusFilter, STATUS_FILTER_HELP, type StatusFilter } from '../shared/event/call-status';
 import { parseTimestamp, TIMESTAMP_FORMATS } from '../shared/time';
 
 /**
@@ -5,7 +6,6 @@ import { parseTimestamp, TIMESTAMP_FORMATS } from '../shared/time';
  * A bad parameter is an error that names it.
  */
 
-export type StatusFilter = { kind: 'exact'; value: number } | { kind: 'class'; value: number } | { kind: 'error' };
 
 export interface RequestQuery {
   user: string | null;
@@ -56,10 +56,8 @@ export function parseRequestQuery(params: URLSearchParams): RequestQuery | Query
   };
   const status = text('status');
   if (status !== null) {
-    if (/^[1-5]\d\d$/.test(status)) q.status = { kind: 'exact', value: Number(status) };
-    else if (/^[1-5]xx$/i.test(status)) q.status = { kind: 'class', value: Number(status[0]) };
-    else if (status === 'error') q.status = { kind: 'error' };
-    else return { parameter: 'status', message: 'status must be a code (200), a class (4xx) or "error"' };
+    q.status = parseStatusFilter(status);
+    if (q.status === null) return { parameter: 'status', message: `status must be ${STATUS_FILTER_HELP}` };
   }
   for (const name of ['from', 'to'] as const) {
     const v = text(name);

@@ -105,14 +105,19 @@ export class RequestsStore {
     eq('model', q.model);
     eq('upstream', q.upstream);
     if (q.status !== null) {
-      if (q.status.kind === 'exact') {
+      // The outcomes as outcomeOf decides them (client_cancelled is read from the stored event).
+      const cancelled = "COALESCE(json_extract(event_json, '$.client_cancelled'), 0) = 1";
+      const failed = '(error_class IS NOT NULL OR COALESCE(http_status, 0) >= 400)';
+      if (q.status.kind === 'code') {
         where.push('http_status = ?');
-        args.push(q.status.value);
+        args.push(q.status.code);
       } else if (q.status.kind === 'class') {
-        where.push('http_status >= ? AND http_status < ?');
-        args.push(q.status.value * 100, q.status.value * 100 + 100);
+        where.push('http_status BETWEEN ? AND ?');
+        args.push(q.status.min, q.status.max);
+      } else if (q.status.outcome === 'cancelled') {
+        where.push(cancelled);
       } else {
-        where.push('error_class IS NOT NULL');
+        where.push(`NOT ${cancelled}`, q.status.outcome === 'error' ? failed : `NOT ${failed}`);
       }
     }
     if (q.from !== null) {

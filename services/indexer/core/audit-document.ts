@@ -1,4 +1,5 @@
 import type { InferenceEvent } from '../../shared/event/inference-event';
+import { outcomeOf, type CallOutcome } from '../../shared/event/call-status';
 import { redactText, type Redactor } from './redaction';
 
 /**
@@ -25,7 +26,7 @@ export interface AuditDocument {
   response_model: string | null;
   streamed: boolean;
   status: number | null;
-  outcome: 'ok' | 'error' | 'cancelled';
+  outcome: CallOutcome;
   error_class: string | null;
   error_message: string | null;
   finish_reason: string | null;
@@ -91,10 +92,6 @@ function responseText(e: InferenceEvent): string | null {
   return parts.length > 0 ? parts.join('\n') : null;
 }
 
-export function outcomeOf(e: InferenceEvent): AuditDocument['outcome'] {
-  if (e.client_cancelled) return 'cancelled';
-  return e.error_class !== null || (e.http_status !== null && e.http_status >= 400) ? 'error' : 'ok';
-}
 
 /** Maps one event to its audit document, with prompt and response redacted (or left out). */
 export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDocument {

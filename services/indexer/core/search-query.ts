@@ -11,10 +11,9 @@
  * - newest first; pages of `limit` from `offset`.
  */
 
-export type StatusFilter =
-  | { kind: 'code'; code: number }
-  | { kind: 'class'; min: number; max: number }
-  | { kind: 'outcome'; outcome: 'ok' | 'error' | 'cancelled' };
+import { parseStatusFilter, STATUS_FILTER_HELP, type StatusFilter } from '../../shared/event/call-status';
+
+export type { StatusFilter };
 
 export interface SearchQuery {
   /** Single tokens, lowercased. */
@@ -77,14 +76,9 @@ export function tokenize(text: string): string[] {
 }
 
 export function parseStatus(raw: string): StatusFilter {
-  const v = raw.trim().toLowerCase();
-  if (/^[1-5]\d\d$/.test(v)) return { kind: 'code', code: Number(v) };
-  if (/^[1-5]xx$/.test(v)) {
-    const base = Number(v[0]) * 100;
-    return { kind: 'class', min: base, max: base + 99 };
-  }
-  if (v === 'ok' || v === 'error' || v === 'cancelled') return { kind: 'outcome', outcome: v };
-  throw new SearchQueryError('status', `status must be an HTTP code (200), a class (4xx) or ok|error|cancelled, not "${raw}"`);
+  const filter = parseStatusFilter(raw);
+  if (filter === null) throw new SearchQueryError('status', `status must be ${STATUS_FILTER_HELP}, not "${raw}"`);
+  return filter;
 }
 
 export function parseTime(parameter: string, raw: string): number {

@@ -1,0 +1,35 @@
+import { outcomeOf } from '../shared/event/call-status';
+import { sampleEvent } from '../../test/support/sample-event';
+import { isQueryError, parseRequestQuery, type RequestQuery } from './request-query';
+import { RequestsStore } from './requests-store';
+
+const calls = [
+  sampleEvent({ event_id: 'ok-200', http_status: 200, error_class: null, client_cancelled: false }),
+  sampleEvent({ event_id: 'upstream-429', http_status: 429, error_class: null, client_cancelled: false }),
+  sampleEvent({ event_id: 'upstream-503', http_status: 503, error_class: null, client_cancelled: false }),
+  sampleEvent({ event_id: 'timeout', http_status: null, error_class: 'upstream_timeout', client_cancelled: false }),
+  sampleEvent({ event_id: 'cancelled', http_status: 200, error_class: null, client_cancelled: true }),
+].map((e, i) => ({ ...e, started_at: e.started_at + i }));
+
+function query(params: string): RequestQuery {
+  const q = parseRequestQuery(new URLSearchParams(params));
+  if (isQueryError(q)) throw new Error(q.message);
+  return q;
+}
+
+describe('RequestsStore status filter', () => {
+  const store = new RequestsStore(':memory:');
+  store.put(calls);
+  const ids = (params: string): string[] => store.list(query(params)).map((r) => r.event_id).sort();
+
+  it.each(['ok', 'error', 'cancelled'] as const)('status=%s finds exactly the calls whose outcome it is (as the audit search)', (outcome) => {
+    expect(ids(`status=${outcome}`)).toEqual(calls.filter((e) => outcomeOf(e) === outcome).map((e) => e.event_id).sort());
+  });
+
+  it('reads codes and classes from the HTTP status', () => {
+    expect(ids('status=429')).toEqual(['upstream-429']);
+    expect(ids('status=4xx')).toEqual(['upstream-429']);
+    expect(ids('status=5xx')).toEqual(['upstream-503']);
+    expect(ids('status=2xx')).toEqual(['cancelled', 'ok-200']);
+  });
+});
