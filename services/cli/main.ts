@@ -14,10 +14,10 @@ import type * as IndexerModule from '../indexer/run-indexer';
 import type * as SearchIndexModule from '../indexer/open-search-index';
 import type * as SearchModule from './search';
 import type { SearchIndex } from '../indexer/search-index';
-import { runSchemas } from './schemas';
-import { runTail } from './tail';
+import type * as SchemasModule from './schemas';
+import type * as TailModule from './tail';
 import { SEARCH_USAGE } from './search-usage';
-import { runTopology } from './topology';
+import type * as TopologyModule from './topology';
 
 /*
  * Roles and heavy commands are loaded when used, not at start-up: a process
@@ -33,6 +33,10 @@ const load = {
   indexer: () => require('../indexer/run-indexer') as typeof IndexerModule,
   searchIndex: () => require('../indexer/open-search-index') as typeof SearchIndexModule,
   search: () => require('./search') as typeof SearchModule,
+  // The Kafka admin client (kafkajs, ~140 modules) only for the commands that use it.
+  topology: () => require('./topology') as typeof TopologyModule,
+  schemas: () => require('./schemas') as typeof SchemasModule,
+  tail: () => require('./tail') as typeof TailModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -90,7 +94,7 @@ export const COMMANDS: Record<string, Command> = {
       '                 (needs LLM_LOGGER_KAFKA_BROKERS; changes nothing if any change is impossible)\n' +
       '  render         print Strimzi KafkaTopic and KafkaUser resources\n' +
       '  --out dir      write them to dir/topics.yaml and dir/users.yaml instead',
-    run: (args, configPath) => runTopology(args, loadConfigOrExit(configPath)),
+    run: (args, configPath) => load.topology().runTopology(args, loadConfigOrExit(configPath)),
   },
   schemas: {
     summary: 'register schemas/ with the schema registry',
@@ -98,12 +102,12 @@ export const COMMANDS: Record<string, Command> = {
       'llm-logger schemas register [--config file.yaml]\n\n' +
       '  register       every schemas/*.avsc version under its topic\'s subject (<topic>-value), oldest first,\n' +
       '                 with BACKWARD compatibility (needs LLM_LOGGER_SCHEMA_REGISTRY_URL)',
-    run: (args, configPath) => runSchemas(args, loadConfigOrExit(configPath)),
+    run: (args, configPath) => load.schemas().runSchemas(args, loadConfigOrExit(configPath)),
   },
   tail: {
     summary: 'print calls as they are recorded',
     usage: 'llm-logger tail [--json] [--from-beginning] [--config file.yaml]',
-    run: (args, configPath) => runTail(args, loadConfigOrExit(configPath)),
+    run: (args, configPath) => load.tail().runTail(args, loadConfigOrExit(configPath)),
   },
   search: {
     summary: 'full-text search over prompts and responses',

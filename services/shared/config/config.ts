@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
@@ -290,7 +290,9 @@ function readConfigFile(path: string): z.infer<typeof fileSchema> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text) ?? {};
+    // Loaded only when a config file is given (~70 modules a process without one does not need).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    doc = (require('yaml') as typeof Yaml).parse(text) ?? {};
   } catch (cause) {
     throw new LlmLoggerError('CONFIG_INVALID', `config file ${path}: not valid YAML (${(cause as Error).message})`, {
       cause,
