@@ -46,10 +46,10 @@ export function load(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in ms; NaN if it cannot be read. */
-export function processCpuMs(pid: number): number {
+/** CPU time (user + system) a process (all its threads) or one of its threads has used so far, in ms; NaN if it cannot be read. */
+export function processCpuMs(pid: number, tid?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
   } catch {

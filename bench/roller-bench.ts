@@ -9,7 +9,8 @@ import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { createKafkaClient } from '../services/shared/log/kafka/kafka-client';
 import { LocalDirStore } from '../services/roller/object-store/local-dir-store';
 import { consumeIntoArchive } from '../services/roller/run-roller';
-import { benchEvent, openBenchKafka } from './bench-kafka';
+import { benchEvent, brokerPid, openBenchKafka } from './bench-kafka';
+import { processCpuMs } from './bench-processes';
 
 /**
  * `npm run bench:roller` (needs `npm run infra:up`): ~2 KB events from the
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   const store = new LocalDirStore(dir);
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
   const metrics = new Registry();
+  const broker = brokerPid();
+  const cpu0 = { process: process.cpuUsage(), main: processCpuMs(process.pid, process.pid), broker: broker ? processCpuMs(broker) : NaN };
   const t0 = performance.now();
   const consumer = await consumeIntoArchive({ log, store, limits, groupId: `bench-${randomUUID()}`, registry: metrics, logger, topic });
   let firstAt = 0;
@@ -55,6 +58,14 @@ async function main(): Promise<void> {
   }
   await consumer.close(); // writes the files still open
   const t1 = performance.now();
+  // process.cpuUsage counts the threads that already ended (the encoding threads stop in close()).
+  const totalCpuMs = process.cpuUsage(cpu0.process);
+  const cpu = {
+    total: (totalCpuMs.user + totalCpuMs.system) / 1000,
+    main: processCpuMs(process.pid, process.pid) - cpu0.main,
+    broker: broker ? processCpuMs(broker) - cpu0.broker : NaN,
+  };
+  const usPerEvent = (ms: number): string => ((1000 * ms) / N).toFixed(1);
   const files = await store.list('');
   const parquetBytes = files.reduce((s, f) => s + f.size, 0);
   const fromFirst = N / ((t1 - firstAt) / 1000);
@@ -65,6 +76,8 @@ async function main(): Promise<void> {
       `\n| measure | value |\n|---|---|\n` +
       `| broker -> Parquet, events/s from the first batch (target >= 50,000) | ${fromFirst.toFixed(0)} ${fromFirst >= 50_000 ? '(met)' : '(NOT met)'} |\n` +
       `| broker -> Parquet, events/s including the group join | ${overall.toFixed(0)} |\n` +
+      `| CPU per event: main thread / other threads of the roller / broker (µs; group join included) | ` +
+      `${usPerEvent(cpu.main)} / ${usPerEvent(cpu.total - cpu.main)} / ${usPerEvent(cpu.broker)} |\n` +
       `| Avro bytes per event (as on the topic, before Kafka compression) | ${(avroBytes / N).toFixed(0)} |\n` +
       `| Parquet bytes per event on disk (zstd) | ${(parquetBytes / N).toFixed(1)} (${((100 * parquetBytes) / avroBytes).toFixed(1)}% of Avro) |\n`,
   );
