@@ -6,6 +6,7 @@ import type { AggregationEngine, BatchResult, EngineFlush, EngineRecord } from '
 import { LlmLoggerError } from '../shared/errors';
 import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { SchemaRegistry } from '../shared/log/event-log';
+import { packValues } from '../shared/threads/packed-values';
 import { workerScript } from '../shared/threads/worker-script';
 
 /**
@@ -116,18 +117,8 @@ export class WorkerEngine implements AggregationEngine {
   async process(batch: readonly EngineRecord[], now: number, done: (result: BatchResult) => void): Promise<void> {
     while (this.batches.size >= MAX_IN_FLIGHT && !this.broken) await new Promise<void>((r) => this.slotFreed.push(r));
     await this.sendSchemas(batch);
-    let total = 0;
-    for (const r of batch) total += r.value.length;
-    const values = Buffer.allocUnsafeSlow(total);
-    const ends = new Int32Array(batch.length);
-    const partitions = new Int32Array(batch.length);
-    let at = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      at += r.value.copy(values, at);
-      ends[i] = at;
-      partitions[i] = r.partition;
-    }
+    const { values, ends } = packValues(batch.length, (i) => batch[i]!.value);
+    const partitions = Int32Array.from(batch, (r) => r.partition);
     const seq = ++this.seq;
     const message: ToWorker = { t: 'process', seq, now, values: values.buffer as ArrayBuffer, ends: ends.buffer, partitions: partitions.buffer };
     this.thread().postMessage(message, [message.values, message.ends, message.partitions]);
