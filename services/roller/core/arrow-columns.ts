@@ -34,6 +34,11 @@ class Bytes {
   }
 }
 
+/** Bits [0, length) cleared for reuse (bitmaps are set with |=). */
+function clearBits(bits: Uint8Array, length: number): void {
+  bits.fill(0, 0, Math.min(bits.length, (length + 7) >> 3));
+}
+
 /** Validity bitmap (1 = value present), as Arrow lays it out. */
 class Validity {
   private bits = new Uint8Array(128);
@@ -48,6 +53,10 @@ class Validity {
     if (valid) this.bits[byte]! |= 1 << (index & 7);
     else this.nulls++;
   }
+  reset(length: number): void {
+    clearBits(this.bits, length);
+    this.nulls = 0;
+  }
   bitmap(length: number): Uint8Array | undefined {
     return this.nulls === 0 ? undefined : this.bits.slice(0, (length + 7) >> 3);
   }
@@ -58,6 +67,8 @@ export interface ColumnBuilder<V> {
   readonly nullable: boolean;
   push(value: V): void;
   finish(): Data;
+  /** Back to no values, keeping the buffers (once the Data from `finish` is no longer used). */
+  reset(): void;
 }
 
 export class Utf8Builder implements ColumnBuilder<string | null> {
@@ -67,6 +78,12 @@ export class Utf8Builder implements ColumnBuilder<string | null> {
   private readonly validity = new Validity();
   length = 0;
   constructor(readonly nullable: boolean) {}
+
+  reset(): void {
+    this.validity.reset(this.length);
+    this.bytes.used = 0;
+    this.length = 0;
+  }
 
   push(value: string | null): void {
     const i = this.length++;
@@ -136,6 +153,11 @@ export class NumberBuilder implements ColumnBuilder<number | null> {
     this.values = this.alloc(1024);
   }
 
+  reset(): void {
+    this.validity.reset(this.length);
+    this.length = 0;
+  }
+
   private alloc(n: number): Float64Array | Int32Array {
     if (this.type instanceof Float64) return new Float64Array(n);
     return new Int32Array(this.wide ? 2 * n : n);
@@ -151,9 +173,10 @@ export class NumberBuilder implements ColumnBuilder<number | null> {
     }
     if (value === null) {
       this.validity.set(i, false);
-      return;
+      value = 0; // not a reused buffer's old value: the same rows make the same bytes
+    } else {
+      this.validity.set(i, true);
     }
-    this.validity.set(i, true);
     if (this.wide) {
       // Little-endian two's complement: low word, then high word.
       const high = Math.floor(value / 4294967296);
@@ -182,6 +205,11 @@ export class BoolBuilder implements ColumnBuilder<boolean> {
   readonly nullable = false;
   private bits = new Uint8Array(128);
   length = 0;
+
+  reset(): void {
+    clearBits(this.bits, this.length);
+    this.length = 0;
+  }
 
   push(value: boolean): void {
     const i = this.length++;
@@ -212,6 +240,13 @@ export class StringMapBuilder implements ColumnBuilder<Record<string, string>> {
   constructor() {
     const entry = new Struct([new Field('key', new Utf8(), false), new Field('value', new Utf8(), true)]);
     this.type = new Map_(new Field('entries', entry, false), false);
+  }
+
+  reset(): void {
+    this.keys.reset();
+    this.values.reset();
+    this.entries = 0;
+    this.length = 0;
   }
 
   push(value: Record<string, string>): void {

@@ -2,7 +2,7 @@ import { tableToIPC, tableFromIPC } from 'apache-arrow';
 import { inferenceEventType } from '../../shared/event/inference-event';
 import { archiveEvent } from '../../../test/support/archive-events';
 import { sampleEvent } from '../../../test/support/sample-event';
-import { readAvroRow } from './avro-row';
+import { readArchiveRow, readAvroCells, readAvroRow } from './avro-row';
 import { AVRO_COLUMNS } from './column-spec';
 import { RowBatch } from './row-mapping';
 
@@ -40,4 +40,27 @@ test('malformed bodies are refused with DECODE_FAILED (they go to the DLQ)', () 
   expect(() => readAvroRow(body.subarray(0, body.length - 3))).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
   expect(() => readAvroRow(Buffer.concat([body, Buffer.from([0])]))).toThrow(/trailing bytes/);
   expect(() => readAvroRow(Buffer.from([0xff, 0xff, 0xff]))).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
+});
+
+test('a body inside a larger buffer (after the wire-format header, next to other records) reads the same', () => {
+  const type = inferenceEventType();
+  const events = [sampleEvent(), archiveEvent(7, 20_000, 3)];
+  const bodies = events.map((e) => type.toBuffer(e));
+  const header = Buffer.from([0, 0, 0, 0, 9]);
+  const packed = Buffer.concat([header, bodies[0]!, bodies[1]!]);
+  const cells = new Float64Array(AVRO_COLUMNS.length * 2);
+  const fromPacked = new RowBatch();
+  const fromRows = new RowBatch();
+  let start = header.length;
+  events.forEach((event, i) => {
+    const end = start + bodies[i]!.length;
+    expect(readAvroCells(packed, start, end, cells)).toBe(event.ended_at);
+    fromPacked.addCells(packed, cells, 1, i);
+    fromRows.addAvro(readAvroRow(bodies[i]!), 1, i);
+    start = end;
+  });
+  expect(tableToIPC(fromPacked.toTable())).toEqual(tableToIPC(fromRows.toTable()));
+  expect(readArchiveRow(Buffer.concat([header, bodies[1]!]), header.length)).toMatchObject({ start: 5, endedAt: events[1]!.ended_at });
+  // A body cut short inside the larger buffer is refused, though the bytes after it would parse.
+  expect(() => readAvroCells(packed, header.length, header.length + bodies[0]!.length - 1, cells)).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
 });

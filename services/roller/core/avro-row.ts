@@ -18,11 +18,25 @@ export interface AvroRow {
   endedAt: number;
 }
 
+/**
+ * A record on its way to the roller's column threads: its current-schema
+ * Avro body is bytes [start, body.length) of `body` (after the wire-format
+ * header, without copying it out), already validated by `readAvroCells`.
+ */
+export interface ArchiveRow {
+  body: Buffer;
+  start: number;
+  endedAt: number;
+}
+
 const ENDED_AT = AVRO_COLUMNS.findIndex((c) => c.name === 'ended_at');
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(
+    readonly buf: Buffer,
+    readonly end = buf.length,
+  ) {}
 
   fail(what: string): never {
     throw new LlmLoggerError('DECODE_FAILED', `inference event body is not valid Avro: ${what} at byte ${this.pos}`);
@@ -33,7 +47,7 @@ class Reader {
     let factor = 1;
     let b: number;
     do {
-      if (this.pos >= this.buf.length) this.fail('truncated number');
+      if (this.pos >= this.end) this.fail('truncated number');
       b = this.buf[this.pos++]!;
       result += (b & 0x7f) * factor;
       factor *= 128;
@@ -43,12 +57,12 @@ class Reader {
 
   skipString(): void {
     const len = this.long();
-    if (len < 0 || this.pos + len > this.buf.length) this.fail('bad string length');
+    if (len < 0 || this.pos + len > this.end) this.fail('bad string length');
     this.pos += len;
   }
 
   double(): number {
-    if (this.pos + 8 > this.buf.length) this.fail('truncated double');
+    if (this.pos + 8 > this.end) this.fail('truncated double');
     const v = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return v;
@@ -72,7 +86,7 @@ function readValue(r: Reader, kind: ColumnKind, cells: Float64Array, at: number)
   switch (kind) {
     case 'utf8': {
       const len = r.long();
-      if (len < 0 || r.pos + len > r.buf.length) r.fail('bad string length');
+      if (len < 0 || r.pos + len > r.end) r.fail('bad string length');
       cells[at] = r.pos;
       cells[at + 1] = r.pos + len;
       r.pos += len;
@@ -89,7 +103,7 @@ function readValue(r: Reader, kind: ColumnKind, cells: Float64Array, at: number)
       cells[at + 1] = 1;
       return;
     case 'bool': {
-      const b = r.buf[r.pos++];
+      const b = r.pos < r.end ? r.buf[r.pos++] : -1;
       if (b !== 0 && b !== 1) r.fail('bad boolean');
       cells[at] = b;
       cells[at + 1] = 1;
@@ -105,8 +119,18 @@ function readValue(r: Reader, kind: ColumnKind, cells: Float64Array, at: number)
 
 /** Parses (and so validates) one body written with the current inference event schema. */
 export function readAvroRow(body: Buffer): AvroRow {
-  const r = new Reader(body);
   const cells = new Float64Array(AVRO_COLUMNS.length * 2);
+  return { body, cells, endedAt: readAvroCells(body, 0, body.length, cells) };
+}
+
+/**
+ * The same for the body at bytes [start, end) of `buf`, into `cells` (reused
+ * from row to row: no allocation per record); positions in `cells` are
+ * relative to `buf`. Returns the event's ended_at.
+ */
+export function readAvroCells(buf: Buffer, start: number, end: number, cells: Float64Array): number {
+  const r = new Reader(buf, end);
+  r.pos = start;
   for (let i = 0; i < AVRO_COLUMNS.length; i++) {
     const c = AVRO_COLUMNS[i]!;
     if (c.nullable) {
@@ -120,8 +144,15 @@ export function readAvroRow(body: Buffer): AvroRow {
     }
     readValue(r, c.kind, cells, 2 * i);
   }
-  if (r.pos !== body.length) r.fail('trailing bytes');
-  return { body, cells, endedAt: cells[2 * ENDED_AT]! };
+  if (r.pos !== end) r.fail('trailing bytes');
+  return cells[2 * ENDED_AT]!;
+}
+
+const scratch = new Float64Array(AVRO_COLUMNS.length * 2);
+
+/** Validates the current-schema body at bytes [start, …) of `body` and keeps it by reference (see ArchiveRow). */
+export function readArchiveRow(body: Buffer, start = 0): ArchiveRow {
+  return { body, start, endedAt: readAvroCells(body, start, body.length, scratch) };
 }
 
 /** Calls `fn(keyStart, keyEnd, valueStart, valueEnd)` for each entry of an Avro map<string> at [start, end). */

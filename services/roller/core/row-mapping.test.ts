@@ -54,3 +54,27 @@ test('many rows: buffers grow and stay aligned', () => {
   expect(row.tags!.toJSON()).toEqual({ k: 'v4999' });
   expect(table.get(3_000)!.toJSON()).toMatchObject({ http_status: null, streamed: true });
 });
+
+test('a batch reset for the next file gives the same table as a new one (no values, nulls or flags left over)', () => {
+  const first = (i: number): Parameters<RowBatch['add']>[0] => ({
+    event: sampleEvent({ event_id: `a-${i}`, http_status: 200, streamed: true, tags: { k: `v${i}`, other: 'x' }, request_body: 'a long body '.repeat(50) }),
+    partition: 1,
+    offset: i,
+  });
+  const second = (i: number): Parameters<RowBatch['add']>[0] => ({
+    event: sampleEvent({ event_id: `b-${i}`, http_status: i % 2 ? null : 404, streamed: false, tags: {}, request_body: i % 3 ? null : 'short' }),
+    partition: 2,
+    offset: 1_000 + i,
+  });
+  const reused = new RowBatch();
+  for (let i = 0; i < 3_000; i++) reused.add(first(i));
+  tableToIPC(reused.toTable()); // as the column thread does before reusing the buffers
+  reused.reset();
+  const fresh = new RowBatch();
+  for (let i = 0; i < 100; i++) {
+    reused.add(second(i));
+    fresh.add(second(i));
+  }
+  expect(reused.rows).toBe(100);
+  expect(tableToIPC(reused.toTable())).toEqual(tableToIPC(fresh.toTable()));
+});

@@ -54,7 +54,11 @@ export class RowBatch {
 
   /** A row read straight from Avro bytes (see avro-row.ts). */
   addAvro(row: AvroRow, partition: number, offset: number): void {
-    const { body, cells } = row;
+    this.addCells(row.body, row.cells, partition, offset);
+  }
+
+  /** The same from `readAvroCells` output: string cells are byte ranges of `body`. */
+  addCells(body: Buffer, cells: Float64Array, partition: number, offset: number): void {
     for (let i = 0; i < AVRO_COLUMNS.length; i++) {
       const a = cells[2 * i]!;
       const b = cells[2 * i + 1]!;
@@ -81,6 +85,16 @@ export class RowBatch {
     for (const s of this.flags) s.builder.push(s.get(row) as boolean);
     for (const s of this.maps) s.builder.push(s.get(row) as Record<string, string>);
     this.rows++;
+  }
+
+  /**
+   * Empties the batch for the next file, keeping its buffers (already grown
+   * and paged in): only once the table from `toTable` is no longer used, as
+   * it is a view of them.
+   */
+  reset(): void {
+    for (const b of this.builders) b.reset();
+    this.rows = 0;
   }
 
   toTable(): Table {
