@@ -1,13 +1,16 @@
+import type { Worker } from 'node:worker_threads';
+import { tableFromIPC } from 'apache-arrow';
+import { readParquet } from 'parquet-wasm';
 import { Registry } from 'prom-client';
 import { TOPICS } from '../../topology/topics';
 import { inferenceEventType } from '../shared/event/inference-event';
 import type { Decoded } from '../shared/log/consumer-runner';
 import { createLogger } from '../shared/observability/logger';
 import { archiveEvent, ARCHIVE_BASE_MS } from '../../test/support/archive-events';
-import { readAvroRow } from './core/avro-row';
+import { readArchiveRow, type ArchiveRow } from './core/avro-row';
 import { parseFileKey } from './core/file-layout';
 import type { ObjectStore, StoredObject } from './object-store/object-store';
-import { Roller, type ArchiveInput } from './roller';
+import { Roller } from './roller';
 
 /** The roller's write-then-commit rules, with an in-memory store that can be made to fail. */
 
@@ -41,13 +44,13 @@ const HOUR = 3_600_000;
 const type = inferenceEventType();
 
 /** Records of one partition: offsets from `from`, event times in the given hours (relative to the base). */
-function records(partition: number, from: number, hours: number[]): Decoded<ArchiveInput>[] {
+function records(partition: number, from: number, hours: number[]): Decoded<ArchiveRow>[] {
   return hours.map((h, i) => {
     const event = { ...archiveEvent(from + i, 1_000, 1), ended_at: ARCHIVE_BASE_MS + h * HOUR + i };
     const value = type.toBuffer(event);
     return {
       record: { topic: TOPICS.inference, partition, offset: from + i, key: event.event_id, value, headers: {}, timestamp: event.ended_at },
-      value: readAvroRow(value),
+      value: readArchiveRow(value),
     };
   });
 }
@@ -92,6 +95,22 @@ test('a failed write is retried; nothing is committed past it until it is stored
   await roller.drain(); // the retry stores it
   expect(files(store).sort()).toEqual(['0+10@0', '0+13@0']);
   expect(roller.positions()).toEqual(new Map([[0, 15]]));
+  await roller.close();
+});
+
+test('a column thread that dies loses nothing: its files are built again from the records kept, and nothing is committed past them before', async () => {
+  const { roller, store } = setup();
+  await roller.handle(records(0, 20, [0, 0])); // open on thread 0
+  const threads = (roller as unknown as { columns: { threads: { worker: Worker | null }[] } }).columns.threads;
+  await threads[0]!.worker!.terminate();
+  expect(roller.positions()).toEqual(new Map([[0, 20]]));
+  const positions = await roller.handle(records(0, 22, [0, 0, 0, 0])); // closes 20..22 on a new thread, then 23..25
+  expect(positions.get(0)).toBeLessThanOrEqual(23);
+  await roller.drain();
+  expect(files(store).sort()).toEqual(['0+20@0', '0+23@0']);
+  const first = [...store.objects].find(([k]) => parseFileKey(k)!.firstOffset === 20)![1];
+  expect([...tableFromIPC(readParquet(first).intoIPCStream()).getChild('log_offset')!.toArray()]).toEqual([20n, 21n, 22n]);
+  expect(roller.positions()).toEqual(new Map([[0, 26]]));
   await roller.close();
 });
 

@@ -1,35 +1,19 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
 import { Counter as PromCounter, Histogram as PromHistogram } from 'prom-client';
 import type { TopicName } from '../../topology/topics';
-import type { InferenceEvent } from '../shared/event/inference-event';
 import { INFERENCE_EVENT_SCHEMA_VERSION } from '../shared/event/inference-event';
 import type { Decoded } from '../shared/log/consumer-runner';
 import type { CommitPositions } from '../shared/log/event-log';
 import type { Logger } from '../shared/observability/logger';
 import { fileKey } from './core/file-layout';
 import { appendRecord, isFull, isIdleDue, openFile, place, type OpenFileState, type RotationLimits } from './core/rotation';
-import type { AvroRow } from './core/avro-row';
-import { PARQUET_LAYOUT_VERSION, RowBatch } from './core/row-mapping';
+import type { ArchiveRow } from './core/avro-row';
+import { PARQUET_LAYOUT_VERSION } from './core/row-mapping';
 import type { ObjectStore } from './object-store/object-store';
-import { ParquetThread } from './parquet-thread';
-import type { Table } from 'apache-arrow';
-
-/**
- * A decoded record: read straight from Avro bytes when it was written with
- * the current schema (the fast path), else an event object resolved from an
- * older writer schema.
- */
-export type ArchiveInput = AvroRow | InferenceEvent;
-
-const isAvroRow = (v: ArchiveInput): v is AvroRow => 'cells' in v;
-
-/** Event time that decides a row's hour: when the call ended (the log is close to that order). */
-export function eventTimeOf(input: ArchiveInput): number {
-  return isAvroRow(input) ? input.endedAt : input.ended_at;
-}
+import { ColumnThreads, type FileColumns } from './column-threads';
 
 interface PartitionState {
-  open: (OpenFileState & { rows: RowBatch }) | null;
+  open: (OpenFileState & { rows: FileColumns }) | null;
   /** Next offset after the last record handled; null before the first. */
   next: number | null;
   lastRecordAtMs: number;
@@ -37,8 +21,8 @@ interface PartitionState {
   writing: number[];
 }
 
-/** Files encoded or stored at once in the background; closing one more waits for a slot. */
-const MAX_WRITES = 2;
+/** Files encoded or stored at once in the background, per column thread; closing one more waits for a slot. */
+const MAX_WRITES_PER_THREAD = 2;
 const RETRY_MAX_MS = 30_000;
 
 interface RollerMetrics {
@@ -76,19 +60,20 @@ export interface RollerOptions {
   registry: Registry;
   logger: Logger;
   now?: () => number;
-  /** Where files are encoded to Parquet (default: a worker thread). */
-  encoder?: ParquetThread;
+  /** Worker threads that build the files' columns and encode them (default 2). */
+  threads?: number;
 }
 
 /**
  * Buffers each partition's open file and writes it when the rotation core
  * says so. Write then commit: a file is stored (atomically, durably) before
  * the offsets it covers are committed, so a crash can only make the next run
- * write the same file again under the same name. A closed file is encoded
- * (on a worker thread) and stored in the background while the next records
- * are read; until it is stored, the positions handed out stop at its first
- * offset, and a failed write is retried (backing off up to 30 s) rather than
- * skipped.
+ * write the same file again under the same name. The files' columns are
+ * built and encoded on worker threads (column-threads.ts); this thread keeps
+ * the rotation and commit bookkeeping. A closed file is encoded and stored
+ * in the background while the next records are read; until it is stored, the
+ * positions handed out stop at its first offset, and a failed write is
+ * retried (backing off up to 30 s) rather than skipped.
  */
 export class Roller {
   private readonly partitions = new Map<number, PartitionState>();
@@ -102,14 +87,17 @@ export class Roller {
   private stored = false;
   /** Shutting down: a failed write is given up (its offsets stay uncommitted) instead of retried. */
   private stopping = false;
-  private readonly encoder: ParquetThread;
+  private readonly columns: ColumnThreads;
+  private readonly maxWrites: number;
   /** Writes waiting to retry: shutdown wakes them for a last attempt. */
   private readonly sleeping = new Set<() => void>();
 
   constructor(private readonly options: RollerOptions) {
     this.metrics = rollerMetrics(options.registry);
     this.now = options.now ?? Date.now;
-    this.encoder = options.encoder ?? new ParquetThread();
+    const threads = options.threads ?? 2;
+    this.columns = new ColumnThreads(threads);
+    this.maxWrites = MAX_WRITES_PER_THREAD * threads;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -119,7 +107,7 @@ export class Roller {
   }
 
   /** The consumer handler: returns the positions that are safe to commit. */
-  handle(batch: Decoded<ArchiveInput>[]): Promise<CommitPositions> {
+  handle(batch: Decoded<ArchiveRow>[]): Promise<CommitPositions> {
     return this.exclusive(async () => {
       for (const { record, value } of batch) {
         let state = this.partitions.get(record.partition);
@@ -127,7 +115,7 @@ export class Roller {
           state = { open: null, next: null, lastRecordAtMs: 0, writing: [] };
           this.partitions.set(record.partition, state);
         }
-        const eventTimeMs = eventTimeOf(value);
+        const eventTimeMs = value.endedAt;
         const incoming = { offset: record.offset, eventTimeMs, bytes: record.value.length };
         // A full file whose write failed (the batch is being delivered again) is written before anything joins it.
         if (incoming.offset >= (state.next ?? 0)) await this.closeIfFull(record.partition, state);
@@ -137,15 +125,15 @@ export class Roller {
           appendRecord(state.open!, incoming);
         } else {
           if (placement.action === 'rotate') await this.closeFile(record.partition, state, 'hour');
-          state.open = { ...openFile(placement.bucket, incoming), rows: new RowBatch() };
+          state.open = { ...openFile(placement.bucket, incoming), rows: this.columns.open(record.partition) };
         }
-        if (isAvroRow(value)) state.open!.rows.addAvro(value, record.partition, record.offset);
-        else state.open!.rows.add({ event: value, partition: record.partition, offset: record.offset });
+        this.columns.append(state.open!.rows, value.body, value.start, record.offset);
         state.next = record.offset + 1;
         state.lastRecordAtMs = this.now();
         if (eventTimeMs > this.maxEventTimeMs) this.maxEventTimeMs = eventTimeMs;
         await this.closeIfFull(record.partition, state);
       }
+      this.columns.flush();
       return this.positions();
     });
   }
@@ -196,9 +184,9 @@ export class Roller {
     while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
-  /** Stops the encoding thread (after flushAll). */
+  /** Stops the column threads (after flushAll). */
   close(): Promise<void> {
-    return this.encoder.close();
+    return this.columns.close();
   }
 
   /**
@@ -209,7 +197,9 @@ export class Roller {
   revoke(partitions: number[]): Promise<void> {
     return this.exclusive(() => {
       for (const p of partitions) {
-        const dropped = this.partitions.get(p)?.open?.records ?? 0;
+        const open = this.partitions.get(p)?.open;
+        const dropped = open?.records ?? 0;
+        if (open) this.columns.drop(open.rows);
         this.partitions.delete(p);
         if (dropped > 0) this.options.logger.info({ partition: p, dropped }, 'partition revoked: its open file is left to the next owner');
       }
@@ -243,21 +233,23 @@ export class Roller {
       ['llm_logger.rows', String(open.records)],
     ]);
     state.writing.push(open.firstOffset);
-    const write = this.write(key, open.rows.toTable(), metadata, open.records, reason).then(() => {
+    const write = this.write(key, open.rows, metadata, open.records, reason).then(() => {
       state.writing.splice(state.writing.indexOf(open.firstOffset), 1);
       this.stored = true;
     });
     this.writes.add(write);
     void write.catch(() => undefined).finally(() => this.writes.delete(write));
-    while (this.writes.size > MAX_WRITES) await Promise.race([...this.writes].map((w) => w.catch(() => undefined)));
+    while (this.writes.size > this.maxWrites) await Promise.race([...this.writes].map((w) => w.catch(() => undefined)));
   }
 
   /** Encodes and stores one file, retrying until it is stored (at shutdown, failing instead). */
-  private async write(key: string, table: Table, metadata: Map<string, string>, rows: number, reason: CloseReason): Promise<void> {
+  private async write(key: string, file: FileColumns, metadata: Map<string, string>, rows: number, reason: CloseReason): Promise<void> {
     const stop = this.metrics.writeSeconds.startTimer();
+    let body: Uint8Array | null = null;
     for (let attempt = 1; ; attempt++) {
       try {
-        const body = await this.encoder.encode(table, metadata);
+        // Encoded once: a failed put retries with the same bytes; a failed encode sends the records to a new thread.
+        body ??= await this.columns.encode(file, metadata);
         await this.options.store.put(key, body);
         stop();
         this.metrics.files.inc({ reason });

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
-import { unframe } from '../shared/event/wire-format';
+import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
@@ -11,8 +11,8 @@ import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import type { RotationLimits } from './core/rotation';
 import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
-import { readAvroRow } from './core/avro-row';
-import { eventTimeOf, Roller, type ArchiveInput } from './roller';
+import { readArchiveRow, type ArchiveRow } from './core/avro-row';
+import { Roller } from './roller';
 
 export const ROLLER_GROUP = 'llm-logger-roller';
 
@@ -50,12 +50,14 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     maxBatch: 10_000, // the Kafka client alone: 53,000 records/s in batches of 10,000, 43,000 in batches of 2,000
     registry,
     logger,
-    // Records in the current schema are read straight into columns; others through the resolving serde.
-    decode: async (record): Promise<ArchiveInput> => {
-      const { schemaId, body } = unframe(record.value);
-      return schemaId === currentSchemaId ? readAvroRow(body) : serde.decode(record.value);
+    // Records in the current schema are validated here and go to the column threads as they are; others are
+    // resolved by the serde and written again in the current schema.
+    decode: async (record): Promise<ArchiveRow> => {
+      const v = record.value;
+      if (v.length >= HEADER_BYTES && v[0] === MAGIC_BYTE && v.readUInt32BE(1) === currentSchemaId) return readArchiveRow(v, HEADER_BYTES);
+      return readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES);
     },
-    eventTime: eventTimeOf,
+    eventTime: (row) => row.endedAt,
     handle: (batch) => roller.handle(batch),
     holdsRecords: true,
     onRevoked: (partitions) => void roller.revoke(partitions),
