@@ -9,25 +9,20 @@ import { workerScript } from '../shared/threads/worker-script';
  * calling thread only reads the log and keeps the rotation and commit
  * bookkeeping. Files are spread over the threads by partition.
  *
- * The bodies sent for a file are also kept here until it is encoded: a
- * thread that dies (or fails a file) is ended and its files fail; the next
- * call for one of them starts a new thread and sends it that file's records
- * again, so an encode that failed can simply be retried.
+ * Each batch's bodies of a file are copied into one SharedArrayBuffer: the
+ * thread reads it without another copy, and it stays here until the file is
+ * encoded (then it holds the next pieces: a new one costs page faults that
+ * add up to more than the copy itself). A thread that dies (or fails a file) is ended and its files fail;
+ * the next call for one of them starts a new thread and sends it that file's
+ * pieces again, so an encode that failed can simply be retried.
  */
 
 export type ToColumnThread =
-  | { t: 'append'; file: number; partition: number; values: ArrayBuffer; ends: ArrayBuffer; offsets: ArrayBuffer }
+  | { t: 'append'; file: number; partition: number; values: SharedArrayBuffer; ends: Int32Array; offsets: Float64Array }
   | { t: 'close'; file: number; metadata: [string, string][] }
   | { t: 'drop'; file: number };
 
 export type FromColumnThread = { t: 'closed'; file: number; body: Uint8Array } | { t: 'failed'; file: number; error: string };
-
-/** Records of one file sent in one message. */
-interface Piece {
-  values: ArrayBuffer;
-  ends: ArrayBuffer;
-  offsets: ArrayBuffer;
-}
 
 interface Thread {
   worker: Worker | null;
@@ -35,13 +30,23 @@ interface Thread {
 }
 
 /** One open (or closing) file's records, as the calling thread knows them. */
+/** Pieces' buffers kept for reuse, in bytes at most. */
+const SPARE_BYTES = 64 * 1024 * 1024;
+
+/** Records of one file, as sent in one message (the values are the first bytes of `values`). */
+interface Piece {
+  values: SharedArrayBuffer;
+  ends: Int32Array;
+  offsets: Float64Array;
+}
+
 export class FileColumns {
   /** Sent, in order; dropped once the file is encoded. */
   pieces: Piece[] = [];
   /** The worker that has the first `sent` pieces. */
   sentTo: Worker | null = null;
   sent = 0;
-  // Added since the last piece: sent at the end of the batch (or before the file closes).
+  // Added since the last piece (current-schema Avro body at [start, end) of each body): sent at the end of the batch.
   readonly bodies: Buffer[] = [];
   readonly starts: number[] = [];
   readonly offsets: number[] = [];
@@ -58,6 +63,9 @@ export class ColumnThreads {
   private nextId = 1;
   /** Files with records not sent yet. */
   private readonly dirty = new Set<FileColumns>();
+  /** Buffers of pieces no longer needed, smallest first. */
+  private readonly spare: SharedArrayBuffer[] = [];
+  private spareBytes = 0;
 
   constructor(count = 2) {
     this.threads = Array.from({ length: Math.max(1, count) }, () => ({ worker: null, closes: new Map() }));
@@ -95,8 +103,7 @@ export class ColumnThreads {
       }
     }).then((body) => {
       // The thread has let the file go: nothing left to send again.
-      file.pieces = [];
-      file.sentTo = null;
+      this.forget(file);
       return body;
     });
   }
@@ -105,9 +112,33 @@ export class ColumnThreads {
   drop(file: FileColumns): void {
     this.dirty.delete(file);
     if (file.sentTo !== null && file.sentTo === file.thread.worker) this.post(file.thread, { t: 'drop', file: file.id });
+    // Not reused: the thread may not have read them yet.
+    this.forget(file, false);
+  }
+
+  /** Once the file's thread no longer reads its pieces (`reuse`), their buffers hold the next ones. */
+  private forget(file: FileColumns, reuse = true): void {
+    for (const p of reuse ? file.pieces : []) {
+      if (this.spareBytes + p.values.byteLength > SPARE_BYTES) break;
+      const at = this.spare.findIndex((b) => b.byteLength >= p.values.byteLength);
+      this.spare.splice(at < 0 ? this.spare.length : at, 0, p.values);
+      this.spareBytes += p.values.byteLength;
+    }
     file.pieces = [];
-    file.sentTo = null;
     file.bodies.length = file.starts.length = file.offsets.length = 0;
+    file.sentTo = null;
+    file.sent = 0;
+  }
+
+  /** `bytes` at the start of a spare buffer at most twice as large, else of a new one. */
+  private sharedBuffer(bytes: number): Buffer {
+    const at = this.spare.findIndex((b) => b.byteLength >= bytes);
+    if (at >= 0 && this.spare[at]!.byteLength <= 2 * bytes + 65_536) {
+      const [b] = this.spare.splice(at, 1);
+      this.spareBytes -= b!.byteLength;
+      return Buffer.from(b!, 0, bytes);
+    }
+    return Buffer.from(new SharedArrayBuffer(bytes));
   }
 
   async close(): Promise<void> {
@@ -132,14 +163,14 @@ export class ColumnThreads {
         file.bodies.length,
         (i) => file.bodies[i]!,
         (i) => file.starts[i]!,
+        (bytes) => this.sharedBuffer(bytes),
       );
-      file.pieces.push({ values: values.buffer as ArrayBuffer, ends: ends.buffer, offsets: Float64Array.from(file.offsets).buffer });
+      file.pieces.push({ values: values.buffer as SharedArrayBuffer, ends, offsets: Float64Array.from(file.offsets) });
       file.bodies.length = file.starts.length = file.offsets.length = 0;
     }
-    // Posted without transfer (copied): the pieces stay here in case the thread dies before the file is encoded.
     for (; file.sent < file.pieces.length; file.sent++) {
-      const p = file.pieces[file.sent]!;
-      this.post(file.thread, { t: 'append', file: file.id, partition: file.partition, values: p.values, ends: p.ends, offsets: p.offsets });
+      const { values, ends, offsets } = file.pieces[file.sent]!;
+      worker.postMessage({ t: 'append', file: file.id, partition: file.partition, values, ends, offsets } satisfies ToColumnThread);
     }
   }
 

@@ -10,13 +10,18 @@ import { tableToIPC } from 'apache-arrow';
 
 const port = parentPort!;
 const files = new Map<number, RowBatch>();
-/** Batches of files already written, buffers kept: the next files start without growing and paging in new ones. */
+/**
+ * Batches of files already written, buffers kept: the next files start
+ * without growing and paging in new ones. At most as many as the files this
+ * thread had open at once (files of all partitions tend to fill and close
+ * together), so memory stays within the peak it already had.
+ */
 const spare: RowBatch[] = [];
-const MAX_SPARE = 2;
+let mostOpen = 0;
 const cells = new Float64Array(AVRO_COLUMNS.length * 2);
 
 function release(batch: RowBatch | undefined): void {
-  if (!batch || spare.length >= MAX_SPARE) return;
+  if (!batch || spare.length >= mostOpen) return;
   batch.reset();
   spare.push(batch);
 }
@@ -28,10 +33,10 @@ function handle(m: ToColumnThread): FromColumnThread | null {
       if (!batch) {
         batch = spare.pop() ?? new RowBatch();
         files.set(m.file, batch);
+        mostOpen = Math.max(mostOpen, files.size);
       }
       const values = Buffer.from(m.values);
-      const ends = new Int32Array(m.ends);
-      const offsets = new Float64Array(m.offsets);
+      const { ends, offsets } = m;
       let start = 0;
       for (let i = 0; i < ends.length; i++) {
         readAvroCells(values, start, ends[i]!, cells);
