@@ -69,16 +69,18 @@ describe('ColumnThreads', () => {
     expect(table.getChild('log_offset')!.get(2_499)).toBe(3_499n);
   });
 
-  it('an open file whose thread died gets its earlier records again before new ones', async () => {
-    const file = threads.open(1);
-    append(threads, file, 0, 100);
+  it('a thread that dies loses no open file: the files are on this side until they are encoded', async () => {
+    const first = threads.open(1);
+    const open = threads.open(3); // same thread
+    append(threads, first, 0, 10);
+    append(threads, open, 100, 100);
     threads.flush();
-    await workerOf(file).terminate();
-    append(threads, file, 100, 50);
-    threads.flush(); // a new thread: the first 100 go again, then these
-    const table = read(await threads.encode(file, META));
+    expect(read(await threads.encode(first, META)).numRows).toBe(10);
+    await workerOf(first).terminate();
+    append(threads, open, 200, 50);
+    const table = read(await threads.encode(open, META)); // on a new thread
     expect(table.numRows).toBe(150);
-    expect([...table.getChild('log_offset')!.toArray()]).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(1_000 + i)));
+    expect([...table.getChild('log_offset')!.toArray()]).toEqual(Array.from({ length: 150 }, (_, i) => BigInt(1_100 + i)));
   });
 
   it('a thread that fails on a file is replaced; its other files are built again there', async () => {
@@ -90,13 +92,19 @@ describe('ColumnThreads', () => {
     expect(read(await threads.encode(good, META)).numRows).toBe(20);
   });
 
-  it('a dropped file is forgotten by its thread', async () => {
-    const file = threads.open(0);
-    append(threads, file, 0, 10);
+  it('buffers of encoded or dropped files hold the next files\' records', async () => {
+    const files = [0, 2, 4].map((p) => threads.open(p));
+    files.forEach((f, k) => append(threads, f, 100 * k, 40));
     threads.flush();
-    threads.drop(file);
-    const next = threads.open(0);
-    append(threads, next, 10, 5);
-    expect(read(await threads.encode(next, META)).numRows).toBe(5);
+    threads.drop(files[2]!);
+    expect(read(await threads.encode(files[0]!, META)).numRows).toBe(40);
+    // Pieces of the same size: into the spare buffers of the two files above.
+    const next = [threads.open(0), threads.open(2)];
+    next.forEach((f, k) => append(threads, f, 1_000 + 100 * k, 40));
+    threads.flush();
+    const [a, b, c] = await Promise.all([...next, files[1]!].map((f) => threads.encode(f, META)));
+    expect([...read(a!).getChild('log_offset')!.toArray()]).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(2_000 + i)));
+    expect([...read(b!).getChild('log_offset')!.toArray()]).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(2_100 + i)));
+    expect([...read(c!).getChild('log_offset')!.toArray()]).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(1_100 + i)));
   });
 });

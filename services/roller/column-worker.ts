@@ -1,72 +1,42 @@
 import { parentPort } from 'node:worker_threads';
+import { tableToIPC } from 'apache-arrow';
 import { readAvroCells } from './core/avro-row';
 import { AVRO_COLUMNS } from './core/column-spec';
 import { RowBatch } from './core/row-mapping';
 import { encodeParquetIpc } from './parquet-encoder';
 import type { FromColumnThread, ToColumnThread } from './column-threads';
-import { tableToIPC } from 'apache-arrow';
 
-/** A roller column thread (see column-threads.ts): open files as Arrow columns, encoded to Parquet on close. */
+/** A roller column thread (see column-threads.ts): a closed file's records -> Arrow columns -> Parquet. */
 
 const port = parentPort!;
-const files = new Map<number, RowBatch>();
-/**
- * Batches of files already written, buffers kept: the next files start
- * without growing and paging in new ones. At most as many as the files this
- * thread had open at once (files of all partitions tend to fill and close
- * together), so memory stays within the peak it already had.
- */
-const spare: RowBatch[] = [];
-let mostOpen = 0;
+/** One file at a time: its buffers, once grown, hold every next file. */
+const batch = new RowBatch();
 const cells = new Float64Array(AVRO_COLUMNS.length * 2);
 
-function release(batch: RowBatch | undefined): void {
-  if (!batch || spare.length >= mostOpen) return;
+function encode(m: ToColumnThread): Uint8Array {
   batch.reset();
-  spare.push(batch);
-}
-
-function handle(m: ToColumnThread): FromColumnThread | null {
-  switch (m.t) {
-    case 'append': {
-      let batch = files.get(m.file);
-      if (!batch) {
-        batch = spare.pop() ?? new RowBatch();
-        files.set(m.file, batch);
-        mostOpen = Math.max(mostOpen, files.size);
-      }
-      const values = Buffer.from(m.values);
-      const { ends, offsets } = m;
-      let start = 0;
-      for (let i = 0; i < ends.length; i++) {
-        readAvroCells(values, start, ends[i]!, cells);
-        batch.addCells(values, cells, m.partition, offsets[i]!);
-        start = ends[i]!;
-      }
-      return null;
+  for (const piece of m.pieces) {
+    const values = Buffer.from(piece.values);
+    let start = 0;
+    for (let i = 0; i < piece.ends.length; i++) {
+      const end = piece.ends[i]!;
+      readAvroCells(values, start, end, cells);
+      batch.addCells(values, cells, m.partition, piece.offsets[i]!);
+      start = end;
     }
-    case 'close': {
-      const batch = files.get(m.file) ?? new RowBatch();
-      files.delete(m.file);
-      // The IPC bytes are a copy: the batch's buffers can be reused right after.
-      const ipc = tableToIPC(batch.toTable(), 'stream');
-      release(batch);
-      return { t: 'closed', file: m.file, body: encodeParquetIpc(ipc, new Map(m.metadata)) };
-    }
-    case 'drop':
-      release(files.get(m.file));
-      files.delete(m.file);
-      return null;
   }
+  // The IPC bytes are a copy: the batch's buffers can be reused right after.
+  const ipc = tableToIPC(batch.toTable(), 'stream');
+  batch.reset();
+  return encodeParquetIpc(ipc, new Map(m.metadata));
 }
 
 port.on('message', (m: ToColumnThread) => {
-  let reply: FromColumnThread | null;
+  let reply: FromColumnThread;
   try {
-    reply = handle(m);
+    reply = { id: m.id, body: encode(m) };
   } catch (err) {
-    reply = { t: 'failed', file: m.file, error: (err as Error).message };
+    reply = { id: m.id, error: (err as Error).message };
   }
-  if (reply?.t === 'closed') port.postMessage(reply, [reply.body.buffer as ArrayBuffer]);
-  else if (reply) port.postMessage(reply);
+  port.postMessage(reply, reply.error === undefined ? [reply.body.buffer as ArrayBuffer] : []);
 });
