@@ -25,6 +25,8 @@ export interface ArchiveConsumerOptions {
   logger: Logger;
   /** llm.inference.v1 unless a benchmark reads a throw-away copy. */
   topic?: TopicName;
+  /** Column threads (default 2). */
+  threads?: number;
 }
 
 export interface ArchiveConsumer {
@@ -38,7 +40,7 @@ export interface ArchiveConsumer {
 export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promise<ArchiveConsumer> {
   const { log, store, limits, registry, logger } = options;
   const topic = options.topic ?? TOPICS.inference;
-  const roller = new Roller({ topic, store, limits, registry, logger });
+  const roller = new Roller({ topic, store, limits, registry, logger, threads: options.threads });
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const currentSchemaId = await serde.init();
   const subscription = runConsumer({
@@ -113,7 +115,7 @@ export async function runRoller(
   const removed = await store.cleanup();
   if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
-  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger });
+  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger, threads: config.roller.threads });
   let server: RoleServer | null = null;
   if (options.serveHealth) {
     server = await startRoleServer(config.metrics.host, config.metrics.port, {

@@ -106,6 +106,7 @@ const envSchema = z.object({
   ROLLER_MAX_FILE_RECORDS: int(1, 10_000_000).default(250_000),
   ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
   ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
+  ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -206,7 +207,7 @@ export interface Config {
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
-  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number };
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
 }
 
 export type ArchiveSettings =
@@ -415,6 +416,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       maxFileRecords: settings.ROLLER_MAX_FILE_RECORDS,
       maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
+      threads: settings.ROLLER_THREADS,
     },
   };
 }
