@@ -267,10 +267,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             streamed = isEventStream(headers['content-type']);
             const strip = rewritten !== null && streamed && statusCode < 400;
             // The stripper reads each chunk right after the accounting did: one parse serves both.
-            const parse = strip ? createSharedParse() : tryParseJson;
-            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, parse);
+            const shared = strip ? createSharedParse() : null;
+            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, shared?.first ?? tryParseJson);
             if (progress && streamed) progress.answer = accounting;
-            stripper = strip ? createUsageStripper(parse) : null;
+            stripper = shared ? createUsageStripper(shared.second) : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
               const acc = accounting;

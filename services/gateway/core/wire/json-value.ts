@@ -31,8 +31,12 @@ export function objectOrNull(value: unknown): JsonObject | null {
   return isObject(value) ? value : null;
 }
 
+const JSON_START = /^[\s]*[{["\-\d]|^[\s]*(?:true|false|null)/;
+
 /** `undefined` (never a thrown error) when the text is not JSON. */
 export function tryParseJson(text: string): unknown {
+  // Text that cannot start a JSON value (`[DONE]` does: `[`) is answered without a throw, which costs more than a parse.
+  if (!JSON_START.test(text) || text === '[DONE]') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -43,38 +47,49 @@ export function tryParseJson(text: string): unknown {
 /** A JSON reader: tryParseJson, or a shared one (createSharedParse). */
 export type ParseJson = (text: string) => unknown;
 
-/** How many remembered texts a reader looks through for its own. */
+/** How many remembered texts the second reader looks through for its own. */
 const SHARED_LOOKAHEAD = 8;
+
+export interface SharedParse {
+  /** The first reader: parses, and remembers the value for the second. */
+  first: ParseJson;
+  /** The second reader: takes the first reader's value for an identical text, else parses (not remembered). */
+  second: ParseJson;
+}
 
 /**
  * tryParseJson for two readers of one stream that read the same texts in the
  * same order, one after the other (a streamed answer's accounting, then the
- * usage stripper): the second reader's text, if it equals one the first
- * reader parsed recently, takes that value instead of parsing again. Values
- * are shared between the readers, who must not modify them. Remembers at most
- * `max` values, so a reader that never asks only costs that much.
+ * usage stripper): each text is parsed once. Values are shared between the
+ * readers, who must not modify them. At most `max` values are remembered, so
+ * texts the second reader never asks for only cost that much.
  */
-export function createSharedParse(max = 32): ParseJson {
+export function createSharedParse(max = 32): SharedParse {
   const texts: string[] = [];
   const values: unknown[] = [];
-  return (text) => {
-    const look = Math.min(texts.length, SHARED_LOOKAHEAD);
-    for (let i = 0; i < look; i++) {
-      if (texts[i] === text) {
-        const value = values[i];
-        // Older texts were skipped by the second reader: they will not be asked for again.
-        texts.splice(0, i + 1);
-        values.splice(0, i + 1);
-        return value;
+  return {
+    first(text) {
+      const value = tryParseJson(text);
+      texts.push(text);
+      values.push(value);
+      if (texts.length > max) {
+        texts.shift();
+        values.shift();
       }
-    }
-    const value = tryParseJson(text);
-    texts.push(text);
-    values.push(value);
-    if (texts.length > max) {
-      texts.shift();
-      values.shift();
-    }
-    return value;
+      return value;
+    },
+    second(text) {
+      const look = Math.min(texts.length, SHARED_LOOKAHEAD);
+      for (let i = 0; i < look; i++) {
+        if (texts[i] === text) {
+          const value = values[i];
+          // Older texts were skipped by the second reader: they will not be asked for again.
+          texts.splice(0, i + 1);
+          values.splice(0, i + 1);
+          return value;
+        }
+      }
+      return tryParseJson(text);
+    },
   };
 }

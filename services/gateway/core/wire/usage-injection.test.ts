@@ -1,7 +1,7 @@
 import { loadFixture } from '../../../../test/fixtures/load-fixtures';
 import { splitAtRandom, splitEveryByte } from '../../../../test/fixtures/split-chunks';
 import { ResponseAccounting } from '../response-accounting';
-import { createSharedParse, tryParseJson, type ParseJson } from './json-value';
+import { createSharedParse, tryParseJson, type ParseJson, type SharedParse } from './json-value';
 import { parseSseText } from './sse-parser';
 import type { ParsedResponse } from './types';
 import { createUsageStripper, injectIncludeUsage } from './usage-injection';
@@ -138,6 +138,13 @@ describe('createUsageStripper', () => {
     expect(strip([Buffer.from(passthrough)]).output.toString()).toBe(passthrough);
   });
 
+  it('strips a chunk whose content is not ASCII, and one whose JSON is broken is left as it came', () => {
+    const utf8 = 'data: {"choices":[{"delta":{"content":"café 🚀 \\"x\\""}}],"usage":null}\n\n';
+    expect(strip([Buffer.from(utf8, 'utf8')]).output.toString('utf8')).toBe('data: {"choices":[{"delta":{"content":"café 🚀 \\"x\\""}}]}\n\n');
+    const broken = 'data: {"choices":[{"delta":{"content":"a"}],"usage":null}\n\n';
+    expect(strip([Buffer.from(broken)]).output.toString()).toBe(broken);
+  });
+
   it('removes only the top-level usage member, never text that looks like it', () => {
     const event =
       'data: {"choices":[{"delta":{"content":"say \\"usage\\":null, ok","tool":{"usage":null}}}],"usage":null,"obfuscation":"x"}\n\n';
@@ -176,9 +183,10 @@ describe('one parse for the accounting and the stripper (createSharedParse)', ()
   const clientExpects = loadFixture('openai', 'chat-stream-no-usage').response;
 
   /** As the proxy does for each upstream chunk: the accounting reads it, then the stripper. */
-  function run(pieces: readonly Buffer[], parse: ParseJson): { output: string; answer: ParsedResponse } {
-    const accounting = new ResponseAccounting('chat.completions', 'openai', 200, true, parse);
-    const stripper = createUsageStripper(parse);
+  function run(pieces: readonly Buffer[], parse: SharedParse | ParseJson): { output: string; answer: ParsedResponse } {
+    const [first, second] = typeof parse === 'function' ? [parse, parse] : [parse.first, parse.second];
+    const accounting = new ResponseAccounting('chat.completions', 'openai', 200, true, first);
+    const stripper = createUsageStripper(second);
     const out: Buffer[] = [];
     for (const piece of pieces) {
       accounting.push(piece);
@@ -213,22 +221,28 @@ describe('one parse for the accounting and the stripper (createSharedParse)', ()
     expect(run(splitEveryByte(upstream), createSharedParse())).toEqual(expected);
   });
 
-  it('hands a remembered value only to an identical text, oldest first, and forgets past its bound', () => {
-    const parse = createSharedParse(2);
-    const a = parse('{"a":1}');
-    const b = parse('{"b":2}');
-    expect(parse('{"a":1}')).toBe(a); // the second reader: the remembered value itself
-    expect(parse('{"b":2}')).toBe(b);
-    expect(parse('{"b":2}')).not.toBe(b); // taken once: a new parse
-    expect(parse('not json')).toBeUndefined();
-    parse('{"c":3}');
-    parse('{"d":4}'); // bound 2: '{"b":2}' (the re-parse) and 'not json' are forgotten
+  it("hands the second reader the first reader's value for an identical text only, oldest first, and forgets past its bound", () => {
+    const { first, second } = createSharedParse(2);
+    const a = first('{"a":1}');
+    const b = first('{"b":2}');
+    expect(second('{"a":1}')).toBe(a); // the remembered value itself
+    expect(second('{"b":2}')).toBe(b);
+    expect(second('{"b":2}')).not.toBe(b); // taken once: parsed again, not remembered
+    expect(second('not json')).toBeUndefined();
+    first('{"c":3}');
+    first('{"d":4}');
+    first('{"e":5}'); // bound 2: '{"c":3}' is forgotten
     const spy = jest.spyOn(JSON, 'parse');
     try {
-      parse('{"b":2}');
+      second('{"c":3}');
+      expect(spy).toHaveBeenCalledTimes(1);
+      spy.mockClear();
+      expect(second('{"e":5}')).toEqual({ e: 5 }); // found past '{"d":4}', which is dropped with it
+      expect(second('{"d":4}')).toEqual({ d: 4 });
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
     }
   });
+
 });

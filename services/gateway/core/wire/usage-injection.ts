@@ -148,12 +148,17 @@ interface DataLine {
   valueEnd: number;
 }
 
+const NON_ASCII = /[\u0080-\u00ff]/;
+/** How include_usage's member ends a compact chunk: `…,"usage":null}`. */
+const USAGE_NULL_LAST = ',"usage":null}';
+
 /** One event's bytes (latin1) as the client should receive them; '' to drop the event. */
 function transformEvent(event: string, parse: ParseJson): string {
   const dataLines = findDataLines(event);
   if (dataLines.length === 0) return event;
-  const data = dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
-  const chunk = parse(Buffer.from(data, 'latin1').toString('utf8'));
+  const data = dataLines.length === 1 ? event.slice(dataLines[0]!.valueStart, dataLines[0]!.valueEnd) : dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
+  // The latin1 text is the UTF-8 text when every byte is ASCII.
+  const chunk = parse(NON_ASCII.test(data) ? Buffer.from(data, 'latin1').toString('utf8') : data);
   if (!isObject(chunk)) return event; // `[DONE]`, comments-only, non-JSON: untouched
   if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage)) return '';
   const only = dataLines[0];
@@ -169,6 +174,12 @@ function transformEvent(event: string, parse: ParseJson): string {
   // scanner additionally checks it sits at the top level (for compact JSON the
   // cut is exactly `,"usage":null` or `"usage":null,`).
   const value = event.slice(only.valueStart, only.valueEnd);
+  if (value.endsWith(USAGE_NULL_LAST)) {
+    // The common layout, cut without scanning: in valid JSON (parsed above) a text ending in
+    // `,"usage":null}` ends with a top-level member `usage` whose value is null, the last one
+    // (inside a string the quotes would be escaped, and a nested object would end in `}}`).
+    return event.slice(0, only.valueStart) + value.slice(0, value.length - USAGE_NULL_LAST.length) + '}' + event.slice(only.valueEnd);
+  }
   const members = topLevelMembers(value);
   const usage = members === null ? null : findMember(members, 'usage');
   if (members === null || usage === null) return event;
@@ -178,9 +189,12 @@ function transformEvent(event: string, parse: ParseJson): string {
 function findDataLines(event: string): DataLine[] {
   const lines: DataLine[] = [];
   let start = 0;
+  // Where lines end is found natively (indexOf): most events have no CR at all.
+  let cr = event.indexOf('\r');
   while (start < event.length) {
-    let end = start;
-    while (end < event.length && event.charCodeAt(end) !== LF && event.charCodeAt(end) !== CR) end++;
+    if (cr !== -1 && cr < start) cr = event.indexOf('\r', start);
+    const lf = event.indexOf('\n', start);
+    const end = lf === -1 ? (cr === -1 ? event.length : cr) : cr === -1 ? lf : Math.min(lf, cr);
     if (event.startsWith('data', start)) {
       if (end === start + 4) {
         lines.push({ valueStart: end, valueEnd: end });
