@@ -181,6 +181,19 @@ describe('upstream failures', () => {
     expect(event).toMatchObject({ http_status: 504, error_class: 'upstream_timeout' });
   });
 
+  test("a stream's headers reach the client as soon as the upstream sends them, before its first event", async () => {
+    // The first event comes 200 ms after the headers (this pipeline's body timeout is 300 ms).
+    const res = await post('/openai/v1/chat/completions', chatBody({ stream: true }), { 'x-stand-in-first-event-delay-ms': '200' });
+    const headersAt = Date.now();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const text = await res.text();
+    // Had the gateway held the headers back until the first event, they would have come with it.
+    expect(Date.now() - headersAt).toBeGreaterThanOrEqual(120);
+    expect(text).toContain('data: [DONE]');
+    expect(text).not.toContain('"usage"'); // the client did not ask for usage
+  });
+
   test('stream that stalls mid-way: the client sees a broken stream, the event a timeout with partial usage', async () => {
     const res = await post('/openai/v1/chat/completions', chatBody({ stream: true }), { 'x-stand-in-hang': 'body' });
     expect(res.status).toBe(200);

@@ -13,6 +13,7 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-status: 429` answer with that status and a provider error body
  * - `x-stand-in-delay-ms: 50` wait before the response headers
  * - `x-stand-in-chunk-delay-ms: 5` wait between streamed events
+ * - `x-stand-in-first-event-delay-ms: 300` send a stream's headers at once, its first event this much later
  * - `x-stand-in-hang: headers|body` never answer / stop after the first event
  * - `x-stand-in-chunks: 40` number of content pieces in a generated stream
  */
@@ -232,6 +233,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
   const answer = anthropic ? messagesAnswer(model, body, pieces) : chatAnswer(model, body, pieces);
   if (body.stream === true) {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const firstEventDelay = Number(header('x-stand-in-first-event-delay-ms') ?? 0);
+    if (firstEventDelay > 0) {
+      res.flushHeaders();
+      await sleep(firstEventDelay);
+    }
     await writeEvents(res, answer.events, chunkDelay, hang === 'body');
     return;
   }
