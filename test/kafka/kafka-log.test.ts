@@ -153,7 +153,9 @@ describeWithInfra('Kafka event log', (settings) => {
     });
     await done;
     await sub.stop();
-    expect(handled).toEqual(['fine']);
+    // When both records come in one batch with 'fine' first, the failed batch is handled again one
+    // record at a time (handlers are idempotent), so 'fine' may be seen twice; 'poison' never is.
+    expect([...new Set(handled)]).toEqual(['fine']);
     const dlq = collect(`test-${randomUUID()}`, `${prefix}-bad`, 1);
     await dlq.done;
     await dlq.sub.stop();
