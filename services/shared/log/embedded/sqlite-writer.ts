@@ -192,7 +192,9 @@ export class SqliteWriter {
       return;
     }
     this.worker ??= this.spawn();
-    this.worker.postMessage(msg);
+    // The values buffer is the batch's own (see SqliteEventLog.append): moved to the thread, not copied.
+    if ('batch' in msg) this.worker.postMessage(msg, [msg.batch.values.buffer as ArrayBuffer]);
+    else this.worker.postMessage(msg);
   }
 
   append(batch: AppendBatch): Promise<void> {
