@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -43,7 +44,18 @@ export async function runConsole(
   if (c.tokens.length === 0 && !LOOPBACK.test(c.host)) {
     logger.warn({ host: c.host }, 'console exposed beyond localhost without LLM_LOGGER_CONSOLE_TOKEN: anyone who can reach it reads every prompt');
   }
-  const store = new RequestsStore(join(config.dataDir, 'console', 'requests.db'));
+  const storePath = join(config.dataDir, 'console', 'requests.db');
+  const freshStore = !existsSync(storePath);
+  const store = new RequestsStore(storePath);
+  if (freshStore) {
+    // The view is new (first start, or its volume was replaced, as an emptyDir is with each pod): the
+    // group's committed offsets describe a view that is gone, so read the log again from its start.
+    try {
+      await log.resetGroup(CONSOLE_GROUP, TOPICS.inference);
+    } catch (err) {
+      logger.warn({ err, group: CONSOLE_GROUP }, 'new request view, but its consumer group could not be reset: calls before this start are missing from it');
+    }
+  }
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const aggregates = new AggregatesView();
   const alerts = startAlertRunner({

@@ -96,6 +96,22 @@ describeWithInfra('Kafka event log', (settings) => {
     expect(seen.find((r) => r.key === `${prefix}-2-y`)?.value.toString()).toBe('2');
   }, 60_000);
 
+  test('resetGroup makes a group read a topic again from its start; an unknown group is nothing to reset', async () => {
+    const prefix = randomUUID();
+    const group = `test-${randomUUID()}`;
+    await log.append(TOPICS.dlq, [{ key: `${prefix}`, value: Buffer.from('once') }]);
+    const first = collect(group, prefix, 1);
+    await first.done;
+    await first.sub.stop();
+    await log.append(TOPICS.dlq, [{ key: `${prefix}`, value: Buffer.from('twice') }]);
+    await log.resetGroup(group, TOPICS.dlq);
+    const again = collect(group, prefix, 2);
+    await again.done;
+    await again.sub.stop();
+    expect(again.seen.map((r) => r.value.toString())).toEqual(['once', 'twice']);
+    await expect(log.resetGroup(`test-never-${randomUUID()}`, TOPICS.dlq)).resolves.toBeUndefined();
+  }, 60_000);
+
   test('a batch whose handler fails is delivered again', async () => {
     const prefix = randomUUID();
     await log.append(TOPICS.dlq, [{ key: prefix, value: Buffer.from('retry-me') }]);

@@ -120,6 +120,13 @@ export interface EventLog {
   /** Resolves once every record is durable (acknowledged). */
   append(topic: TopicName, records: ProducerRecord[]): Promise<void>;
   subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription;
+  /**
+   * Forgets a consumer group's committed offsets on a topic, so that its next
+   * subscription starts again from `start`: for a reader whose own copy of
+   * what it read is gone (a console whose view was deleted). The group must
+   * have no member running.
+   */
+  resetGroup(groupId: string, topic: TopicName): Promise<void>;
   readonly schemaRegistry: SchemaRegistry;
   close(): Promise<void>;
 }

@@ -242,6 +242,11 @@ export class SqliteEventLog implements EventLog {
     return new Map(this.stmts.endOffsets.all(topic).map((r) => [r.partition, r.next_offset]));
   }
 
+  async resetGroup(groupId: string, topic: TopicName): Promise<void> {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    this.db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?').run(groupId, topic);
+  }
+
   /** @internal */
   commitOffsets(groupId: string, topic: TopicName, positions: CommitPositions): void {
     this.db.transaction(() => {

@@ -5,6 +5,7 @@ import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
+import type * as TopologyAdminModule from './topology-admin';
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
   BatchHandler,
@@ -149,6 +150,19 @@ export class KafkaEventLog implements EventLog {
     this.subscriptions.add(sub);
     void sub.done.finally(() => this.subscriptions.delete(sub));
     return sub;
+  }
+
+  async resetGroup(groupId: string, topic: TopicName): Promise<void> {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    // The admin client (kafkajs) is loaded only here, as `topology` does: most processes never need it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KafkaTopologyAdmin } = require('./topology-admin') as typeof TopologyAdminModule;
+    const admin = await KafkaTopologyAdmin.connect(this.options.brokers, this.options.settings);
+    try {
+      await admin.deleteGroupOffsets(groupId, topic);
+    } finally {
+      await admin.close();
+    }
   }
 
   async close(): Promise<void> {

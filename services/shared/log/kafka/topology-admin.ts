@@ -65,6 +65,19 @@ export class KafkaTopologyAdmin {
     return new KafkaTopologyAdmin(admin);
   }
 
+  /** Deletes a group's committed offsets on a topic (the group must be empty); nothing to do for an unknown group. */
+  async deleteGroupOffsets(groupId: string, topic: string): Promise<void> {
+    try {
+      const groups = await this.admin.describeGroups([groupId]);
+      const group = groups.groups[0];
+      if (!group || group.state === 'Dead') return;
+      if (group.members.length > 0) throw new Error(`group ${groupId} has ${group.members.length} running member(s)`);
+      await this.admin.resetOffsets({ groupId, topic, earliest: true });
+    } catch (err) {
+      throw wrap(`reset the offsets of group ${groupId} on ${topic}`, err);
+    }
+  }
+
   async brokerCount(): Promise<number> {
     try {
       return (await this.admin.describeCluster()).brokers.length;

@@ -24,6 +24,9 @@ class SwitchableLog implements EventLog {
   subscribe(...args: Parameters<EventLog['subscribe']>) {
     return this.inner.subscribe(...args);
   }
+  resetGroup(...args: Parameters<EventLog['resetGroup']>) {
+    return this.inner.resetGroup(...args);
+  }
   subscribeTransactional(...args: Parameters<EventLog['subscribeTransactional']>) {
     return this.inner.subscribeTransactional(...args);
   }

@@ -148,6 +148,10 @@ export class SpoolingLog implements EventLog {
     return this.inner.subscribeTransactional(options, processor);
   }
 
+  resetGroup(groupId: string, topic: TopicName): Promise<void> {
+    return this.inner.resetGroup(groupId, topic);
+  }
+
   /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */
   async close(timeoutMs = 5_000): Promise<void> {
     // Worth waiting for only while the log answers; otherwise the spool is kept for the next start.

@@ -1,0 +1,70 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOPICS } from '../../topology/topics';
+import { CONSOLE_GROUP, runConsole } from '../../services/console/run-console';
+import { loadConfig } from '../../services/shared/config/config';
+import { inferenceEventSerde } from '../../services/shared/event/inference-serde';
+import { openEventLog } from '../../services/shared/log/open-log';
+import type { SqliteEventLog } from '../../services/shared/log/embedded/sqlite-log';
+import { createLogger } from '../../services/shared/observability/logger';
+import { createMetricsRegistry } from '../../services/shared/observability/metrics';
+import { sampleEvent } from '../support/sample-event';
+
+/**
+ * The console's request view lives in its data directory (an emptyDir on
+ * Kubernetes: gone with the pod) while its consumer group's offsets live in
+ * the log. A console that starts with no view reads the log again from its
+ * start instead of resuming where the lost view had got to.
+ */
+
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-view-reset-'));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+test('a console whose request view was deleted rebuilds it from the whole log', async () => {
+  const config = loadConfig({ LLM_LOGGER_DATA_DIR: dataDir, LLM_LOGGER_CONSOLE_PORT: '0', LLM_LOGGER_LOG_LEVEL: 'silent' });
+  const logger = createLogger('silent', 'test');
+  const log = openEventLog(config, logger);
+  const serde = await inferenceEventSerde(log.schemaRegistry);
+  const events = Array.from({ length: 5 }, (_, i) =>
+    sampleEvent({ event_id: `01890a5d-ac96-774b-bcce-b30209${String(i).padStart(6, '0')}`, started_at: Date.now() - 60_000 + i }),
+  );
+  await log.append(
+    TOPICS.inference,
+    events.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })),
+  );
+
+  const listed = async (port: number): Promise<string[]> => {
+    const body = (await (await fetch(`http://127.0.0.1:${port}/api/requests?limit=100`)).json()) as { requests: { event_id: string }[] };
+    return body.requests.map((r) => r.event_id).sort();
+  };
+  const untilListed = async (port: number): Promise<string[]> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const ids = await listed(port);
+      if (ids.length >= events.length || Date.now() > deadline) return ids;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const expected = events.map((e) => e.event_id).sort();
+
+  const first = await runConsole(config, log, createMetricsRegistry(), logger);
+  expect(await untilListed(first.port)).toEqual(expected);
+  await first.close();
+  // The group has committed past every event.
+  expect([...(log as SqliteEventLog).committedOffsets(CONSOLE_GROUP, TOPICS.inference).values()].reduce((a, b) => a + b, 0)).toBe(events.length);
+
+  // The view is lost (a new pod's emptyDir); the log and its committed offsets are not.
+  const viewDir = join(dataDir, 'console');
+  for (const f of readdirSync(viewDir)) if (f.startsWith('requests.db')) rmSync(join(viewDir, f));
+  const second = await runConsole(config, log, createMetricsRegistry(), logger);
+  try {
+    expect(await untilListed(second.port)).toEqual(expected);
+  } finally {
+    await second.close();
+    await log.close();
+  }
+});
