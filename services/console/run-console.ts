@@ -23,6 +23,8 @@ import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
+/** Alerts wait at most this long for the aggregate view to load before they are evaluated anyway. */
+const AGGREGATE_VIEW_LOAD_MAX_MS = 30_000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -58,6 +60,7 @@ export async function runConsole(
   }
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const aggregates = new AggregatesView();
+  let viewLoaded!: () => void;
   const alerts = startAlertRunner({
     config: c.alerts,
     source: async (q) => aggregates.query(q),
@@ -65,6 +68,7 @@ export async function runConsole(
     registry,
     logger,
     onTransition: (t) => hub.onAlert(t),
+    ready: new Promise<void>((resolve) => (viewLoaded = resolve)),
   });
   const hub = new LiveHub(() => alerts.active());
   // New aggregate partials: dashboards refetch (throttled by the hub).
@@ -86,6 +90,7 @@ export async function runConsole(
     },
   });
   const aggregateCodec = await aggregateSerde(log);
+  let aggregateBatches = 0;
   // Every start reads the compacted aggregate topic from its beginning (no group): the view is rebuilt in memory.
   const aggregateSubscription = runConsumer({
     log,
@@ -97,8 +102,22 @@ export async function runConsole(
     logger,
     decode: (record) => aggregateCodec.decode(record.value),
     eventTime: (r) => r.updated_at,
-    handle: async (batch) => aggregates.put(batch.map((d) => d.value), Date.now()),
+    handle: async (batch) => {
+      aggregateBatches++;
+      aggregates.put(batch.map((d) => d.value), Date.now());
+    },
   });
+  // The view is loaded when its reader has caught up. The embedded log knows its lag from the start;
+  // a Kafka reader learns it with its first batch, so an empty topic counts as loaded after 30 s.
+  const loadedSince = Date.now();
+  const loadCheck = setInterval(() => {
+    const lagKnown = log.kind === 'embedded' || aggregateBatches > 0;
+    if ((lagKnown && aggregateSubscription.lag() === 0) || Date.now() - loadedSince > AGGREGATE_VIEW_LOAD_MAX_MS) {
+      clearInterval(loadCheck);
+      viewLoaded();
+    }
+  }, 200);
+  loadCheck.unref();
   const pruner = setInterval(() => aggregates.prune(Date.now()), 60_000);
   pruner.unref();
   // Live records matter only while a call runs: no group, start at the end.
@@ -146,6 +165,7 @@ export async function runConsole(
         await alerts.stop();
         await closeServer(server, 1_000);
         clearInterval(pruner);
+        clearInterval(loadCheck);
         await Promise.all([subscription.stop(), aggregateSubscription.stop(), live.stop()]);
         store.close();
         if (!sharedSearch) await search.close();

@@ -37,6 +37,12 @@ export function startAlertRunner(opts: {
   logger: Logger;
   onTransition: (t: AlertTransition) => void;
   now?: () => number;
+  /**
+   * The timer evaluates only once this resolves (then at once): the console's
+   * aggregate view has been read to its end. A round on a half-loaded view
+   * would fire "no traffic" or resolve conditions that still hold.
+   */
+  ready?: Promise<void>;
 }): AlertRunner {
   const { config, logger } = opts;
   const now = opts.now ?? Date.now;
@@ -124,13 +130,20 @@ export function startAlertRunner(opts: {
     return running;
   };
 
-  const timer = config.rules.length > 0 ? setInterval(() => void evaluate(), config.evaluateEverySeconds * 1000) : null;
+  let ready = opts.ready === undefined;
+  let stopped = false;
+  void opts.ready?.then(() => {
+    ready = true;
+    if (!stopped && config.rules.length > 0) void evaluate();
+  });
+  const timer = config.rules.length > 0 ? setInterval(() => ready && void evaluate(), config.evaluateEverySeconds * 1000) : null;
   timer?.unref();
   return {
     active: () => tracker.active(),
     recent: () => [...recent],
     evaluate,
     async stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
       await running;
     },

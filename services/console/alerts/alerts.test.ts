@@ -1,5 +1,9 @@
 import { alertsFileSchema, type AlertRule } from '../../shared/config/alert-rules';
 import type { AggregateRow, AggregatesQuery } from '../aggregates-contract';
+import { Registry } from 'prom-client';
+import type { EventLog } from '../../shared/log/event-log';
+import { createLogger } from '../../shared/observability/logger';
+import { startAlertRunner } from './alert-runner';
 import { AlertTracker, type AlertTransition } from './alert-tracker';
 import { slackBody } from './alert-format';
 import { evaluateRule, queryFor } from './evaluate-rules';
@@ -167,5 +171,35 @@ describe('alert rule config', () => {
     const [o] = evaluateRule(r[0]!, [], T0);
     const [t] = new AlertTracker(0).step([o!], new Set(['silence']), T0);
     expect(slackBody(t!).text).toMatch(/^:red_circle: llm-logger alert FIRING: \*silence\*: silence: 0 calls in the last 3 min$/);
+  });
+});
+
+describe('alert runner start', () => {
+  it('evaluates on its timer only once the aggregate view is loaded, and then at once', async () => {
+    const queried: number[] = [];
+    let loaded!: () => void;
+    const runner = startAlertRunner({
+      config: alertsFileSchema.parse({ evaluateEverySeconds: 1, rules: [{ name: 'silence', kind: 'no_traffic', minutes: 3 }] }),
+      source: async () => {
+        queried.push(Date.now());
+        return [];
+      },
+      log: { append: async () => undefined } as unknown as EventLog,
+      registry: new Registry(),
+      logger: createLogger('silent', 'test'),
+      onTransition: () => undefined,
+      ready: new Promise<void>((r) => (loaded = r)),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1_300)); // one timer tick went by
+      expect(queried).toEqual([]); // a half-loaded view would have said "no traffic"
+      const at = Date.now();
+      loaded();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(queried.length).toBe(1);
+      expect(queried[0]! - at).toBeLessThan(100);
+    } finally {
+      await runner.stop();
+    }
   });
 });
