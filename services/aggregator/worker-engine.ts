@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AggregateRecord } from './core/aggregate-record';
 import type { PartitionMeta } from './core/aggregator-core';
 import type { WindowingOptions } from './core/partition-state';
@@ -7,6 +7,7 @@ import { LlmLoggerError } from '../shared/errors';
 import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { SchemaRegistry } from '../shared/log/event-log';
 import { packValues } from '../shared/threads/packed-values';
+import { spawnWorker } from '../shared/threads/spawn-worker';
 import { workerScript } from '../shared/threads/worker-script';
 
 /**
@@ -60,13 +61,15 @@ export class WorkerEngine implements AggregationEngine {
   private thread(): Worker {
     if (this.broken) throw this.broken;
     if (this.worker) return this.worker;
-    const worker = new Worker(workerScript(__dirname, 'aggregate-worker'), { workerData: this.init });
-    worker.on('message', (m: FromWorker) => this.receive(m));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (this.worker === worker) this.fail(new Error(`aggregation worker exited with code ${code}`));
-    });
-    worker.unref(); // never what keeps the process alive (after the listeners, which would ref it again)
+    const worker = spawnWorker<FromWorker>(
+      workerScript(__dirname, 'aggregate-worker'),
+      { workerData: this.init },
+      'aggregation worker',
+      (m) => this.receive(m),
+      (err, dead) => {
+        if (this.worker === dead) this.fail(err);
+      },
+    );
     this.worker = worker;
     return worker;
   }

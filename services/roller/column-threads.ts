@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { packValues } from '../shared/threads/packed-values';
+import { spawnWorker } from '../shared/threads/spawn-worker';
 import { workerScript } from '../shared/threads/worker-script';
 
 /**
@@ -155,27 +156,29 @@ export class ColumnThreads {
 
   private worker(thread: Thread): Worker {
     if (thread.worker) return thread.worker;
-    const worker = new Worker(workerScript(__dirname, 'column-worker'));
-    const fail = (err: Error): void => {
+    const fail = (err: Error, worker: Worker): void => {
       if (thread.worker !== worker) return;
       thread.worker = null;
       void worker.terminate();
       for (const e of thread.encodes.values()) e.reject(err);
       thread.encodes.clear();
     };
-    worker.on('message', (m: FromColumnThread) => {
-      if (m.error !== undefined) {
-        // A failure inside parquet-wasm may leave its memory unusable: start over on a new thread.
-        fail(new Error(`roller column thread failed on a file: ${m.error}`));
-        return;
-      }
-      const e = thread.encodes.get(m.id);
-      thread.encodes.delete(m.id);
-      e?.resolve(m.body);
-    });
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`roller column thread exited with code ${code}`)));
-    worker.unref(); // never what keeps the process alive (after the listeners, which would ref it again)
+    const worker = spawnWorker<FromColumnThread>(
+      workerScript(__dirname, 'column-worker'),
+      {},
+      'roller column thread',
+      (m) => {
+        if (m.error !== undefined) {
+          // A failure inside parquet-wasm may leave its memory unusable: start over on a new thread.
+          fail(new Error(`roller column thread failed on a file: ${m.error}`), worker);
+          return;
+        }
+        const e = thread.encodes.get(m.id);
+        thread.encodes.delete(m.id);
+        e?.resolve(m.body);
+      },
+      fail,
+    );
     thread.worker = worker;
     return worker;
   }

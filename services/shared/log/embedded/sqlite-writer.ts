@@ -1,5 +1,6 @@
 import type * as WorkerThreads from 'node:worker_threads';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../../threads/spawn-worker';
 import BetterSqlite3 from 'better-sqlite3';
 import { LlmLoggerError } from '../../errors';
 
@@ -166,22 +167,22 @@ export class SqliteWriter {
   };
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { path: this.path, sync: this.sync, sqliteModule: require.resolve('better-sqlite3') },
-      // The writer holds a few batches at a time: a small heap keeps the footprint down.
-      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
-    });
-    worker.on('message', (reply: Reply) => this.settle(reply.id, reply.error));
-    const fail = (err: Error): void => {
-      // Every append in flight is unconfirmed: fail them so callers retry; the next append starts a new writer.
-      this.worker = null;
-      for (const id of [...this.pending.keys()]) this.settle(id, `writer thread stopped: ${err.message}`);
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-    worker.unref();
-    return worker;
+    return spawnWorker<Reply>(
+      WORKER_SOURCE,
+      {
+        eval: true,
+        workerData: { path: this.path, sync: this.sync, sqliteModule: require.resolve('better-sqlite3') },
+        // The writer holds a few batches at a time: a small heap keeps the footprint down.
+        resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
+      },
+      'embedded log writer thread',
+      (reply) => this.settle(reply.id, reply.error),
+      (err) => {
+        // Every append in flight is unconfirmed: fail them so callers retry; the next append starts a new writer.
+        this.worker = null;
+        for (const id of [...this.pending.keys()]) this.settle(id, `writer thread stopped: ${err.message}`);
+      },
+    );
   }
 
   private send(msg: { id: number; batch: AppendBatch } | { expire: ExpireRequest[] }): void {
