@@ -227,12 +227,9 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
    * The upstream's answer is complete: what the stripper still held goes out,
    * and (unless strict mode must first make the event durable) the client's
    * response ends now, in the same write as its last bytes, before the event
-   * is built.
+   * is built. undici reports the end once.
    */
-  let upstreamEnded = false;
   const endClientResponse = (): void => {
-    if (upstreamEnded) return;
-    upstreamEnded = true;
     const tail = stripper?.end();
     if (tail && tail.length > 0) {
       capture?.push(tail);
