@@ -46,8 +46,12 @@ export interface BenchKafka {
   log: KafkaEventLog;
 }
 
-/** The local broker as every Kafka benchmark uses it: the project's own Kafka log and registry client. */
-export function openBenchKafka(): BenchKafka {
+/**
+ * The local broker as every Kafka benchmark uses it: the project's own Kafka
+ * log and registry client. The throw-away bench.* topics are partitioned like
+ * llm.inference.v1 unless `keyed` (a bench that must know each record's partition).
+ */
+export function openBenchKafka(options: { keyed?: boolean } = {}): BenchKafka {
   const { brokers, registryUrl } = kafkaEnv();
   const logger = createLogger('warn', 'bench');
   const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: registryUrl });
@@ -58,7 +62,7 @@ export function openBenchKafka(): BenchKafka {
     registry,
     logger,
     // The throw-away bench.* topics carry inference events: partitioned like llm.inference.v1.
-    partitioning: (topic) => (topic.startsWith('bench.') ? partitioningOf(TOPICS.inference) : partitioningOf(topic)),
+    partitioning: (topic) => (options.keyed ? 'key' : topic.startsWith('bench.') ? partitioningOf(TOPICS.inference) : partitioningOf(topic)),
   });
   return { brokers, registryUrl, logger, config, registry, log };
 }
