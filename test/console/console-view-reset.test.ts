@@ -68,3 +68,22 @@ test('a console whose request view was deleted rebuilds it from the whole log', 
     await log.close();
   }
 });
+
+test('a console whose group cannot be reset still starts, with what the log gives it from the committed offsets', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-logger-view-reset-fail-'));
+  const config = loadConfig({ LLM_LOGGER_DATA_DIR: dir, LLM_LOGGER_CONSOLE_PORT: '0', LLM_LOGGER_LOG_LEVEL: 'silent' });
+  const logger = createLogger('silent', 'test');
+  const real = openEventLog(config, logger);
+  const failing = new Proxy(real, {
+    get: (target, key, receiver) =>
+      key === 'resetGroup' ? () => Promise.reject(new Error('group llm-logger-console has 1 running member(s)')) : Reflect.get(target, key, receiver),
+  });
+  try {
+    const role = await runConsole(config, failing, createMetricsRegistry(), logger);
+    expect((await fetch(`http://127.0.0.1:${role.port}/healthz`)).status).toBe(200);
+    await role.close();
+  } finally {
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -110,6 +110,12 @@ describeWithInfra('Kafka event log', (settings) => {
     await again.sub.stop();
     expect(again.seen.map((r) => r.value.toString())).toEqual(['once', 'twice']);
     await expect(log.resetGroup(`test-never-${randomUUID()}`, TOPICS.dlq)).resolves.toBeUndefined();
+    // A group with a running member is refused, naming the group, and keeps its offsets.
+    const busy = `test-${randomUUID()}`;
+    const running = collect(busy, prefix, 2);
+    await running.done; // a member of the group, and still running
+    await expect(log.resetGroup(busy, TOPICS.dlq)).rejects.toThrow(new RegExp(`group ${busy} has 1 running member`));
+    await running.sub.stop();
   }, 60_000);
 
   test('a batch whose handler fails is delivered again', async () => {
