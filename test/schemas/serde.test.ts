@@ -150,6 +150,12 @@ describe('AvroSerde through the embedded schema registry', () => {
     await expect(serde.decode(corrupt)).rejects.toMatchObject({ code: 'DECODE_FAILED' });
     await expect(serde.decode(frame(987_654, good.subarray(HEADER_BYTES)))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
     await expect(serde.decode(Buffer.from('{"json":true}'))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    // A record cut short, or with bytes after its body, is refused rather than read in part.
+    const cut = thrown(() => serde.decodeKnown(good.subarray(0, good.length - 1)));
+    expect(isLlmLoggerError(cut, 'DECODE_FAILED')).toBe(true);
+    const trailing = thrown(() => serde.decodeKnown(Buffer.concat([good, Buffer.from([0])])));
+    expect(isLlmLoggerError(trailing, 'DECODE_FAILED')).toBe(true);
+    expect((trailing as Error).message).toContain('trailing data');
   });
 
   it('refuses to encode before init', () => {

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { LlmLoggerError } from '../errors';
 import type { SchemaRegistry } from '../log/event-log';
-import { HEADER_BYTES, unframe, writeHeader } from './wire-format';
+import { HEADER_BYTES, schemaIdOf, writeHeader } from './wire-format';
 
 /**
  * Avro values in the schema-registry wire format. Encoding uses the schema
@@ -64,28 +64,32 @@ export class AvroSerde<T> {
 
   /** Decodes without I/O when the writer schema is already known. */
   decodeKnown(value: Buffer): T | undefined {
-    const { schemaId, body } = unframe(value);
+    const schemaId = schemaIdOf(value);
     if (!this.resolvers.has(schemaId)) return undefined;
-    return this.read(schemaId, body);
+    return this.read(schemaId, value);
   }
 
   async decode(value: Buffer): Promise<T> {
-    const { schemaId, body } = unframe(value);
+    const schemaId = schemaIdOf(value);
     if (!this.resolvers.has(schemaId)) {
       const writer = avro.Type.forSchema(JSON.parse(await this.registry.schemaById(schemaId)) as avro.Schema);
       this.resolvers.set(schemaId, this.type.createResolver(writer));
     }
-    return this.read(schemaId, body);
+    return this.read(schemaId, value);
   }
 
-  private read(schemaId: number, body: Buffer): T {
+  /** Reads the body in place, behind the header (no sliced Buffer per record). */
+  private read(schemaId: number, value: Buffer): T {
+    let problem: string;
     try {
-      const resolver = this.resolvers.get(schemaId);
-      return (resolver ? this.type.fromBuffer(body, resolver) : this.type.fromBuffer(body)) as T;
+      const { value: read, offset } = this.type.decode(value, HEADER_BYTES, this.resolvers.get(schemaId) ?? undefined);
+      if (offset === value.length) return read as T;
+      problem = offset < 0 ? 'truncated buffer' : 'trailing data';
     } catch (cause) {
       throw new LlmLoggerError('DECODE_FAILED', `record does not decode with schema id ${schemaId}: ${(cause as Error).message}`, {
         cause,
       });
     }
+    throw new LlmLoggerError('DECODE_FAILED', `record does not decode with schema id ${schemaId}: ${problem}`);
   }
 }

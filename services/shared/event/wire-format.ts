@@ -21,9 +21,14 @@ export function writeHeader(out: Buffer, schemaId: number): Buffer {
   return out;
 }
 
-export function unframe(value: Buffer): { schemaId: number; body: Buffer } {
+/** The schema id in a value's header; its Avro body starts at HEADER_BYTES. */
+export function schemaIdOf(value: Buffer): number {
   if (value.length < HEADER_BYTES || value[0] !== MAGIC_BYTE) {
     throw new LlmLoggerError('DECODE_FAILED', 'value is not in the schema-registry wire format (bad magic byte)');
   }
-  return { schemaId: value.readUInt32BE(1), body: value.subarray(HEADER_BYTES) };
+  return value.readUInt32BE(1);
+}
+
+export function unframe(value: Buffer): { schemaId: number; body: Buffer } {
+  return { schemaId: schemaIdOf(value), body: value.subarray(HEADER_BYTES) };
 }

@@ -113,16 +113,16 @@ export class RdkafkaGroupConsumer {
     );
   }
 
+  /**
+   * The library's message object becomes the record, in place: a second
+   * object per record was measurable at 100,000 records/s.
+   */
   private toRecord(m: KafkaMessageLowLevel): ConsumedRecord {
-    return {
-      topic: this.topic,
-      partition: m.partition,
-      offset: m.offset,
-      key: m.key === null || m.key === undefined ? null : m.key.toString(),
-      value: m.value ?? EMPTY,
-      headers: m.headers ? headersOf(m.headers) : {},
-      timestamp: m.timestamp,
-    };
+    const r = m as unknown as { -readonly [K in keyof ConsumedRecord]: ConsumedRecord[K] };
+    r.key = m.key === null || m.key === undefined ? null : m.key.toString();
+    r.value = m.value ?? EMPTY;
+    r.headers = m.headers ? headersOf(m.headers) : NO_HEADERS;
+    return r;
   }
 
   /**
@@ -171,6 +171,7 @@ export class RdkafkaGroupConsumer {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 function headersOf(headers: Record<string, Buffer | string>[]): Record<string, string> {
   const out: Record<string, string> = {};
