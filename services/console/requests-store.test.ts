@@ -33,3 +33,26 @@ describe('RequestsStore status filter', () => {
     expect(ids('status=2xx')).toEqual(['cancelled', 'ok-200']);
   });
 });
+
+describe('RequestsStore window', () => {
+  const HOUR = 3_600_000;
+  const now = 1_800_000_000_000;
+  const call = (id: string, hoursAgo: number) => sampleEvent({ event_id: id, started_at: now - hoursAgo * HOUR });
+  const all = (store: RequestsStore): string[] => store.list(query('limit=1000')).map((r) => r.event_id).sort();
+
+  it('does not store calls that started before its window', () => {
+    const store = new RequestsStore(':memory:', 24 * HOUR);
+    store.put([call('recent', 1), call('edge', 24), call('old', 25)], now);
+    expect(all(store)).toEqual(['edge', 'recent']);
+    expect(store.get('old')).toBeNull();
+  });
+
+  it('prunes the calls that aged out, in chunks, and keeps the rest', () => {
+    const store = new RequestsStore(':memory:', 24 * HOUR);
+    store.put([...Array.from({ length: 25 }, (_, i) => call(`c${String(i).padStart(2, '0')}`, i)), call('newest', 0)], now);
+    // Two hours later, the calls of hours 23 and 24 have aged out (22 is on the edge): two chunks of one.
+    expect(store.prune(now + 2 * HOUR, 1)).toBe(2);
+    expect(all(store)).toEqual([...Array.from({ length: 23 }, (_, i) => `c${String(i).padStart(2, '0')}`), 'newest']);
+    expect(store.prune(now + 2 * HOUR)).toBe(0);
+  });
+});

@@ -6,7 +6,9 @@ import type { RequestQuery } from './request-query';
 
 /**
  * The console's own view of recent calls, filled from the log by its consumer
- * group. Upserts by event id, so a redelivered record changes nothing.
+ * group. Upserts by event id, so a redelivered record changes nothing. It
+ * keeps the calls that started within its window (`keepMs`): older ones are
+ * not stored, and `prune` deletes those that have aged out.
  */
 
 export interface RequestSummary {
@@ -48,7 +50,12 @@ export class RequestsStore {
   private readonly upsert: Database.Statement;
   private readonly byId: Database.Statement<[string], Row>;
 
-  constructor(path: string) {
+  private readonly deleteOld: Database.Statement<[number, number]>;
+
+  constructor(
+    path: string,
+    private readonly keepMs: number = Number.POSITIVE_INFINITY,
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -66,11 +73,21 @@ export class RequestsStore {
       VALUES (@event_id, @started_at, @upstream, @model, @user, @app, @http_status, @error_class, @event_json)
       ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
     this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
+    this.deleteOld = this.db.prepare(
+      'DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?)',
+    );
   }
 
-  put(events: InferenceEvent[]): void {
+  /** Calls that started before this are not kept. */
+  cutoff(now: number): number {
+    return now - this.keepMs;
+  }
+
+  put(events: InferenceEvent[], now = Date.now()): void {
+    const cutoff = this.cutoff(now);
     this.db.transaction(() => {
       for (const e of events) {
+        if (e.started_at < cutoff) continue;
         this.upsert.run({
           event_id: e.event_id,
           started_at: e.started_at,
@@ -84,6 +101,20 @@ export class RequestsStore {
         });
       }
     })();
+  }
+
+  /**
+   * Deletes the calls that started before the window, a chunk per
+   * transaction so that readers are not held up; answers how many.
+   */
+  prune(now = Date.now(), chunk = 5_000): number {
+    const cutoff = this.cutoff(now);
+    let total = 0;
+    for (;;) {
+      const { changes } = this.deleteOld.run(cutoff, chunk);
+      total += changes;
+      if (changes < chunk) return total;
+    }
   }
 
   get(eventId: string): InferenceEvent | null {

@@ -25,6 +25,8 @@ import { openSearchIndex } from '../indexer/open-search-index';
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** Alerts wait at most this long for the aggregate view to load before they are evaluated anyway. */
 const AGGREGATE_VIEW_LOAD_MAX_MS = 30_000;
+/** The request view drops calls that aged out of its window this often. */
+const VIEW_PRUNE_EVERY_MS = 10 * 60_000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -48,12 +50,12 @@ export async function runConsole(
   }
   const storePath = join(config.dataDir, 'console', 'requests.db');
   const freshStore = !existsSync(storePath);
-  const store = new RequestsStore(storePath);
+  const store = new RequestsStore(storePath, c.viewHours * 3_600_000);
   if (freshStore) {
     // The view is new (first start, or its volume was replaced, as an emptyDir is with each pod): the
-    // group's committed offsets describe a view that is gone, so read the log again from its start.
+    // group's committed offsets describe a view that is gone, so read the log again over the view's window.
     try {
-      await log.resetGroup(CONSOLE_GROUP, TOPICS.inference);
+      await log.resetGroup(CONSOLE_GROUP, TOPICS.inference, store.cutoff(Date.now()));
     } catch (err) {
       logger.warn({ err, group: CONSOLE_GROUP }, 'new request view, but its consumer group could not be reset: calls before this start are missing from it');
     }
@@ -118,7 +120,14 @@ export async function runConsole(
     }
   }, 200);
   loadCheck.unref();
-  const pruner = setInterval(() => aggregates.prune(Date.now()), 60_000);
+  store.prune();
+  let prunedAt = Date.now();
+  const pruner = setInterval(() => {
+    aggregates.prune(Date.now());
+    if (Date.now() - prunedAt < VIEW_PRUNE_EVERY_MS) return;
+    prunedAt = Date.now();
+    store.prune();
+  }, 60_000);
   pruner.unref();
   // Live records matter only while a call runs: no group, start at the end.
   const live = runConsumer({

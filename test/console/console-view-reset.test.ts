@@ -14,8 +14,9 @@ import { sampleEvent } from '../support/sample-event';
 /**
  * The console's request view lives in its data directory (an emptyDir on
  * Kubernetes: gone with the pod) while its consumer group's offsets live in
- * the log. A console that starts with no view reads the log again from its
- * start instead of resuming where the lost view had got to.
+ * the log. A console that starts with no view reads the log again over its
+ * window (LLM_LOGGER_CONSOLE_VIEW_HOURS) instead of resuming where the lost
+ * view had got to.
  */
 
 let dataDir: string;
@@ -24,17 +25,19 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('a console whose request view was deleted rebuilds it from the whole log', async () => {
+test('a console whose request view was deleted rebuilds it from the log, over its window', async () => {
   const config = loadConfig({ LLM_LOGGER_DATA_DIR: dataDir, LLM_LOGGER_CONSOLE_PORT: '0', LLM_LOGGER_LOG_LEVEL: 'silent' });
   const logger = createLogger('silent', 'test');
   const log = openEventLog(config, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
-  const events = Array.from({ length: 5 }, (_, i) =>
-    sampleEvent({ event_id: `01890a5d-ac96-774b-bcce-b30209${String(i).padStart(6, '0')}`, started_at: Date.now() - 60_000 + i }),
-  );
+  const at = (i: number, startedAt: number) =>
+    sampleEvent({ event_id: `01890a5d-ac96-774b-bcce-b30209${String(i).padStart(6, '0')}`, started_at: startedAt, ended_at: startedAt + 900 });
+  const events = Array.from({ length: 5 }, (_, i) => at(i, Date.now() - 60_000 + i));
+  // Calls older than the view's window (72 hours by default) are neither read again nor kept.
+  const old = [at(90, Date.now() - 100 * 3_600_000), at(91, Date.now() - 73 * 3_600_000)];
   await log.append(
     TOPICS.inference,
-    events.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })),
+    [...old, ...events].map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at })),
   );
 
   const listed = async (port: number): Promise<string[]> => {
@@ -55,7 +58,9 @@ test('a console whose request view was deleted rebuilds it from the whole log', 
   expect(await untilListed(first.port)).toEqual(expected);
   await first.close();
   // The group has committed past every event.
-  expect([...(log as SqliteEventLog).committedOffsets(CONSOLE_GROUP, TOPICS.inference).values()].reduce((a, b) => a + b, 0)).toBe(events.length);
+  expect([...(log as SqliteEventLog).committedOffsets(CONSOLE_GROUP, TOPICS.inference).values()].reduce((a, b) => a + b, 0)).toBe(
+    old.length + events.length,
+  );
 
   // The view is lost (a new pod's emptyDir); the log and its committed offsets are not.
   const viewDir = join(dataDir, 'console');

@@ -118,6 +118,31 @@ describeWithInfra('Kafka event log', (settings) => {
     await running.sub.stop();
   }, 60_000);
 
+  test('resetGroup with a time moves a group to the first records at or after it, for a group that read them or never existed', async () => {
+    const prefix = randomUUID();
+    const group = `test-${randomUUID()}`;
+    // Kafka finds the first offset whose timestamp is at or after the time, then reading goes on in offset
+    // order. Other tests write to this topic at the current time, so the records here are stamped a few
+    // minutes ahead (the broker accepts up to an hour) and the reset is to a time no other record reaches.
+    const from = Date.now() + 5 * 60_000;
+    // One key, so one partition: a record two hours old, then two newer than `from`.
+    await log.append(TOPICS.dlq, [
+      { key: `${prefix}`, value: Buffer.from('old'), timestamp: from - 2 * 3_600_000 },
+      { key: `${prefix}`, value: Buffer.from('recent-1'), timestamp: from + 60_000 },
+      { key: `${prefix}`, value: Buffer.from('recent-2'), timestamp: from + 120_000 },
+    ]);
+    const first = collect(group, prefix, 3);
+    await first.done;
+    await first.sub.stop();
+    for (const g of [group, `test-never-${randomUUID()}`]) {
+      await log.resetGroup(g, TOPICS.dlq, from);
+      const again = collect(g, prefix, 2);
+      await again.done;
+      await again.sub.stop();
+      expect(again.seen.map((r) => r.value.toString())).toEqual(['recent-1', 'recent-2']);
+    }
+  }, 60_000);
+
   test('a batch whose handler fails is delivered again', async () => {
     const prefix = randomUUID();
     await log.append(TOPICS.dlq, [{ key: prefix, value: Buffer.from('retry-me') }]);

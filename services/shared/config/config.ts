@@ -43,6 +43,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
     .optional(),
+  CONSOLE_VIEW_HOURS: int(1, 8_760).default(72), // the console's request list keeps calls of this many hours
   GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
@@ -184,7 +185,7 @@ export interface Config {
     liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
   };
-  console: { host: string; port: number; tokens: string[]; alerts: AlertsConfig };
+  console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig };
   metrics: { host: string; port: number };
   aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
@@ -374,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean),
+      viewHours: settings.CONSOLE_VIEW_HOURS,
       alerts: file.alerts ?? defaultAlertsConfig(),
     },
     metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },

@@ -121,12 +121,13 @@ export interface EventLog {
   append(topic: TopicName, records: ProducerRecord[]): Promise<void>;
   subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription;
   /**
-   * Forgets a consumer group's committed offsets on a topic, so that its next
-   * subscription starts again from `start`: for a reader whose own copy of
-   * what it read is gone (a console whose view was deleted). The group must
-   * have no member running.
+   * Moves a consumer group's committed offsets on a topic back: to each
+   * partition's first record with a timestamp at or after `from` (epoch ms;
+   * the partition's end if it has none), or without `from` to its start. For
+   * a reader whose own copy of what it read is gone (a console whose view was
+   * deleted). The group must have no member running.
    */
-  resetGroup(groupId: string, topic: TopicName): Promise<void>;
+  resetGroup(groupId: string, topic: TopicName, from?: number): Promise<void>;
   readonly schemaRegistry: SchemaRegistry;
   close(): Promise<void>;
 }

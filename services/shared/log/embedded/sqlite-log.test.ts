@@ -169,6 +169,24 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
     expect(valuesOf(await collect(log, { groupId: 'g2' }, 2)).sort()).toEqual(['1', '2']);
   });
 
+  it('resetGroup moves a group to its start, or to the first records at or after a time (a partition without any: its end)', async () => {
+    const log = openLog();
+    const at = (key: string, value: string, timestamp: number): ProducerRecord => ({ key, value: Buffer.from(value), timestamp });
+    await log.append(TOPIC, [at('a', 'a-old', 1_000), at('a', 'a-new', 5_000), at('b', 'b-old', 2_000)]);
+    await collect(log, { groupId: 'g' }, 3);
+    await log.resetGroup('g', TOPIC, 4_000);
+    const [pa, pb] = [partitionForKey('a', PARTITIONS, 0), partitionForKey('b', PARTITIONS, 0)];
+    const offsets = log.committedOffsets('g', TOPIC);
+    expect(offsets.get(pa)).toBe(1);
+    if (pb !== pa) expect(offsets.get(pb)).toBe(1); // b's only record is older: the partition's end
+    expect(offsets.size).toBe(PARTITIONS); // every partition has a position
+    await log.append(TOPIC, [at('b', 'b-next', 6_000)]);
+    expect(valuesOf(await collect(log, { groupId: 'g' }, 2)).sort()).toEqual(['a-new', 'b-next']);
+    await log.resetGroup('g', TOPIC);
+    expect(log.committedOffsets('g', TOPIC).size).toBe(0);
+    expect(valuesOf(await collect(log, { groupId: 'g' }, 4)).sort()).toEqual(['a-new', 'a-old', 'b-next', 'b-old']);
+  });
+
   it('delivers the same batch again when the handler throws, and commits only after success', async () => {
     const log = openLog();
     await log.append(TOPIC, [rec('a', '1'), rec('a', '2'), rec('a', '3')]);

@@ -242,9 +242,21 @@ export class SqliteEventLog implements EventLog {
     return new Map(this.stmts.endOffsets.all(topic).map((r) => [r.partition, r.next_offset]));
   }
 
-  async resetGroup(groupId: string, topic: TopicName): Promise<void> {
+  async resetGroup(groupId: string, topic: TopicName, from?: number): Promise<void> {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
-    this.db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?').run(groupId, topic);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?').run(groupId, topic);
+      if (from === undefined) return;
+      // Each partition's first record at or after `from`, or its end when it has none.
+      this.db
+        .prepare(
+          `INSERT INTO group_offsets (group_id, topic, partition, next_offset)
+           SELECT ?, p.topic, p.partition, COALESCE(
+             (SELECT MIN(r.offset) FROM records r WHERE r.topic = p.topic AND r.partition = p.partition AND r.ts >= ?), p.next_offset)
+           FROM partitions p WHERE p.topic = ?`,
+        )
+        .run(groupId, from, topic);
+    })();
   }
 
   /** @internal */

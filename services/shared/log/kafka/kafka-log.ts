@@ -152,14 +152,14 @@ export class KafkaEventLog implements EventLog {
     return sub;
   }
 
-  async resetGroup(groupId: string, topic: TopicName): Promise<void> {
+  async resetGroup(groupId: string, topic: TopicName, from?: number): Promise<void> {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     // The admin client (kafkajs) is loaded only here, as `topology` does: most processes never need it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { KafkaTopologyAdmin } = require('./topology-admin') as typeof TopologyAdminModule;
     const admin = await KafkaTopologyAdmin.connect(this.options.brokers, this.options.settings);
     try {
-      await admin.deleteGroupOffsets(groupId, topic);
+      await admin.resetGroupOffsets(groupId, topic, from);
     } finally {
       await admin.close();
     }

@@ -65,14 +65,22 @@ export class KafkaTopologyAdmin {
     return new KafkaTopologyAdmin(admin);
   }
 
-  /** Deletes a group's committed offsets on a topic (the group must be empty); nothing to do for an unknown group. */
-  async deleteGroupOffsets(groupId: string, topic: string): Promise<void> {
+  /**
+   * Sets a group's committed offsets on a topic to the first records at or
+   * after `from` (epoch ms), or to the earliest without it. The group must be
+   * empty; an unknown group with no `from` is nothing to reset.
+   */
+  async resetGroupOffsets(groupId: string, topic: string, from?: number): Promise<void> {
     try {
       const groups = await this.admin.describeGroups([groupId]);
       const group = groups.groups[0];
-      if (!group || group.state === 'Dead') return;
-      if (group.members.length > 0) throw new Error(`group ${groupId} has ${group.members.length} running member(s)`);
-      await this.admin.resetOffsets({ groupId, topic, earliest: true });
+      if (group && group.members.length > 0) throw new Error(`group ${groupId} has ${group.members.length} running member(s)`);
+      if (from !== undefined) {
+        // Partitions with no record that recent get their end (kafkajs answers the high watermark).
+        await this.admin.setOffsets({ groupId, topic, partitions: await this.admin.fetchTopicOffsetsByTimestamp(topic, from) });
+      } else if (group && group.state !== 'Dead') {
+        await this.admin.resetOffsets({ groupId, topic, earliest: true });
+      }
     } catch (err) {
       throw wrap(`reset the offsets of group ${groupId} on ${topic}`, err);
     }

@@ -148,8 +148,8 @@ export class SpoolingLog implements EventLog {
     return this.inner.subscribeTransactional(options, processor);
   }
 
-  resetGroup(groupId: string, topic: TopicName): Promise<void> {
-    return this.inner.resetGroup(groupId, topic);
+  resetGroup(groupId: string, topic: TopicName, from?: number): Promise<void> {
+    return this.inner.resetGroup(groupId, topic, from);
   }
 
   /** Waits (up to `timeoutMs`) for the spool to drain, then closes. What is left stays spooled for the next start. */
