@@ -96,6 +96,59 @@ describeWithInfra('Kafka event log', (settings) => {
     expect(seen.find((r) => r.key === `${prefix}-2-y`)?.value.toString()).toBe('2');
   }, 60_000);
 
+  test("while a 'batch'-partitioned topic's partition count cannot be looked up, batches go by key; once it can, by batch again", async () => {
+    const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
+    const batched = new KafkaEventLog({
+      brokers: config.log.kafkaBrokers!,
+      settings: config.log.kafka,
+      registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
+      logger,
+      partitioning: () => 'batch',
+    });
+    // The metadata request fails until `failing` is cleared, answering in the call as the library does
+    // for a client that is not connected.
+    type MetadataCall = (options: unknown, cb: (err: Error | null, data?: unknown) => void) => void;
+    type ProducerInternals = { producer: { getMetadata: MetadataCall }; partitionCount(topic: string): number | null };
+    const producer = await (batched as unknown as { getProducer(): Promise<ProducerInternals> }).getProducer();
+    const real = producer.producer.getMetadata.bind(producer.producer);
+    let failing = true;
+    let lookups = 0;
+    producer.producer.getMetadata = (options, cb) => {
+      lookups++;
+      if (failing) cb(new Error('metadata request failed'));
+      else real(options, cb);
+    };
+    const prefix = randomUUID();
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+    // The same keys in every batch; the value tells the batch.
+    const sendBatch = (b: number) => batched.append(TOPICS.dlq, keys.map((k) => ({ key: `${prefix}-${k}`, value: Buffer.from(String(b)) })));
+    try {
+      for (let b = 0; b < 3; b++) await sendBatch(b); // every append succeeds, by key
+      expect(lookups).toBeGreaterThan(0);
+      failing = false;
+      // A failed lookup is tried again after ~5 s (asking for the count starts it).
+      const deadline = Date.now() + 15_000;
+      while (producer.partitionCount(TOPICS.dlq) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      expect(producer.partitionCount(TOPICS.dlq)).toBe(3); // the DLQ topic's (topology/)
+      await sendBatch(3);
+    } finally {
+      await batched.close();
+    }
+    const { seen, done, sub } = collect(`test-${randomUUID()}`, prefix, 4 * keys.length);
+    await done;
+    await sub.stop();
+    const ofBatch = (b: number) => seen.filter((r) => r.value.toString() === String(b));
+    const partitionsOf = (b: number): Set<number> => new Set(ofBatch(b).map((r) => r.partition));
+    // By key, twelve keys spread over the topic's three partitions; the same key, the same partition each time.
+    for (let b = 0; b < 3; b++) expect(partitionsOf(b).size).toBeGreaterThan(1);
+    const byKey = (b: number) => new Map(ofBatch(b).map((r) => [r.key, r.partition]));
+    expect(byKey(1)).toEqual(byKey(0));
+    expect(byKey(2)).toEqual(byKey(0));
+    // With the count known again, a batch goes whole to one partition.
+    expect(ofBatch(3)).toHaveLength(keys.length);
+    expect(partitionsOf(3).size).toBe(1);
+  }, 60_000);
+
   test('resetGroup makes a group read a topic again from its start; an unknown group is nothing to reset', async () => {
     const prefix = randomUUID();
     const group = `test-${randomUUID()}`;

@@ -30,7 +30,7 @@ export class RdkafkaProducer {
   private readonly producer: LowLevelProducer;
   private connected: Promise<void> | null = null;
   private isConnected = false;
-  private readonly partitionCounts = new Map<string, { count: number | null; at: number; refreshing: Promise<void> | null }>();
+  private readonly partitionCounts = new Map<string, { count: number | null; at: number; refreshing: boolean }>();
 
   constructor(config: Record<string, string | number | boolean>) {
     const { Producer } = loadKafkaLibrary();
@@ -73,21 +73,20 @@ export class RdkafkaProducer {
   partitionCount(topic: string): number | null {
     let entry = this.partitionCounts.get(topic);
     if (!entry) {
-      entry = { count: null, at: 0, refreshing: null };
+      entry = { count: null, at: 0, refreshing: false };
       this.partitionCounts.set(topic, entry);
     }
     const known = entry;
     if (!known.refreshing && Date.now() - known.at >= PARTITION_COUNT_TTL_MS) {
-      known.refreshing = new Promise<void>((resolve) =>
-        this.producer.getMetadata({ topic, timeout: 5_000 }, (err, data) => {
-          const partitions = err ? undefined : data.topics.find((t) => t.name === topic)?.partitions.length;
-          if (partitions) known.count = partitions;
-          // A failed lookup is retried after a few seconds, not a minute.
-          known.at = partitions ? Date.now() : Date.now() - PARTITION_COUNT_TTL_MS + 5_000;
-          known.refreshing = null;
-          resolve();
-        }),
-      );
+      // Set before the call: the library answers at once, in the call, when the client is not connected.
+      known.refreshing = true;
+      this.producer.getMetadata({ topic, timeout: 5_000 }, (err, data) => {
+        const partitions = err ? undefined : data.topics.find((t) => t.name === topic)?.partitions.length;
+        if (partitions) known.count = partitions;
+        // A failed lookup is retried after a few seconds, not a minute.
+        known.at = partitions ? Date.now() : Date.now() - PARTITION_COUNT_TTL_MS + 5_000;
+        known.refreshing = false;
+      });
     }
     return known.count;
   }
