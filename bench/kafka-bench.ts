@@ -27,7 +27,7 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const BATCH = 500;
 const POOL = 10_000;
 /** Saturation rounds per log, interleaved (odd: the median is a measured run). */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 async function main(): Promise<void> {
   const { brokers, registryUrl, registry, log } = openBenchKafka();
