@@ -3,16 +3,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { TOPICS } from '../../topology/topics';
+import { TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { decodeLiveRecord } from '../shared/event/live-record-codec';
-import type { EventLog } from '../shared/log/event-log';
+import type { ConsumedRecord, ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
 import { startAlertRunner } from './alerts/alert-runner';
+import type { AlertTransition } from './alerts/alert-tracker';
 import { buildConsole } from './console-server';
 import { LiveHub } from './live-hub';
 import { RequestsStore, summarize } from './requests-store';
@@ -23,7 +24,7 @@ import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
-/** Alerts wait at most this long for the aggregate view to load before they are evaluated anyway. */
+/** Alerts wait at most this long for the aggregate view and their own history to load before they are evaluated anyway. */
 const AGGREGATE_VIEW_LOAD_MAX_MS = 30_000;
 /** The request view drops calls that aged out of its window this often. */
 const VIEW_PRUNE_EVERY_MS = 10 * 60_000;
@@ -63,6 +64,7 @@ export async function runConsole(
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const aggregates = new AggregatesView();
   let viewLoaded!: () => void;
+  let historyLoaded!: (history: AlertTransition[]) => void;
   const alerts = startAlertRunner({
     config: c.alerts,
     source: async (q) => aggregates.query(q),
@@ -71,6 +73,7 @@ export async function runConsole(
     logger,
     onTransition: (t) => hub.onAlert(t),
     ready: new Promise<void>((resolve) => (viewLoaded = resolve)),
+    history: new Promise<AlertTransition[]>((resolve) => (historyLoaded = resolve)),
   });
   const hub = new LiveHub(() => alerts.active());
   // New aggregate partials: dashboards refetch (throttled by the hub).
@@ -92,34 +95,67 @@ export async function runConsole(
     },
   });
   const aggregateCodec = await aggregateSerde(log);
-  let aggregateBatches = 0;
-  // Every start reads the compacted aggregate topic from its beginning (no group): the view is rebuilt in memory.
-  const aggregateSubscription = runConsumer({
-    log,
-    role: 'console',
-    topic: TOPICS.aggregates,
-    groupId: null,
-    start: 'earliest',
-    registry,
-    logger,
-    decode: (record) => aggregateCodec.decode(record.value),
-    eventTime: (r) => r.updated_at,
-    handle: async (batch) => {
-      aggregateBatches++;
-      aggregates.put(batch.map((d) => d.value), Date.now());
+  // A reader has caught up when its lag is 0. The embedded log knows its lag from the start; a Kafka
+  // reader learns it with its first batch, so an empty topic counts as read after 30 s.
+  const loadChecks: NodeJS.Timeout[] = [];
+  /** Reads a topic from its beginning with no group, into memory; `loaded` once it has read to the end. */
+  const readFromStart = <T>(
+    topic: TopicName,
+    decode: (record: ConsumedRecord) => Promise<T>,
+    eventTime: (value: T) => number,
+    put: (values: T[]) => void,
+    loaded: () => void,
+  ): ConsumerSubscription => {
+    let batches = 0;
+    const reader = runConsumer({
+      log,
+      role: 'console',
+      topic,
+      groupId: null,
+      start: 'earliest',
+      registry,
+      logger,
+      decode,
+      eventTime,
+      handle: async (batch) => {
+        batches++;
+        put(batch.map((d) => d.value));
+      },
+    });
+    const since = Date.now();
+    const check = setInterval(() => {
+      const lagKnown = log.kind === 'embedded' || batches > 0;
+      if ((lagKnown && reader.lag() === 0) || Date.now() - since > AGGREGATE_VIEW_LOAD_MAX_MS) {
+        clearInterval(check);
+        loaded();
+      }
+    }, 200);
+    check.unref();
+    loadChecks.push(check);
+    return reader;
+  };
+  // Every start reads the compacted aggregate topic (the view is rebuilt in memory) and the alert
+  // transitions sent before this start (for the alert runner to take back; then this reader stops).
+  const aggregateSubscription = readFromStart(
+    TOPICS.aggregates,
+    (record) => aggregateCodec.decode(record.value),
+    (r) => r.updated_at,
+    (records) => aggregates.put(records, Date.now()),
+    viewLoaded,
+  );
+  const alertHistory: AlertTransition[] = [];
+  const alertReader = readFromStart(
+    TOPICS.alerts,
+    async (record) => parseTransition(record.value),
+    (t) => (t ? Date.parse(t.at) : 0),
+    (transitions) => {
+      for (const t of transitions) if (t) alertHistory.push(t);
     },
-  });
-  // The view is loaded when its reader has caught up. The embedded log knows its lag from the start;
-  // a Kafka reader learns it with its first batch, so an empty topic counts as loaded after 30 s.
-  const loadedSince = Date.now();
-  const loadCheck = setInterval(() => {
-    const lagKnown = log.kind === 'embedded' || aggregateBatches > 0;
-    if ((lagKnown && aggregateSubscription.lag() === 0) || Date.now() - loadedSince > AGGREGATE_VIEW_LOAD_MAX_MS) {
-      clearInterval(loadCheck);
-      viewLoaded();
-    }
-  }, 200);
-  loadCheck.unref();
+    () => {
+      historyLoaded(alertHistory);
+      void alertReader.stop();
+    },
+  );
   store.prune();
   let prunedAt = Date.now();
   const pruner = setInterval(() => {
@@ -174,12 +210,29 @@ export async function runConsole(
         await alerts.stop();
         await closeServer(server, 1_000);
         clearInterval(pruner);
-        clearInterval(loadCheck);
-        await Promise.all([subscription.stop(), aggregateSubscription.stop(), live.stop()]);
+        for (const check of loadChecks) clearInterval(check);
+        await Promise.all([subscription.stop(), aggregateSubscription.stop(), alertReader.stop(), live.stop()]);
         store.close();
         if (!sharedSearch) await search.close();
       })();
       return closing;
     },
   };
+}
+
+/** A transition from llm.alerts.v1, or null for a record that is not one (it is skipped, not fatal). */
+function parseTransition(value: Buffer): AlertTransition | null {
+  try {
+    const t = JSON.parse(value.toString()) as Partial<AlertTransition> | null;
+    const valid =
+      typeof t?.key === 'string' &&
+      typeof t.rule === 'string' &&
+      typeof t.message === 'string' &&
+      (t.state === 'firing' || t.state === 'resolved') &&
+      !Number.isNaN(Date.parse(t.at ?? '')) &&
+      !Number.isNaN(Date.parse(t.since ?? ''));
+    return valid ? (t as AlertTransition) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,10 @@ import type { AggregateRow } from '../../services/console/aggregates-contract';
 import { startAlertRunner, type AlertRunner } from '../../services/console/alerts/alert-runner';
 import type { AlertTransition } from '../../services/console/alerts/alert-tracker';
 import { alertsFileSchema } from '../../services/shared/config/alert-rules';
+import { runConsole } from '../../services/console/run-console';
+import { loadConfig } from '../../services/shared/config/config';
 import { SqliteEventLog } from '../../services/shared/log/embedded/sqlite-log';
-import { embeddedLogPath } from '../../services/shared/log/open-log';
+import { embeddedLogPath, openEventLog } from '../../services/shared/log/open-log';
 import { createLogger } from '../../services/shared/observability/logger';
 import { createMetricsRegistry } from '../../services/shared/observability/metrics';
 import { readRecords } from '../support/read-log';
@@ -135,3 +137,45 @@ test('an error-rate alert fires then resolves, once each, to both webhooks and t
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a restarted console takes back its alert state from the alerts topic: a condition that still holds is not notified again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-logger-alerts-restart-'));
+  const file = join(dir, 'llm-logger.yaml');
+  writeFileSync(
+    file,
+    [
+      'alerts:',
+      '  evaluateEverySeconds: 1',
+      `  webhooks: [{ url: "${receiverUrl}/restart", format: json }]`,
+      '  rules: [{ name: quiet, kind: no_traffic, minutes: 1 }]',
+      '',
+    ].join('\n'),
+  );
+  const config = loadConfig({ LLM_LOGGER_DATA_DIR: join(dir, 'data'), LLM_LOGGER_CONSOLE_PORT: '0', LLM_LOGGER_CONFIG: file });
+  const logger = createLogger('silent', 'test');
+  const log = openEventLog(config, logger);
+  const notified = () => received.filter((r) => r.path === '/restart').map((r) => (r.body.alert as AlertTransition).state);
+  const alertsOf = async (port: number) =>
+    (await (await fetch(`http://127.0.0.1:${port}/api/alerts`)).json()) as { active: AlertTransition[]; recent: AlertTransition[] };
+  try {
+    const first = await runConsole(config, log, createMetricsRegistry(), logger);
+    const deadline = Date.now() + 10_000;
+    while (notified().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(notified()).toEqual(['firing']); // no traffic at all
+    await first.close();
+
+    const second = await runConsole(config, log, createMetricsRegistry(), logger);
+    try {
+      await new Promise((r) => setTimeout(r, 3_000)); // a few rounds, with the condition still holding
+      expect(notified()).toEqual(['firing']);
+      const { active, recent } = await alertsOf(second.port);
+      expect(active.map((t) => t.rule)).toEqual(['quiet']);
+      expect(recent.map((t) => [t.rule, t.state])).toEqual([['quiet', 'firing']]);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);

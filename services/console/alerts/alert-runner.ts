@@ -43,6 +43,12 @@ export function startAlertRunner(opts: {
    * would fire "no traffic" or resolve conditions that still hold.
    */
   ready?: Promise<void>;
+  /**
+   * The transitions sent before this start (`llm.alerts.v1`, in log order):
+   * taken back before the first round, so that a condition notified before a
+   * restart is not notified again while it holds, and cool-downs go on.
+   */
+  history?: Promise<AlertTransition[]>;
 }): AlertRunner {
   const { config, logger } = opts;
   const now = opts.now ?? Date.now;
@@ -130,9 +136,15 @@ export function startAlertRunner(opts: {
     return running;
   };
 
-  let ready = opts.ready === undefined;
+  let ready = opts.ready === undefined && opts.history === undefined;
   let stopped = false;
-  void opts.ready?.then(() => {
+  const history = (opts.history ?? Promise.resolve([])).catch((err: unknown) => {
+    logger.warn({ err }, 'earlier alert transitions not read: conditions still holding will be notified again');
+    return [] as AlertTransition[];
+  });
+  void Promise.all([opts.ready, history]).then(([, earlier]) => {
+    tracker.restore(earlier, ruleNames, now());
+    for (const tr of earlier.slice(-RECENT_MAX)) recent.unshift(tr);
     ready = true;
     if (!stopped && config.rules.length > 0) void evaluate();
   });

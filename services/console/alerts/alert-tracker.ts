@@ -72,11 +72,47 @@ export class AlertTracker {
       if (s.notified) out.push(transition(s, 'resolved', now, `${s.last.rule}: no data for ${s.last.group ?? 'the rule'} any more`));
       s.notified = false;
     }
-    // Keys neither firing nor inside a cool-down carry no state worth keeping.
+    this.forgetSettled(now);
+    return out;
+  }
+
+  /** Keys neither firing nor inside a cool-down carry no state worth keeping. */
+  private forgetSettled(now: number): void {
     for (const [key, s] of this.keys) {
       if (!s.firing && (s.lastFiringNotifiedAt === null || now - s.lastFiringNotifiedAt >= this.cooldownMs)) this.keys.delete(key);
     }
-    return out;
+  }
+
+  /**
+   * Takes back the state that notifications left, from the transitions sent
+   * before a restart (`llm.alerts.v1`, in log order): a condition notified as
+   * firing and not resolved is firing and notified, so it is not notified
+   * again while it holds; a firing notified within the cool-down still holds
+   * the cool-down. Transitions of rules no longer configured are ignored.
+   */
+  restore(history: readonly AlertTransition[], rules: ReadonlySet<string>, now: number): void {
+    for (const t of history) {
+      if (!rules.has(t.rule)) continue;
+      const prefix = `${t.rule}: `;
+      const last: Observation = {
+        key: t.key,
+        rule: t.rule,
+        kind: t.kind,
+        group: t.group,
+        firing: t.state === 'firing',
+        value: t.value,
+        threshold: t.threshold,
+        message: t.message.startsWith(prefix) ? t.message.slice(prefix.length) : t.message,
+      };
+      const at = Date.parse(t.at);
+      const before = this.keys.get(t.key);
+      if (t.state === 'firing') {
+        this.keys.set(t.key, { firing: true, since: Date.parse(t.since), notified: true, lastFiringNotifiedAt: at, last });
+      } else {
+        this.keys.set(t.key, { firing: false, since: Date.parse(t.since), notified: false, lastFiringNotifiedAt: before?.lastFiringNotifiedAt ?? null, last });
+      }
+    }
+    this.forgetSettled(now);
   }
 
   /** Conditions holding now (notified or held back by the cool-down). */

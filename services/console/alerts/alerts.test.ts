@@ -150,6 +150,44 @@ describe('alert rules on aggregates', () => {
   });
 });
 
+describe('alert state across a restart', () => {
+  const r = new Set(['errors']);
+  const obs = (firing: boolean, group: string | null = null) =>
+    ({ key: group ? `errors|${group}` : 'errors', rule: 'errors', kind: 'error_rate', group, firing, value: firing ? 0.9 : 0, threshold: 0.5, message: 'error rate' }) as const;
+
+  it('a condition notified before the restart is not notified again while it holds, and resolves once', () => {
+    const before = new AlertTracker(5 * MIN);
+    const sent = before.step([obs(true)], r, T0);
+    expect(sent.map((t) => t.state)).toEqual(['firing']);
+    const after = new AlertTracker(5 * MIN);
+    after.restore(sent, r, T0 + MIN);
+    expect(after.active().map((t) => [t.key, t.since, t.message])).toEqual([['errors', new Date(T0).toISOString(), 'errors: error rate']]);
+    expect(after.step([obs(true)], r, T0 + 2 * MIN)).toEqual([]);
+    const resolved = after.step([obs(false)], r, T0 + 3 * MIN);
+    expect(resolved.map((t) => [t.state, t.id])).toEqual([['resolved', sent[0]!.id]]);
+  });
+
+  it('a cool-down that began before the restart goes on after it', () => {
+    const before = new AlertTracker(5 * MIN);
+    const sent = [...before.step([obs(true)], r, T0), ...before.step([obs(false)], r, T0 + MIN)];
+    expect(sent.map((t) => t.state)).toEqual(['firing', 'resolved']);
+    const after = new AlertTracker(5 * MIN);
+    after.restore(sent, r, T0 + 2 * MIN);
+    expect(after.step([obs(true)], r, T0 + 2 * MIN)).toEqual([]); // inside the cool-down: held back
+    expect(after.step([obs(true)], r, T0 + 5 * MIN).map((t) => t.state)).toEqual(['firing']); // still firing when it ends
+  });
+
+  it('ignores transitions of rules no longer configured and cool-downs that are over', () => {
+    const before = new AlertTracker(5 * MIN);
+    const sent = [...before.step([obs(true, 'a')], r, T0), ...before.step([obs(false, 'a')], r, T0 + MIN)];
+    const after = new AlertTracker(5 * MIN);
+    after.restore(sent, new Set(['other']), T0 + 2 * MIN);
+    after.restore([...sent, { ...sent[0]!, key: 'gone', rule: 'gone' }], r, T0 + 10 * MIN);
+    expect(after.active()).toEqual([]);
+    expect(after.step([obs(true, 'a')], r, T0 + 10 * MIN).map((t) => t.state)).toEqual(['firing']);
+  });
+});
+
 describe('alert rule config', () => {
   it('names the bad key', () => {
     const parsed = alertsFileSchema.safeParse({ rules: [{ name: 'x', kind: 'latency', percentile: 'p97', aboveMs: 1 }] });
@@ -201,5 +239,34 @@ describe('alert runner start', () => {
     } finally {
       await runner.stop();
     }
+  });
+
+  it('takes back the transitions sent before the start: no second notification for a condition that holds', async () => {
+    const config = alertsFileSchema.parse({ evaluateEverySeconds: 60, rules: [{ name: 'silence', kind: 'no_traffic', minutes: 3 }] });
+    const run = async (history?: Promise<AlertTransition[]>) => {
+      const sent: AlertTransition[] = [];
+      const runner = startAlertRunner({
+        config,
+        source: async () => [],
+        log: { append: async () => undefined } as unknown as EventLog,
+        registry: new Registry(),
+        logger: createLogger('silent', 'test'),
+        onTransition: (t) => sent.push(t),
+        history,
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await runner.evaluate();
+      const recent = runner.recent();
+      await runner.stop();
+      return { sent, recent };
+    };
+    const first = await run();
+    expect(first.sent.map((t) => t.state)).toEqual(['firing']);
+    const second = await run(Promise.resolve(first.sent));
+    expect(second.sent).toEqual([]);
+    expect(second.recent).toEqual(first.sent); // the dashboard's recent transitions survive too
+    // History that cannot be read: the runner starts anyway (and notifies again).
+    const third = await run(Promise.reject(new Error('log down')));
+    expect(third.sent.map((t) => t.state)).toEqual(['firing']);
   });
 });
