@@ -105,9 +105,17 @@ describe('loadConfig', () => {
     ['LLM_LOGGER_LOG_LEVEL', 'verbose'],
     ['LLM_LOGGER_SCHEMA_REGISTRY_URL', 'not a url'],
     ['LLM_LOGGER_HANDOFF_BATCH_MAX', '0'],
+    ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '0'],
+    ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '1e3'],
+    ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '9000'],
   ])('refuses %s=%s, naming the variable and value', (name, value) => {
     const message = refusal(() => loadConfig({ [name]: value }));
     expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it('takes the console view window in hours, fractions allowed', () => {
+    expect(loadConfig({}).console.viewHours).toBe(72);
+    expect(loadConfig({ LLM_LOGGER_CONSOLE_VIEW_HOURS: '0.5' }).console.viewHours).toBe(0.5);
   });
 
   it('names every bad variable at once', () => {

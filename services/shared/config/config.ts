@@ -25,6 +25,13 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number, e.g. 72 or 0.5')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
 /**
  * Every scalar setting, by the suffix of its `LLM_LOGGER_` variable. The
  * README's configuration table lists the same names (a test keeps them in step).
@@ -43,7 +50,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
     .optional(),
-  CONSOLE_VIEW_HOURS: int(1, 8_760).default(72), // the console's request list keeps calls of this many hours
+  CONSOLE_VIEW_HOURS: decimal(0.01, 8_760).default(72), // the console's request list keeps calls of this many hours
   GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
