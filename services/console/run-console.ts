@@ -24,8 +24,8 @@ import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
-/** Alerts wait at most this long for the aggregate view and their own history to load before they are evaluated anyway. */
-const AGGREGATE_VIEW_LOAD_MAX_MS = 30_000;
+/** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most, on Kafka. */
+const READ_TO_END_MAX_MS = 30_000;
 /** The request view drops calls that aged out of its window this often. */
 const VIEW_PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -125,7 +125,7 @@ export async function runConsole(
     const since = Date.now();
     const check = setInterval(() => {
       const lagKnown = log.kind === 'embedded' || batches > 0;
-      if ((lagKnown && reader.lag() === 0) || Date.now() - since > AGGREGATE_VIEW_LOAD_MAX_MS) {
+      if ((lagKnown && reader.lag() === 0) || Date.now() - since > READ_TO_END_MAX_MS) {
         clearInterval(check);
         loaded();
       }
