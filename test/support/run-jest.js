@@ -3,10 +3,13 @@
 /**
  * `npm test` runs jest through this: jest in a child process, with its results
  * also written as JSON. Once jest has written them it has finished; if it then
- * does not exit within a minute (it happened twice, after a failing test: the
- * process stayed blocked in native Kafka client threads after "Force exiting
- * Jest"), it is ended and the outcome comes from its own results, so a test
- * run can never hang CI.
+ * does not exit within a minute, it is ended and the outcome comes from its
+ * own results, so a test run can never hang CI. What held it: a Kafka
+ * consumer whose close was still running on libuv's thread pool when jest
+ * force-exited (the exit waits for that thread). A consumer of an unreachable
+ * cluster (the spool tests) closes only when librdkafka gives up (~15 s); two
+ * members of one group closing at the same moment in one process could block
+ * ~45 s (the roller's Kafka test now closes them one after the other).
  */
 const { spawn } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, rmSync } = require('node:fs');
