@@ -24,7 +24,7 @@ import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
-/** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most, on Kafka. */
+/** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most. */
 const READ_TO_END_MAX_MS = 30_000;
 /** The request view drops calls that aged out of its window this often. */
 const VIEW_PRUNE_EVERY_MS = 10 * 60_000;
@@ -95,8 +95,7 @@ export async function runConsole(
     },
   });
   const aggregateCodec = await aggregateSerde(log);
-  // A reader has caught up when its lag is 0. The embedded log knows its lag from the start; a Kafka
-  // reader learns it with its first batch, so an empty topic counts as read after 30 s.
+  // A reader has read to the end when it has caught up (or after 30 s at most, on a slow cluster).
   const loadChecks: NodeJS.Timeout[] = [];
   /** Reads a topic from its beginning with no group, into memory; `loaded` once it has read to the end. */
   const readFromStart = <T>(
@@ -106,7 +105,6 @@ export async function runConsole(
     put: (values: T[]) => void,
     loaded: () => void,
   ): ConsumerSubscription => {
-    let batches = 0;
     const reader = runConsumer({
       log,
       role: 'console',
@@ -117,15 +115,11 @@ export async function runConsole(
       logger,
       decode,
       eventTime,
-      handle: async (batch) => {
-        batches++;
-        put(batch.map((d) => d.value));
-      },
+      handle: async (batch) => put(batch.map((d) => d.value)),
     });
     const since = Date.now();
     const check = setInterval(() => {
-      const lagKnown = log.kind === 'embedded' || batches > 0;
-      if ((lagKnown && reader.lag() === 0) || Date.now() - since > READ_TO_END_MAX_MS) {
+      if (reader.caughtUp() || Date.now() - since > READ_TO_END_MAX_MS) {
         clearInterval(check);
         loaded();
       }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { TOPICS } from '../../topology/topics';
+import { TOPICS, type TopicName } from '../../topology/topics';
 import { loadConfig } from '../../services/shared/config/config';
 import type { ConsumedRecord } from '../../services/shared/log/event-log';
 import { runConsumer, PoisonRecordError } from '../../services/shared/log/consumer-runner';
+import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
 import { KafkaEventLog } from '../../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../../services/shared/log/kafka/registry-client';
 import { createLogger } from '../../services/shared/observability/logger';
@@ -193,6 +194,43 @@ describeWithInfra('Kafka event log', (settings) => {
       await again.done;
       await again.sub.stop();
       expect(again.seen.map((r) => r.value.toString())).toEqual(['recent-1', 'recent-2']);
+    }
+  }, 60_000);
+
+  test('a reader knows when it has caught up: at once on an empty topic, after reading on one with records', async () => {
+    const admin = createKafkaClient([settings().brokers]).admin();
+    await admin.connect();
+    const empty = `test.empty.${randomUUID()}` as TopicName;
+    await admin.createTopics({ topics: [{ topic: empty, numPartitions: 3, replicationFactor: 1 }] });
+    const until = async (what: string, condition: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`${what} not within 20 s`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    let batches = 0;
+    const onEmpty = log.subscribe({ topic: empty, groupId: null, start: 'earliest' }, async () => {
+      batches++;
+    });
+    const prefix = randomUUID();
+    await log.append(TOPICS.dlq, [{ key: prefix, value: Buffer.from('one') }]);
+    let read = 0;
+    const onFull = log.subscribe({ topic: TOPICS.dlq, groupId: null, start: 'earliest' }, async (batch) => {
+      read += batch.length;
+    });
+    try {
+      expect(onEmpty.caughtUp()).toBe(false); // holds no partition yet
+      expect(onFull.caughtUp()).toBe(false);
+      await until('the empty topic read to its end', () => onEmpty.caughtUp());
+      expect(batches).toBe(0); // without a single record
+      expect(onEmpty.lag()).toBe(0);
+      await until('the DLQ read to its end', () => onFull.caughtUp());
+      expect(read).toBeGreaterThan(0); // the DLQ holds the record above, and others: it caught up by reading
+    } finally {
+      await Promise.all([onEmpty.stop(), onFull.stop()]);
+      await admin.deleteTopics({ topics: [empty] });
+      await admin.disconnect();
     }
   }, 60_000);
 

@@ -64,6 +64,13 @@ export interface Subscription {
 
 /** A plain (non-transactional) consumer's subscription. */
 export interface ConsumerSubscription extends Subscription {
+  /**
+   * Has read to the end of every partition it holds: their lag is known and 0.
+   * False while it holds none yet, or before the lag of one is known (a Kafka
+   * reader learns it from the records it reads, or from the watermarks of a
+   * partition found empty when it was assigned).
+   */
+  caughtUp(): boolean;
   /** Commits positions a handler held back, between batches (e.g. a file written on a timer). */
   commit(positions: CommitPositions): Promise<void>;
 }

@@ -151,10 +151,14 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
     log = openLog();
     await log.append(TOPIC, Array.from({ length: 3 }, (_, i) => rec(`k${i}`, `second-${i}`)));
     const second: ConsumedRecord[] = [];
+    let caughtUpBefore: boolean | null = null;
     const sub = log.subscribe({ topic: TOPIC, groupId: 'g1', start: 'earliest' }, async (batch) => {
+      caughtUpBefore ??= sub.caughtUp(); // in its first batch, records were still unread
       second.push(...batch);
     });
     await until(() => second.length >= 3);
+    expect(caughtUpBefore).toBe(false);
+    await until(() => sub.caughtUp());
     await sleep(50); // time for a wrongly redelivered record to show up
     await sub.stop();
     expect(valuesOf(second).sort()).toEqual(['second-0', 'second-1', 'second-2']);

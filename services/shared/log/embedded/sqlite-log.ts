@@ -325,6 +325,10 @@ class EmbeddedSubscription implements ConsumerSubscription {
     return this.reader.lag();
   }
 
+  caughtUp(): boolean {
+    return this.reader.lag() === 0;
+  }
+
   private async loop(): Promise<void> {
     const signal = this.abort.signal;
     let backoffMs = 100;

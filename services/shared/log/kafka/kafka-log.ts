@@ -207,6 +207,14 @@ class KafkaSubscription implements ConsumerSubscription {
       groupId,
       start: options.start,
       cooperative: true,
+      // A partition found empty has a known lag of 0 before any record: a reader of an empty topic has caught up.
+      onAssigned: (partitions) => {
+        for (const p of partitions) {
+          void this.consumer.isEmpty(p).then((empty) => {
+            if (empty && this.consumer.partitions().includes(p) && !this.lagByPartition.has(p)) this.lagByPartition.set(p, 0);
+          });
+        }
+      },
       onRevoked: (partitions) => {
         for (const p of partitions) this.lagByPartition.delete(p);
         options.onRevoked?.(partitions);
@@ -221,6 +229,11 @@ class KafkaSubscription implements ConsumerSubscription {
     let total = 0;
     for (const v of this.lagByPartition.values()) total += v;
     return total;
+  }
+
+  caughtUp(): boolean {
+    const held = this.consumer.partitions();
+    return held.length > 0 && held.every((p) => this.lagByPartition.get(p) === 0);
   }
 
   private async run(): Promise<void> {

@@ -154,6 +154,17 @@ export class RdkafkaGroupConsumer {
     );
   }
 
+  /** Whether a partition holds no record now (asks the broker; false if it cannot tell). */
+  isEmpty(partition: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      try {
+        this.consumer.queryWatermarkOffsets(this.topic, partition, 5_000, (err, o) => resolve(!err && o.highOffset <= o.lowOffset));
+      } catch {
+        resolve(false); // not connected (closing)
+      }
+    });
+  }
+
   /** Records after `next` in a partition, from the watermarks librdkafka last fetched (no request). */
   lagAfter(partition: number, next: number): number | undefined {
     try {
