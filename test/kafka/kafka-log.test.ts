@@ -16,15 +16,21 @@ describeWithInfra('Kafka event log', (settings) => {
   let log: KafkaEventLog;
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
 
-  beforeAll(async () => {
-    await ensureTopics(settings().brokers);
+  /** The Kafka log on the test broker; `partitioning` overrides topology/'s (e.g. 'batch' on the DLQ topic). */
+  function openLog(partitioning?: () => 'batch' | 'key'): KafkaEventLog {
     const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
-    log = new KafkaEventLog({
+    return new KafkaEventLog({
       brokers: config.log.kafkaBrokers!,
       settings: config.log.kafka,
       registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
       logger,
+      partitioning,
     });
+  }
+
+  beforeAll(async () => {
+    await ensureTopics(settings().brokers);
+    log = openLog();
   });
   afterAll(async () => {
     await log.close();
@@ -64,14 +70,7 @@ describeWithInfra('Kafka event log', (settings) => {
 
   test("a 'batch'-partitioned topic takes each appended batch on one partition, the next batch on the next, keys kept", async () => {
     // llm.inference.v1 is partitioned this way (topology/); here the DLQ topic stands in for it, to read few records.
-    const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
-    const batched = new KafkaEventLog({
-      brokers: config.log.kafkaBrokers!,
-      settings: config.log.kafka,
-      registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
-      logger,
-      partitioning: () => 'batch',
-    });
+    const batched = openLog(() => 'batch');
     const prefix = randomUUID();
     try {
       // The first batch goes by key while the partition count is looked up.
@@ -98,14 +97,7 @@ describeWithInfra('Kafka event log', (settings) => {
   }, 60_000);
 
   test("while a 'batch'-partitioned topic's partition count cannot be looked up, batches go by key; once it can, by batch again", async () => {
-    const config = loadConfig({ LLM_LOGGER_KAFKA_BROKERS: settings().brokers, LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl });
-    const batched = new KafkaEventLog({
-      brokers: config.log.kafkaBrokers!,
-      settings: config.log.kafka,
-      registry: new ConfluentRegistryClient({ url: settings().registryUrl }),
-      logger,
-      partitioning: () => 'batch',
-    });
+    const batched = openLog(() => 'batch');
     // The metadata request fails until `failing` is cleared, answering in the call as the library does
     // for a client that is not connected.
     type MetadataCall = (options: unknown, cb: (err: Error | null, data?: unknown) => void) => void;
