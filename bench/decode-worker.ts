@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AvroSerde } from '../services/shared/event/serde';
 import type { InferenceEvent } from '../services/shared/event/inference-event';
-import type { SchemaRegistry } from '../services/shared/log/event-log';
+import { handedSchemasRegistry } from '../services/shared/threads/handed-schemas';
 
 /**
  * bench:kafka's decoding thread: decodes each batch of packed values it is
@@ -17,10 +17,7 @@ export interface DecodeWorkerInit {
 }
 
 const init = workerData as DecodeWorkerInit;
-const registry: SchemaRegistry = {
-  register: () => Promise.reject(new Error('the decoding thread registers nothing')),
-  schemaById: (id) => (id === init.schemaId ? Promise.resolve(init.schemaText) : Promise.reject(new Error(`schema id ${id} is unknown here`))),
-};
+const registry = handedSchemasRegistry(new Map([[init.schemaId, init.schemaText]]), 'decoding thread');
 const serde = new AvroSerde<InferenceEvent>(registry, init.subject, init.schemaText);
 
 parentPort!.on('message', (m: { values: ArrayBuffer; ends: ArrayBuffer }) => {

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { LlmLoggerError } from '../shared/errors';
 import { AvroSerde } from '../shared/event/serde';
-import type { SchemaRegistry } from '../shared/log/event-log';
+import { handedSchemasRegistry } from '../shared/threads/handed-schemas';
 import type { AggregatedEvent } from './core/aggregated-event';
 import { LocalEngine, type EngineRecord } from './aggregation-engine';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-engine';
@@ -12,14 +11,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const schemas = new Map<number, string>();
 // Writer schemas arrive as messages before the records that use them; nothing is fetched from here.
-const registry: SchemaRegistry = {
-  register: () => Promise.reject(new Error('the aggregation worker registers nothing')),
-  schemaById: async (id) => {
-    const text = schemas.get(id);
-    if (text === undefined) throw new LlmLoggerError('DECODE_FAILED', `schema id ${id} is not in the registry`);
-    return text;
-  },
-};
+const registry = handedSchemasRegistry(schemas, 'aggregation worker');
 const engine = new LocalEngine(init.options, new AvroSerde<AggregatedEvent>(registry, init.subject, init.readerSchema));
 
 function reply(m: FromWorker): void {
