@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
-import { ensureTopics } from '../support/kafka-topics';
+import { ensureTopics, partitionsSince } from '../support/kafka-topics';
 import { REPO_ROOT, startCli, type RunningCli } from '../support/processes';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 
@@ -95,16 +95,13 @@ describeWithInfra('broker outage', (settings) => {
     }
   }
 
-  /** How many times each key appears in llm.inference.v1 (keys are event ids). */
-  async function countKeys(ids: Set<string>): Promise<Map<string, number>> {
-    const kafka = createKafkaClient(settings().brokers.split(','));
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = await admin.fetchTopicOffsets(TOPICS.inference);
-    await admin.disconnect();
-    const high = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-    const done = new Set(ends.filter((p) => Number(p.high) <= Number(p.low)).map((p) => p.partition));
+  /** How many times each key appears in llm.inference.v1 (keys are event ids) among the records since `since`. */
+  async function countKeys(ids: Set<string>, since: number): Promise<Map<string, number>> {
+    const ranges = await partitionsSince(settings().brokers, TOPICS.inference, since);
+    const high = new Map(ranges.map((p) => [p.partition, p.end]));
+    const done = new Set(ranges.filter((p) => p.from >= p.end).map((p) => p.partition));
     const counts = new Map<string, number>();
+    const kafka = createKafkaClient(settings().brokers.split(','));
     const consumer = kafka.consumer({ kafkaJS: { groupId: `test-count-${randomUUID()}`, fromBeginning: true, autoCommit: false }, 'js.consumer.max.batch.size': 1000 });
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.inference] });
@@ -121,6 +118,7 @@ describeWithInfra('broker outage', (settings) => {
           if (done.size === high.size) resolve();
         },
       });
+      for (const p of ranges) if (p.from < p.end) consumer.seek({ topic: TOPICS.inference, partition: p.partition, offset: String(p.from) });
     });
     await consumer.disconnect();
     return counts;
@@ -130,6 +128,7 @@ describeWithInfra('broker outage', (settings) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
     dirs.push(dataDir);
     const runId = `outage-${randomUUID()}`;
+    const since = Date.now() - 5_000; // events carry their call's end time: none of this test's is older
     const cli = await startCli(gatewayEnv(dataDir), ['gateway']);
     const traffic = load(cli, runId);
     try {
@@ -151,7 +150,7 @@ describeWithInfra('broker outage', (settings) => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
 
-    const counts = await countKeys(traffic.answered);
+    const counts = await countKeys(traffic.answered, since);
     const missing = [...traffic.answered].filter((id) => !counts.has(id));
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
     process.stdout.write(
@@ -170,6 +169,7 @@ describeWithInfra('broker outage', (settings) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'llm-logger-outage-'));
       dirs.push(dataDir);
       const runId = `spool-crash-${randomUUID()}`;
+      const since = Date.now() - 5_000;
       infra('down.sh', 'kafka');
       const cli = await startCli({ ...gatewayEnv(dataDir), LLM_LOGGER_AUDIT_MODE: auditMode }, ['gateway']);
       const traffic = load(cli, runId);
@@ -187,7 +187,7 @@ describeWithInfra('broker outage', (settings) => {
       again.child.kill('SIGTERM');
       expect(await again.exited).toBe(0);
 
-      const counts = await countKeys(traffic.answered);
+      const counts = await countKeys(traffic.answered, since);
       const missing = [...traffic.answered].filter((id) => !counts.has(id));
       const window = missing.length ? killedAt - Math.min(...missing.map((id) => traffic.answeredAt.get(id)!)) : 0;
       process.stdout.write(

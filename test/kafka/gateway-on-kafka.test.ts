@@ -4,7 +4,7 @@ import avro from 'avsc';
 import OpenAI from 'openai';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
-import { ensureTopics } from '../support/kafka-topics';
+import { ensureTopics, partitionsSince } from '../support/kafka-topics';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { openSse } from '../support/sse-client';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
@@ -36,6 +36,7 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
   test('an SDK call is recorded on llm.inference.v1 and reaches the console', async () => {
     const client = new OpenAI({ apiKey: 'sk-kafka-test', baseURL: `${pipeline.gatewayUrl}/openai/v1`, maxRetries: 0 });
     const user = `kafka-${randomUUID()}`;
+    const since = Date.now() - 5_000; // the event carries the call's end time
     const { response } = await client.chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello kafka' }] }, { headers: { 'x-llm-user': user } })
       .withResponse();
@@ -43,7 +44,8 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
     const event = await pipeline.waitForEvent(id, 30_000);
     expect(event).toMatchObject({ user, upstream: 'openai', http_status: 200, usage: { source: 'provider' } });
 
-    // An independent reader: a plain consumer and the registry's REST API.
+    // An independent reader: a plain consumer (from the records of the last seconds) and the registry's REST API.
+    const ranges = await partitionsSince(settings().brokers, TOPICS.inference, since);
     const kafka = createKafkaClient(settings().brokers.split(','));
     const consumer = kafka.consumer({ kafkaJS: { groupId: `test-reader-${randomUUID()}`, fromBeginning: true, autoCommit: false } });
     await consumer.connect();
@@ -54,6 +56,7 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
           if (message.key?.toString() === id) resolve(message.value!);
         },
       });
+      for (const p of ranges) if (p.from < p.end) consumer.seek({ topic: TOPICS.inference, partition: p.partition, offset: String(p.from) });
     });
     await consumer.disconnect();
     expect(raw[0]).toBe(0); // magic byte

@@ -34,3 +34,29 @@ export async function ensureTopics(brokers: string): Promise<void> {
     await admin.disconnect();
   }
 }
+
+export interface PartitionRange {
+  partition: number;
+  /** First offset whose record time is at or after the time asked for (the end if none is). */
+  from: number;
+  /** The end of the partition when asked (high watermark). */
+  end: number;
+}
+
+/**
+ * Where each partition of `topic` reaches back to `since` (epoch ms), and
+ * where it ends now. A reader that must find the records of a test seeks
+ * there instead of reading from the beginning: the dev broker is long-lived,
+ * and benchmarks write millions of calls to the contract's topics.
+ */
+export async function partitionsSince(brokers: string, topic: string, since: number): Promise<PartitionRange[]> {
+  const admin = createKafkaClient(brokers.split(',')).admin();
+  await admin.connect();
+  try {
+    const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, since), admin.fetchTopicOffsets(topic)]);
+    const end = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+    return starts.map((p) => ({ partition: p.partition, from: Number(p.offset), end: end.get(p.partition) ?? Number(p.offset) }));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -32,6 +32,8 @@ export interface KafkaConsumer {
     eachMessage?: (payload: { topic: string; partition: number; message: KafkaMessage }) => Promise<void>;
   }): Promise<void>;
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  /** Where to read a partition from next (kept until the partition is assigned). */
+  seek(position: { topic: string; partition: number; offset: string }): void;
   disconnect(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export interface KafkaAdmin {
   deleteTopics(options: { topics: string[] }): Promise<void>;
   fetchTopicMetadata(options: { topics: string[] }): Promise<{ name: string; partitions: { partitionId: number; leader: number }[] }[]>;
   fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]>;
+  /** Per partition, the first offset whose record time is at or after `timestamp` (the end if none is). */
+  fetchTopicOffsetsByTimestamp(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]>;
 }
 
 /** A transactional producer (KafkaJS-style API). */
