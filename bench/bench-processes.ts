@@ -24,6 +24,19 @@ export function startProcess(args: string[], env: Record<string, string>, portFr
   });
 }
 
+/**
+ * `LLM_LOGGER_*` settings from the bench's own environment, for the gateways
+ * it starts (e.g. `LLM_LOGGER_KAFKA_COMPRESSION=lz4 npm run bench:kafka`),
+ * except those the bench sets itself.
+ */
+export function settingsFromEnv(setByBench: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('LLM_LOGGER_') && value !== undefined && !setByBench.includes(name)) out[name] = value;
+  }
+  return out;
+}
+
 /** The helpers print their port alone on the first line. */
 export function firstLinePort(out: string): number | null {
   const m = /^(\d+)\n/.exec(out);

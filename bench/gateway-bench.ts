@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { firstLinePort, gatewayPort, load, startProcess } from './bench-processes';
+import { firstLinePort, gatewayPort, load, settingsFromEnv, startProcess } from './bench-processes';
 import type { LoadResult } from './load';
 
 /**
@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   const gateway = await startProcess(
     [join(DIST, 'services', 'cli', 'main.js'), 'gateway'],
     {
+      // The embedded log, whatever the environment says; other settings from it apply.
+      ...settingsFromEnv(['LLM_LOGGER_DATA_DIR', 'LLM_LOGGER_GATEWAY_PORT', 'LLM_LOGGER_UPSTREAM_OPENAI_URL', 'LLM_LOGGER_KAFKA_BROKERS']),
       LLM_LOGGER_DATA_DIR: dataDir,
       LLM_LOGGER_GATEWAY_PORT: '0',
       LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,

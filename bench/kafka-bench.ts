@@ -12,7 +12,7 @@ import { packValues } from '../services/shared/threads/packed-values';
 import type { DecodeWorkerInit } from './decode-worker';
 import { inferenceEventSerde } from '../services/shared/event/inference-serde';
 import { INFERENCE_EVENT_SCHEMA_FILE, INFERENCE_EVENT_SUBJECT, readSchemaText } from '../services/shared/event/inference-event';
-import { firstLinePort, gatewayPort, load, processCpuMs, startProcess } from './bench-processes';
+import { firstLinePort, gatewayPort, load, processCpuMs, settingsFromEnv, startProcess } from './bench-processes';
 import { benchEvent, brokerPid, openBenchKafka } from './bench-kafka';
 
 /**
@@ -30,6 +30,14 @@ const POOL = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Load on each new gateway process before its measured round. */
 const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 2_000);
+/** Settings each gateway gets from the bench, whatever the environment says. */
+const SET_BY_BENCH = [
+  'LLM_LOGGER_DATA_DIR',
+  'LLM_LOGGER_GATEWAY_PORT',
+  'LLM_LOGGER_UPSTREAM_OPENAI_URL',
+  'LLM_LOGGER_KAFKA_BROKERS',
+  'LLM_LOGGER_SCHEMA_REGISTRY_URL',
+];
 
 async function main(): Promise<void> {
   const { brokers, registryUrl, registry, log } = openBenchKafka();
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
       const gw = await startProcess(
         [join(__dirname, '..', 'services', 'cli', 'main.js'), 'gateway'],
         {
+          ...settingsFromEnv(SET_BY_BENCH),
           LLM_LOGGER_DATA_DIR: dataDir,
           LLM_LOGGER_GATEWAY_PORT: '0',
           LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,
