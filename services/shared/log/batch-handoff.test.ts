@@ -1,5 +1,7 @@
 import { isLlmLoggerError, LlmLoggerError } from '../errors';
 import { BatchHandoff, type HandoffOptions, type HandoffSink } from './batch-handoff';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * An in-memory sink: records the batches it accepted. `failNext` makes the
@@ -227,4 +229,24 @@ describe('BatchHandoff', () => {
       await h.shutdown(20);
     }
   });
+});
+
+test('written items are not held by the queue: they can be collected at once', async () => {
+  // Under load, written items kept in the queue's prefix lived long enough to reach V8's old generation.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const written: number[] = [];
+  const handoff = new BatchHandoff<{ n: number }>({ write: async (items) => void written.push(...items.map((i) => i.n)) }, { maxQueue: 100, maxBatch: 10, lingerMs: 0 });
+  const refs: WeakRef<{ n: number }>[] = [];
+  const offer = (n: number): void => {
+    const item = { n }; // referenced from here only by the hand-off
+    refs.push(new WeakRef(item));
+    handoff.offer(item);
+  };
+  for (let n = 0; n < 5; n++) offer(n);
+  await handoff.shutdown(1_000);
+  expect(written).toEqual([0, 1, 2, 3, 4]);
+  await sleep(0); // let the write's own references go
+  gc();
+  expect(refs.map((r) => r.deref()?.n).filter((n) => n !== undefined)).toEqual([]);
 });
