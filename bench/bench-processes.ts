@@ -24,15 +24,25 @@ export function startProcess(args: string[], env: Record<string, string>, portFr
   });
 }
 
+/** Settings the benches give each gateway they start, whatever their own environment says. */
+const SET_BY_BENCH = [
+  'LLM_LOGGER_DATA_DIR',
+  'LLM_LOGGER_GATEWAY_PORT',
+  'LLM_LOGGER_UPSTREAM_OPENAI_URL',
+  'LLM_LOGGER_KAFKA_BROKERS',
+  'LLM_LOGGER_SCHEMA_REGISTRY_URL',
+];
+
 /**
  * `LLM_LOGGER_*` settings from the bench's own environment, for the gateways
  * it starts (e.g. `LLM_LOGGER_KAFKA_COMPRESSION=lz4 npm run bench:kafka`),
- * except those the bench sets itself.
+ * except those the bench sets itself (`SET_BY_BENCH`: the log, the data
+ * directory, the port, the upstream).
  */
-export function settingsFromEnv(setByBench: readonly string[]): Record<string, string> {
+export function settingsFromEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('LLM_LOGGER_') && value !== undefined && !setByBench.includes(name)) out[name] = value;
+    if (name.startsWith('LLM_LOGGER_') && value !== undefined && !SET_BY_BENCH.includes(name)) out[name] = value;
   }
   return out;
 }

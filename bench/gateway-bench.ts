@@ -40,8 +40,7 @@ async function main(): Promise<void> {
   const gateway = await startProcess(
     [join(DIST, 'services', 'cli', 'main.js'), 'gateway'],
     {
-      // The embedded log, whatever the environment says; other settings from it apply.
-      ...settingsFromEnv(['LLM_LOGGER_DATA_DIR', 'LLM_LOGGER_GATEWAY_PORT', 'LLM_LOGGER_UPSTREAM_OPENAI_URL', 'LLM_LOGGER_KAFKA_BROKERS']),
+      ...settingsFromEnv(), // the embedded log, whatever the environment says
       LLM_LOGGER_DATA_DIR: dataDir,
       LLM_LOGGER_GATEWAY_PORT: '0',
       LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,

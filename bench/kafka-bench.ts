@@ -30,14 +30,6 @@ const POOL = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Load on each new gateway process before its measured round. */
 const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 2_000);
-/** Settings each gateway gets from the bench, whatever the environment says. */
-const SET_BY_BENCH = [
-  'LLM_LOGGER_DATA_DIR',
-  'LLM_LOGGER_GATEWAY_PORT',
-  'LLM_LOGGER_UPSTREAM_OPENAI_URL',
-  'LLM_LOGGER_KAFKA_BROKERS',
-  'LLM_LOGGER_SCHEMA_REGISTRY_URL',
-];
 
 async function main(): Promise<void> {
   const { brokers, registryUrl, registry, log } = openBenchKafka();
@@ -125,7 +117,7 @@ async function main(): Promise<void> {
       const gw = await startProcess(
         [join(__dirname, '..', 'services', 'cli', 'main.js'), 'gateway'],
         {
-          ...settingsFromEnv(SET_BY_BENCH),
+          ...settingsFromEnv(),
           LLM_LOGGER_DATA_DIR: dataDir,
           LLM_LOGGER_GATEWAY_PORT: '0',
           LLM_LOGGER_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${upstream.port}`,

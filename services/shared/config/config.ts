@@ -148,7 +148,7 @@ export interface KafkaSettings {
  * wait in the client's linger anyway. The embedded log keeps it short, for
  * the smallest loss window on a crash.
  */
-export function handoffLingerDefault(kafka: boolean): number {
+function handoffLingerDefault(kafka: boolean): number {
   return kafka ? 20 : 2;
 }
 
@@ -369,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
+  const kafkaBrokers = brokers && brokers.length > 0 ? brokers : null;
   return {
     dataDir: settings.DATA_DIR,
     instance: settings.INSTANCE,
@@ -405,7 +406,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       emitIntervalMs: settings.AGGREGATOR_EMIT_INTERVAL_MS,
     },
     log: {
-      kafkaBrokers: brokers && brokers.length > 0 ? brokers : null,
+      kafkaBrokers,
       kafka: kafkaSettings(settings),
       schemaRegistryUrl: settings.SCHEMA_REGISTRY_URL ?? null,
       schemaRegistryAuth:
@@ -415,7 +416,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       spoolMaxBytes: settings.SPOOL_MAX_BYTES,
       handoffQueueMax: settings.HANDOFF_QUEUE_MAX,
       handoffBatchMax: settings.HANDOFF_BATCH_MAX,
-      handoffLingerMs: settings.HANDOFF_LINGER_MS ?? handoffLingerDefault(brokers !== undefined && brokers.length > 0),
+      handoffLingerMs: settings.HANDOFF_LINGER_MS ?? handoffLingerDefault(kafkaBrokers !== null),
       embeddedSync: settings.EMBEDDED_SYNC,
     },
     index: {
