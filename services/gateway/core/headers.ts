@@ -20,12 +20,22 @@ export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'] as c
 
 export const GATEWAY_HEADER_PREFIX = 'x-llm-';
 
-function connectionTokens(raw: readonly string[]): Set<string> {
-  const tokens = new Set<string>();
+/**
+ * The header names a `Connection` value lists, beyond the hop-by-hop ones
+ * (dropped anyway); null when there are none, as with `keep-alive` alone.
+ */
+function listedHeaders(value: string, into: Set<string> | null): Set<string> | null {
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name !== '' && !HOP_BY_HOP.has(name)) (into ??= new Set()).add(name);
+  }
+  return into;
+}
+
+function connectionTokens(raw: readonly string[]): Set<string> | null {
+  let tokens: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') {
-      for (const t of raw[i + 1]!.split(',')) tokens.add(t.trim().toLowerCase());
-    }
+    if (raw[i]!.toLowerCase() === 'connection') tokens = listedHeaders(raw[i + 1]!, tokens);
   }
   return tokens;
 }
@@ -58,7 +68,7 @@ export function forwardRequestHeaders(
       gatewayHeaders.push([lower, value]);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || SET_BY_CLIENT.has(lower) || dropped.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || SET_BY_CLIENT.has(lower) || dropped?.has(lower)) continue;
     if (options.identityEncoding && lower === 'accept-encoding') continue;
     if ((CREDENTIAL_HEADERS as readonly string[]).includes(lower)) hasCredential = true;
     headers.push(name, value);
@@ -80,14 +90,12 @@ export function forwardResponseHeaders(
   headers: Record<string, string | string[] | undefined>,
   options: { bodyRewritten: boolean },
 ): Record<string, string | string[]> {
-  const dropped = new Set<string>();
   const connection = headers['connection'];
-  if (connection) {
-    for (const t of (Array.isArray(connection) ? connection.join(',') : connection).split(',')) dropped.add(t.trim().toLowerCase());
-  }
+  const dropped = connection ? listedHeaders(Array.isArray(connection) ? connection.join(',') : connection, null) : null;
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || dropped?.has(name)) continue;
     if (options.bodyRewritten && name === 'content-length') continue;
     out[name] = value;
   }

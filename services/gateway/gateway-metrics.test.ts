@@ -1,0 +1,26 @@
+import { Registry } from 'prom-client';
+import { sampleEvent } from '../../test/support/sample-event';
+import { createGatewayMetrics } from './gateway-metrics';
+
+describe('gateway metrics', () => {
+  it('counts calls by upstream, status class and error class, their durations, and tokens', async () => {
+    const registry = new Registry();
+    const metrics = createGatewayMetrics(registry, () => 0);
+    const noTokens = { ...sampleEvent().usage, input_tokens: null, output_tokens: null };
+    const ok = sampleEvent({ upstream: 'openai', http_status: 200, error_class: null, latency_ms: 40 });
+    metrics.observeCall({ ...ok, usage: { ...ok.usage, input_tokens: 10, output_tokens: 5 } });
+    metrics.observeCall({ ...ok, usage: { ...ok.usage, input_tokens: 3, output_tokens: null } });
+    metrics.observeCall(sampleEvent({ upstream: 'openai', http_status: 429, error_class: 'rate_limited', latency_ms: 3_000, usage: noTokens }));
+    metrics.observeCall(sampleEvent({ upstream: 'anthropic', http_status: null, error_class: 'upstream_unreachable', latency_ms: 1, usage: noTokens }));
+    const text = await registry.metrics();
+    expect(text).toContain('llm_logger_gateway_calls_total{upstream="openai",status="2xx",error_class="none"} 2');
+    expect(text).toContain('llm_logger_gateway_calls_total{upstream="openai",status="4xx",error_class="rate_limited"} 1');
+    expect(text).toContain('llm_logger_gateway_calls_total{upstream="anthropic",status="none",error_class="upstream_unreachable"} 1');
+    expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="input"} 13');
+    expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="output"} 5');
+    expect(text).toContain('llm_logger_gateway_call_duration_seconds_bucket{le="0.05",upstream="openai"} 2');
+    expect(text).toContain('llm_logger_gateway_call_duration_seconds_count{upstream="openai"} 3');
+    expect(text).toContain('llm_logger_gateway_call_duration_seconds_count{upstream="anthropic"} 1');
+    expect(text).not.toContain('llm_logger_gateway_tokens_total{upstream="anthropic"');
+  });
+});
