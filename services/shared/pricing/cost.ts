@@ -59,9 +59,9 @@ function termAt(tokens: number, rate: Rate, scale: number): number {
  * is inconsistent, and charging the cached parts at their own rates is the
  * closer answer.
  *
- * Done in integer doubles whenever every product and the sum stay below 2^53
- * (any real call): exact, like the BigInt sum it falls back to otherwise,
- * without allocating on the gateway's path.
+ * Done in integer doubles whenever the counts, every product and the sum
+ * stay below 2^53 (any real call): as exact as the BigInt sum it falls back
+ * to otherwise, without allocating on the gateway's path.
  */
 export function computeCostMicroUsd(price: ModelPrice, usage: TokenUsage): number | null {
   if (usage.inputTokens === null && usage.outputTokens === null) return null;
@@ -69,6 +69,9 @@ export function computeCostMicroUsd(price: ModelPrice, usage: TokenUsage): numbe
   const cacheRead = tokenCount(usage.cachedInputTokens);
   const cacheWrite = tokenCount(usage.cacheWriteTokens);
   const output = tokenCount(usage.outputTokens);
+  if (!(Number.isSafeInteger(input) && Number.isSafeInteger(cacheRead) && Number.isSafeInteger(cacheWrite) && Number.isSafeInteger(output))) {
+    return exactCostMicroUsd(price, usage);
+  }
   const uncached = Math.max(0, input - cacheRead - cacheWrite);
   const rIn = exactRate(price.input);
   const rRead = exactRate(price.cachedInput ?? price.input);
@@ -80,19 +83,9 @@ export function computeCostMicroUsd(price: ModelPrice, usage: TokenUsage): numbe
     cacheWrite > 0 ? rWrite.scale : 0,
     output > 0 ? rOut.scale : 0,
   );
-  if (scale < POW10.length) {
-    const numerator = termAt(uncached, rIn, scale) + termAt(cacheRead, rRead, scale) + termAt(cacheWrite, rWrite, scale) + termAt(output, rOut, scale);
-    if (Number.isSafeInteger(numerator)) return roundHalfUpExact(numerator, POW10[scale]!);
-  }
-  return exactCostMicroUsd(
-    [
-      [uncached, rIn],
-      [cacheRead, rRead],
-      [cacheWrite, rWrite],
-      [output, rOut],
-    ],
-    scale,
-  );
+  if (scale >= POW10.length) return exactCostMicroUsd(price, usage);
+  const numerator = termAt(uncached, rIn, scale) + termAt(cacheRead, rRead, scale) + termAt(cacheWrite, rWrite, scale) + termAt(output, rOut, scale);
+  return Number.isSafeInteger(numerator) ? roundHalfUpExact(numerator, POW10[scale]!) : exactCostMicroUsd(price, usage);
 }
 
 /** `numerator / denominator` rounded half up, both non-negative safe integers. */
@@ -109,11 +102,31 @@ function roundHalfUpExact(numerator: number, denominator: number): number {
   return 2 * r >= denominator ? q + 1 : q;
 }
 
-/** The same sum in BigInt, for counts or prices too large for exact doubles. */
-export function exactCostMicroUsd(terms: [tokens: number, rate: ExactDecimal][], scale: number): number {
+function bigTokenCount(value: number | null): bigint {
+  return BigInt(tokenCount(value));
+}
+
+/** The same cost summed in BigInt throughout: for counts or prices too large for exact doubles. */
+export function exactCostMicroUsd(price: ModelPrice, usage: TokenUsage): number | null {
+  if (usage.inputTokens === null && usage.outputTokens === null) return null;
+  const input = bigTokenCount(usage.inputTokens);
+  const cacheRead = bigTokenCount(usage.cachedInputTokens);
+  const cacheWrite = bigTokenCount(usage.cacheWriteTokens);
+  const uncached = input - cacheRead - cacheWrite;
+  const terms = (
+    [
+      [uncached > 0n ? uncached : 0n, price.input],
+      [cacheRead, price.cachedInput ?? price.input],
+      [cacheWrite, price.cacheWrite ?? price.input],
+      [bigTokenCount(usage.outputTokens), price.output],
+    ] as const
+  )
+    .filter(([tokens]) => tokens > 0n)
+    .map(([tokens, perToken]) => ({ tokens, rate: exactRate(perToken) }));
+  const scale = terms.reduce((max, term) => Math.max(max, term.rate.scale), 0);
   let numerator = 0n;
-  for (const [tokens, rate] of terms) {
-    if (tokens > 0) numerator += BigInt(tokens) * rate.units * 10n ** BigInt(scale - rate.scale);
+  for (const { tokens, rate } of terms) {
+    numerator += tokens * rate.units * 10n ** BigInt(scale - rate.scale);
   }
   return Number(roundHalfUp(numerator, 10n ** BigInt(scale)));
 }
