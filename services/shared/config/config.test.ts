@@ -95,10 +95,11 @@ describe('loadConfig', () => {
     });
   });
 
-  it('hands events to Kafka in fewer, larger batches than to the embedded log, unless told otherwise', () => {
+  it('hands events to Kafka in fewer, larger batches than to the embedded log, unless strict or told otherwise', () => {
     expect(loadConfig({}).log.handoffLingerMs).toBe(2);
     const kafka = { LLM_LOGGER_KAFKA_BROKERS: 'k1:9092', LLM_LOGGER_SCHEMA_REGISTRY_URL: 'http://registry:8081' };
     expect(loadConfig(kafka).log.handoffLingerMs).toBe(20);
+    expect(loadConfig({ ...kafka, LLM_LOGGER_AUDIT_MODE: 'strict' }).log.handoffLingerMs).toBe(2);
     expect(loadConfig({ ...kafka, LLM_LOGGER_HANDOFF_LINGER_MS: '5' }).log.handoffLingerMs).toBe(5);
   });
 

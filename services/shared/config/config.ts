@@ -146,10 +146,11 @@ export interface KafkaSettings {
  * pays for (on a shared 2-core machine, 20 ms instead of 2 ms took the broker
  * from ~10% to ~3% of a core at saturation: docs/benchmarks.md); the records
  * wait in the client's linger anyway. The embedded log keeps it short, for
- * the smallest loss window on a crash.
+ * the smallest loss window on a crash, and so does strict audit mode, where
+ * every answer's last bytes wait for its event.
  */
-function handoffLingerDefault(kafka: boolean): number {
-  return kafka ? 20 : 2;
+function handoffLingerDefault(kafka: boolean, auditMode: 'best-effort' | 'strict'): number {
+  return kafka && auditMode === 'best-effort' ? 20 : 2;
 }
 
 function kafkaSettings(s: EnvSettings): KafkaSettings {
@@ -416,7 +417,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       spoolMaxBytes: settings.SPOOL_MAX_BYTES,
       handoffQueueMax: settings.HANDOFF_QUEUE_MAX,
       handoffBatchMax: settings.HANDOFF_BATCH_MAX,
-      handoffLingerMs: settings.HANDOFF_LINGER_MS ?? handoffLingerDefault(kafkaBrokers !== null),
+      handoffLingerMs: settings.HANDOFF_LINGER_MS ?? handoffLingerDefault(kafkaBrokers !== null, settings.AUDIT_MODE),
       embeddedSync: settings.EMBEDDED_SYNC,
     },
     index: {
