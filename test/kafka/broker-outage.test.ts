@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
-import { ensureTopics, partitionsSince } from '../support/kafka-topics';
+import { ensureTopics, partitionsSince, seekToRanges } from '../support/kafka-topics';
 import { REPO_ROOT, startCli, type RunningCli } from '../support/processes';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 
@@ -118,7 +118,7 @@ describeWithInfra('broker outage', (settings) => {
           if (done.size === high.size) resolve();
         },
       });
-      for (const p of ranges) if (p.from < p.end) consumer.seek({ topic: TOPICS.inference, partition: p.partition, offset: String(p.from) });
+      seekToRanges(consumer, TOPICS.inference, ranges);
     });
     await consumer.disconnect();
     return counts;

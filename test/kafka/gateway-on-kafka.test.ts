@@ -4,7 +4,7 @@ import avro from 'avsc';
 import OpenAI from 'openai';
 import { TOPICS } from '../../topology/topics';
 import { describeWithInfra } from '../support/infra';
-import { ensureTopics, partitionsSince } from '../support/kafka-topics';
+import { ensureTopics, partitionsSince, seekToRanges } from '../support/kafka-topics';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { openSse } from '../support/sse-client';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
@@ -56,7 +56,7 @@ describeWithInfra('gateway and console on Kafka', (settings) => {
           if (message.key?.toString() === id) resolve(message.value!);
         },
       });
-      for (const p of ranges) if (p.from < p.end) consumer.seek({ topic: TOPICS.inference, partition: p.partition, offset: String(p.from) });
+      seekToRanges(consumer, TOPICS.inference, ranges);
     });
     await consumer.disconnect();
     expect(raw[0]).toBe(0); // magic byte

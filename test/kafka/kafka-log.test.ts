@@ -8,6 +8,7 @@ import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client'
 import { KafkaEventLog } from '../../services/shared/log/kafka/kafka-log';
 import { ConfluentRegistryClient } from '../../services/shared/log/kafka/registry-client';
 import { createLogger } from '../../services/shared/observability/logger';
+import { waitFor } from '../support/roller-process';
 import { describeWithInfra } from '../support/infra';
 import { ensureTopics } from '../support/kafka-topics';
 
@@ -194,13 +195,6 @@ describeWithInfra('Kafka event log', (settings) => {
     await admin.connect();
     const empty = `test.empty.${randomUUID()}` as TopicName;
     await admin.createTopics({ topics: [{ topic: empty, numPartitions: 3, replicationFactor: 1 }] });
-    const until = async (what: string, condition: () => boolean): Promise<void> => {
-      const deadline = Date.now() + 20_000;
-      while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`${what} not within 20 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
     let batches = 0;
     const onEmpty = log.subscribe({ topic: empty, groupId: null, start: 'earliest' }, async () => {
       batches++;
@@ -214,10 +208,10 @@ describeWithInfra('Kafka event log', (settings) => {
     try {
       expect(onEmpty.caughtUp()).toBe(false); // holds no partition yet
       expect(onFull.caughtUp()).toBe(false);
-      await until('the empty topic read to its end', () => onEmpty.caughtUp());
+      await waitFor(() => onEmpty.caughtUp(), 20_000, () => 'the empty topic was not read to its end');
       expect(batches).toBe(0); // without a single record
       expect(onEmpty.lag()).toBe(0);
-      await until('the DLQ read to its end', () => onFull.caughtUp());
+      await waitFor(() => onFull.caughtUp(), 20_000, () => 'the DLQ was not read to its end');
       expect(read).toBeGreaterThan(0); // the DLQ holds the record above, and others: it caught up by reading
     } finally {
       await Promise.all([onEmpty.stop(), onFull.stop()]);

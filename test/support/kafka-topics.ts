@@ -1,4 +1,4 @@
-import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
+import { createKafkaClient, type KafkaConsumer } from '../../services/shared/log/kafka/kafka-client';
 import { TOPOLOGY } from '../../topology/topics';
 
 /**
@@ -59,4 +59,9 @@ export async function partitionsSince(brokers: string, topic: string, since: num
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Points a consumer (before or after `run`) at where each range starts; empty ranges are left alone. */
+export function seekToRanges(consumer: KafkaConsumer, topic: string, ranges: readonly PartitionRange[]): void {
+  for (const p of ranges) if (p.from < p.end) consumer.seek({ topic, partition: p.partition, offset: String(p.from) });
 }
