@@ -12,6 +12,7 @@ import { isRouteError, resolveRoute } from './core/routing';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
+import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
 import { closeServer } from '../shared/http/close-server';
 import { serveHealth } from '../shared/http/health';
@@ -50,6 +51,23 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     pipelining: 1,
   });
   const { metrics } = deps;
+  const ended = new EndedCalls({
+    eventDeps: {
+      estimateTokens,
+      price: (provider, model, usage) => {
+        const priced = priceCall(deps.prices, provider, model, usage);
+        if (priced.reason === 'unknown_model') metrics.unknownModel.inc({ provider });
+        return priced;
+      },
+    },
+    metrics,
+    sink: {
+      record: (event) => void recorder.record(event), // a full queue counts the drop itself
+      recordDurable: (event) => recorder.recordDurable(event),
+    },
+    live: deps.live ?? null,
+    logger,
+  });
   const proxyDeps: ProxyDeps = {
     settings: {
       instance: config.instance,
@@ -61,19 +79,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       strict: g.auditMode === 'strict',
     },
     dispatcher,
-    recorder: {
-      record: (event) => void recorder.record(event), // a full queue counts the drop itself
-      recordDurable: (event) => recorder.recordDurable(event),
-      canRecord: () => recorder.canRecord(),
-    },
-    eventDeps: {
-      estimateTokens,
-      price: (provider, model, usage) => {
-        const priced = priceCall(deps.prices, provider, model, usage);
-        if (priced.reason === 'unknown_model') metrics.unknownModel.inc({ provider });
-        return priced;
-      },
-    },
+    ended,
+    canRecord: () => recorder.canRecord(),
     metrics,
     logger,
     live: deps.live ?? null,
@@ -162,6 +169,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     async close(graceMs) {
       ready = false;
       await closeServer(server, graceMs);
+      ended.flush(); // the calls that ended last reach the log before it is flushed
       await dispatcher.close().catch(() => undefined);
     },
   };

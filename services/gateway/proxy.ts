@@ -4,11 +4,9 @@ import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
-import type { InferenceEvent } from '../shared/event/inference-event';
 import { sendJsonError } from '../shared/http/json-response';
-import type { Logger } from '../shared/observability/logger';
 import { BoundedCapture } from './core/body-capture';
-import { buildInferenceEvent, type CallFailure, type CallObservation, type EventDeps } from './core/event-builder';
+import type { CallFailure, CallObservation } from './core/event-builder';
 import { forwardRequestHeaders, forwardResponseHeaders } from './core/headers';
 import { isEventStream, ResponseAccounting } from './core/response-accounting';
 import type { Route } from './core/routing';
@@ -16,6 +14,8 @@ import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
 import { createSharedParse, tryParseJson } from './core/wire/json-value';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
+import type { Logger } from '../shared/observability/logger';
+import type { EndedCalls } from './ended-calls';
 import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 
@@ -32,19 +32,13 @@ export interface ProxySettings {
   strict: boolean;
 }
 
-/** Where finished calls go. `record` must not block; `recordDurable` resolves once stored. */
-export interface CallRecorder {
-  record(event: InferenceEvent): void;
-  recordDurable(event: InferenceEvent): Promise<void>;
-  /** Strict mode refuses calls while this is false. */
-  canRecord(): boolean;
-}
-
 export interface ProxyDeps {
   settings: ProxySettings;
   dispatcher: Dispatcher;
-  recorder: CallRecorder;
-  eventDeps: EventDeps;
+  /** Where ended calls are recorded. */
+  ended: EndedCalls;
+  /** Strict mode refuses calls while this is false. */
+  canRecord(): boolean;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Calls in flight for the live view; null when live publishing is off. */
@@ -148,7 +142,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     sendJsonError(res, 400, 'invalid_gateway_header', tags.message);
     return;
   }
-  if (settings.strict && !deps.recorder.canRecord()) {
+  if (settings.strict && !deps.canRecord()) {
     metrics.refused.inc({ reason: 'audit_unavailable' });
     sendJsonError(res, 503, 'audit_unavailable', 'strict audit mode: calls are refused while events cannot be recorded', {
       retryAfterSeconds: 5,
@@ -328,50 +322,51 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     metrics.inFlight.dec();
   }
 
-  // What was parsed so far is the answer (whole, or partial when cut short).
+  // What was parsed so far is the answer (whole, or partial when cut short);
+  // it is read, with the rest of the call's facts, when the call is recorded.
+  const endMono = performance.now();
   const answer = accounting as ResponseAccounting | null;
-  const response: ParsedResponse | null = answer ? answer.result() : null;
-  const obs: CallObservation = {
-    eventId,
-    instance: settings.instance,
-    upstream: upstream.name,
-    provider: upstream.provider,
-    wireFormat: upstream.format,
-    endpoint,
-    method,
-    apiPath: route.apiPath,
-    deployment: upstream.azure ? azureDeploymentFromPath(route.apiPath) : null,
-    request,
-    requestBytes: body.length,
-    response,
-    responseBytes,
-    status,
-    streamed,
-    failure,
-    cancelled,
-    tags,
-    captured: capture
-      ? {
-          requestBody: body.length <= settings.captureMaxBytes ? requestText() : truncateText(body, settings.captureMaxBytes),
-          // The accounting's decoded text when the capture saw the same bytes whole (not decompressed or rewritten).
-          responseBody: (!decoder && !stripper && !capture.truncated ? answer?.bodyText : null) ?? capture.text(),
-          truncated: body.length > settings.captureMaxBytes || capture.truncated,
-        }
-      : null,
-    timings: { startedAt, startMono, firstByteMono, endMono: performance.now() },
+  const observe = (): CallObservation => {
+    const response: ParsedResponse | null = answer ? answer.result() : null;
+    return {
+      eventId,
+      instance: settings.instance,
+      upstream: upstream.name,
+      provider: upstream.provider,
+      wireFormat: upstream.format,
+      endpoint,
+      method,
+      apiPath: route.apiPath,
+      deployment: upstream.azure ? azureDeploymentFromPath(route.apiPath) : null,
+      request,
+      requestBytes: body.length,
+      response,
+      responseBytes,
+      status,
+      streamed,
+      failure,
+      cancelled,
+      tags,
+      captured: capture
+        ? {
+            requestBody: body.length <= settings.captureMaxBytes ? requestText() : truncateText(body, settings.captureMaxBytes),
+            // The accounting's decoded text when the capture saw the same bytes whole (not decompressed or rewritten).
+            responseBody: (!decoder && !stripper && !capture.truncated ? answer?.bodyText : null) ?? capture.text(),
+            truncated: body.length > settings.captureMaxBytes || capture.truncated,
+          }
+        : null,
+      timings: { startedAt, startMono, firstByteMono, endMono },
+    };
   };
-  const event = buildInferenceEvent(obs, deps.eventDeps);
-  deps.live?.end(live);
-  metrics.observeCall(event);
 
   if (!settings.strict) {
     finished = true;
     if (!res.writableEnded && !res.destroyed) res.end();
-    deps.recorder.record(event);
+    deps.ended.record(observe, live);
     return;
   }
   try {
-    await deps.recorder.recordDurable(event);
+    await deps.ended.recordDurable(observe, live);
   } catch (err) {
     // Not recorded: the client must not receive a complete answer.
     deps.logger.error({ err, eventId }, 'strict audit mode: event not durable, answer withheld');

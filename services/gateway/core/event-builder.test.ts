@@ -1,6 +1,7 @@
 import { inferenceEventType, type InferenceEvent } from '../../shared/event/inference-event';
+import { sampleObservation as observation, sampleResponse as response, sampleUsage as usage, SAMPLE_PROMPT as PROMPT, SAMPLE_STARTED_AT as STARTED_AT } from '../../../test/support/sample-observation';
 import { buildInferenceEvent, classifyStatus, type CallObservation, type EventDeps } from './event-builder';
-import type { ParsedResponse, TokenUsage } from './wire/types';
+import type { TokenUsage } from './wire/types';
 
 /**
  * A fixed "tokenizer" (one token per character) and a price of 1 µUSD per
@@ -17,59 +18,6 @@ const deps: EventDeps = {
           priceVersion: 'test-prices-1',
         },
 };
-
-const STARTED_AT = 1_700_000_000_000;
-const PROMPT = 'Say hello'; // 9 "tokens"
-
-function response(partial: Partial<ParsedResponse> = {}): ParsedResponse {
-  return {
-    servedModel: 'gpt-4o-mini-2024-07-18',
-    usage: null,
-    finishReason: 'stop',
-    text: 'Hello!',
-    toolCalls: [],
-    error: null,
-    chunkCount: 0,
-    ...partial,
-  };
-}
-
-function usage(partial: Partial<TokenUsage>): TokenUsage {
-  return {
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    cacheWriteTokens: null,
-    reasoningTokens: null,
-    ...partial,
-  };
-}
-
-function observation(partial: Partial<CallObservation> = {}): CallObservation {
-  return {
-    eventId: '01890a5d-ac96-774b-bcce-b302099a8057',
-    instance: 'gw-1',
-    upstream: 'openai',
-    provider: 'openai',
-    wireFormat: 'openai',
-    endpoint: 'chat.completions',
-    method: 'POST',
-    apiPath: '/v1/chat/completions',
-    deployment: null,
-    request: { model: 'gpt-4o-mini', stream: false, includeUsage: false, promptText: PROMPT },
-    requestBytes: 120,
-    response: response({ usage: usage({ inputTokens: 11, outputTokens: 3, cachedInputTokens: 0 }) }),
-    responseBytes: 300,
-    status: 200,
-    streamed: false,
-    failure: null,
-    cancelled: false,
-    tags: { user: 'alice', app: 'search', session: null, traceId: null, tags: { team: 'core' }, sample: null },
-    captured: { requestBody: '{"model":"gpt-4o-mini"}', responseBody: '{"id":"x"}', truncated: false },
-    timings: { startedAt: STARTED_AT, startMono: 1000, firstByteMono: 1200, endMono: 1500 },
-    ...partial,
-  };
-}
 
 function build(partial: Partial<CallObservation> = {}): InferenceEvent {
   const event = buildInferenceEvent(observation(partial), deps);

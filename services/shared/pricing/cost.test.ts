@@ -1,21 +1,9 @@
-import type { TokenUsage } from '../../gateway/core/wire/types';
-
+import { sampleUsage as usage } from '../../../test/support/sample-observation';
 import { computeCostMicroUsd, exactCostMicroUsd, priceCall } from './cost';
 import type { ModelPrice } from './price-schema';
 import { findPrice, loadPriceTable } from './price-table';
 
 const table = loadPriceTable();
-
-function usage(partial: Partial<TokenUsage>): TokenUsage {
-  return {
-    inputTokens: null,
-    outputTokens: null,
-    cachedInputTokens: null,
-    cacheWriteTokens: null,
-    reasoningTokens: null,
-    ...partial,
-  };
-}
 
 function builtinPrice(provider: string, model: string): ModelPrice {
   const price = findPrice(table, provider, model);
