@@ -12,7 +12,6 @@ import { isEventStream, ResponseAccounting } from './core/response-accounting';
 import type { Route } from './core/routing';
 import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
 import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
-import { createSharedParse, tryParseJson } from './core/wire/json-value';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { Logger } from '../shared/observability/logger';
 import type { EndedCalls } from './ended-calls';
@@ -256,12 +255,9 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           onResponseStart(_ctl, statusCode, headers) {
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
-            const strip = rewritten !== null && streamed && statusCode < 400;
-            // The stripper reads each chunk right after the accounting did: one parse serves both.
-            const shared = strip ? createSharedParse() : null;
-            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, shared?.first ?? tryParseJson);
+            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
             if (progress && streamed) progress.answer = accounting;
-            stripper = shared ? createUsageStripper(shared.second) : null;
+            stripper = rewritten !== null && streamed && statusCode < 400 ? createUsageStripper() : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
               const acc = accounting;

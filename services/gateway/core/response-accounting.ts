@@ -1,24 +1,31 @@
 import { isTerminalEvent } from './stream-end';
 import { createSseParser } from './wire/sse-parser';
 import { createStreamAccumulator, emptyParsedResponse, parseErrorBody, parseResponseBody } from './wire';
-import { tryParseJson, type ParseJson } from './wire/json-value';
 import type { Endpoint, ParsedResponse, WireFormat } from './wire/types';
 
 /** Non-streamed bodies larger than this are not parsed (usage is then estimated). */
 export const MAX_PARSED_BODY_BYTES = 64 * 1024 * 1024;
 
+/** Streamed bytes kept unparsed at most: beyond this they are parsed as they come. */
+export const MAX_UNPARSED_STREAM_BYTES = 64 * 1024;
+
 /**
  * Reads a copy of the upstream's (decoded) answer and produces what the event
- * needs. Streams are parsed event by event as they pass; other bodies are
- * parsed once complete.
+ * needs. Nothing is parsed while the answer passes (unless strict mode asks
+ * whether it has ended, or a long stream outgrows MAX_UNPARSED_STREAM_BYTES):
+ * bodies are parsed once complete, and a stream's events when it is read
+ * (`result`, `partialText`), so the parsing of many calls runs back to back
+ * when they are recorded.
  */
 export class ResponseAccounting {
   private readonly sse: ReturnType<typeof createSseParser> | null;
   private readonly accumulator;
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
-  /** A terminal event (e.g. `[DONE]`) was seen in the most recent chunk. */
-  sawTerminal = false;
+  /** Streamed chunks not parsed yet. */
+  private unparsed: Buffer[] = [];
+  private unparsedBytes = 0;
+  private terminalInLastChunk = false;
   /** After `result()`: a non-streamed body's text, when it was read whole (null otherwise). */
   bodyText: string | null = null;
 
@@ -27,32 +34,51 @@ export class ResponseAccounting {
     private readonly wire: WireFormat,
     private readonly status: number,
     readonly streamed: boolean,
-    parse: ParseJson = tryParseJson,
   ) {
     this.sse = streamed ? createSseParser() : null;
-    this.accumulator = streamed ? createStreamAccumulator(endpoint, wire, parse) : null;
+    this.accumulator = streamed ? createStreamAccumulator(endpoint, wire) : null;
   }
 
   push(chunk: Buffer): void {
-    if (this.sse && this.accumulator) {
-      this.sawTerminal = false;
-      for (const event of this.sse.push(chunk)) {
-        this.accumulator.push(event);
-        if (isTerminalEvent(event)) this.sawTerminal = true;
-      }
+    if (this.sse) {
+      this.unparsed.push(chunk);
+      this.unparsedBytes += chunk.length;
+      if (this.unparsedBytes > MAX_UNPARSED_STREAM_BYTES) this.parseStream();
       return;
     }
     this.bytes += chunk.length;
     if (this.bytes <= MAX_PARSED_BODY_BYTES) this.chunks.push(chunk);
   }
 
+  /** Whether a terminal event (e.g. `[DONE]`) came in the most recent chunk. */
+  get sawTerminal(): boolean {
+    this.parseStream();
+    return this.terminalInLastChunk;
+  }
+
+  private parseStream(): void {
+    if (!this.sse || !this.accumulator || this.unparsed.length === 0) return;
+    const chunks = this.unparsed;
+    this.unparsed = [];
+    this.unparsedBytes = 0;
+    for (const chunk of chunks) {
+      this.terminalInLastChunk = false;
+      for (const event of this.sse.push(chunk)) {
+        this.accumulator.push(event);
+        if (isTerminalEvent(event)) this.terminalInLastChunk = true;
+      }
+    }
+  }
+
   /** The streamed answer's text so far, without ending the parse (for live views). */
   partialText(): string {
+    this.parseStream();
     return this.accumulator ? this.accumulator.result().text : '';
   }
 
   result(): ParsedResponse {
     if (this.sse && this.accumulator) {
+      this.parseStream();
       for (const event of this.sse.end()) this.accumulator.push(event);
       return this.accumulator.result();
     }

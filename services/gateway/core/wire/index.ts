@@ -8,7 +8,6 @@ import { createChatCompletionAccumulator, parseChatCompletion } from './openai-c
 import { createCompletionAccumulator, parseCompletion } from './openai-completions';
 import { createEmbeddingsAccumulator, parseEmbeddings } from './openai-embeddings';
 import { createResponsesAccumulator, parseResponsesResponse } from './openai-responses';
-import { tryParseJson, type ParseJson } from './json-value';
 import type { Endpoint, ParsedResponse, StreamAccumulator, WireFormat } from './types';
 
 export type * from './types';
@@ -38,13 +37,12 @@ export function parseResponseBody(endpoint: Endpoint, wire: WireFormat, json: un
 }
 
 /** A fresh accumulator for one streamed response. */
-/** `parse` reads the JSON of OpenAI chat and completion chunks (a shared parse when the usage stripper reads them too). */
-export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat, parse: ParseJson = tryParseJson): StreamAccumulator {
+export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat): StreamAccumulator {
   switch (endpoint) {
     case 'chat.completions':
-      return createChatCompletionAccumulator(parse);
+      return createChatCompletionAccumulator();
     case 'completions':
-      return createCompletionAccumulator(parse);
+      return createCompletionAccumulator();
     case 'embeddings':
       return createEmbeddingsAccumulator();
     case 'responses':

@@ -10,7 +10,6 @@ import {
   numberOrNull,
   stringOrNull,
   tryParseJson,
-  type ParseJson,
 } from './json-value';
 import { choicesInIndexOrder } from './openai-choices';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
@@ -56,7 +55,7 @@ interface ChoiceState {
   legacyCall: ToolCall | null;
 }
 
-export function createChatCompletionAccumulator(parse: ParseJson = tryParseJson): StreamAccumulator {
+export function createChatCompletionAccumulator(): StreamAccumulator {
   const choices = new Map<number, ChoiceState>();
   let servedModel: string | null = null;
   let usage: ParsedResponse['usage'] = null;
@@ -76,7 +75,7 @@ export function createChatCompletionAccumulator(parse: ParseJson = tryParseJson)
     push(event) {
       if (isDoneSentinel(event.data)) return;
       chunkCount += 1;
-      const chunk = parse(event.data);
+      const chunk = tryParseJson(event.data);
       if (!isObject(chunk)) return;
       // Azure's leading content-filter chunk has `"model":""`; the first real name wins.
       servedModel ??= nonEmptyStringOrNull(chunk.model);

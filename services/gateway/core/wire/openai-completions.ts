@@ -3,7 +3,7 @@
  * choice carries plain `text`, streamed and non-streamed alike.
  */
 import { parseOpenAiError } from './error-body';
-import { isObject, nonEmptyStringOrNull, stringOrNull, tryParseJson, type ParseJson } from './json-value';
+import { isObject, nonEmptyStringOrNull, stringOrNull, tryParseJson } from './json-value';
 import { choicesInIndexOrder } from './openai-choices';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator } from './types';
@@ -22,7 +22,7 @@ export function parseCompletion(json: unknown): ParsedResponse {
   return result;
 }
 
-export function createCompletionAccumulator(parse: ParseJson = tryParseJson): StreamAccumulator {
+export function createCompletionAccumulator(): StreamAccumulator {
   // With n > 1 the choices' chunks interleave, so text is kept per choice.
   const choices = new Map<number, { text: string; finishReason: string | null }>();
   let servedModel: string | null = null;
@@ -34,7 +34,7 @@ export function createCompletionAccumulator(parse: ParseJson = tryParseJson): St
     push(event) {
       if (isDoneSentinel(event.data)) return;
       chunkCount += 1;
-      const chunk = parse(event.data);
+      const chunk = tryParseJson(event.data);
       if (!isObject(chunk)) return;
       servedModel ??= nonEmptyStringOrNull(chunk.model);
       usage = fromOpenAiChatUsage(chunk.usage) ?? usage;

@@ -1,7 +1,6 @@
 import { loadFixture } from '../../../../test/fixtures/load-fixtures';
 import { splitAtRandom, splitEveryByte } from '../../../../test/fixtures/split-chunks';
 import { ResponseAccounting } from '../response-accounting';
-import { createSharedParse, tryParseJson, type ParseJson, type SharedParse } from './json-value';
 import { parseSseText } from './sse-parser';
 import type { ParsedResponse } from './types';
 import { createUsageStripper, injectIncludeUsage } from './usage-injection';
@@ -138,11 +137,35 @@ describe('createUsageStripper', () => {
     expect(strip([Buffer.from(passthrough)]).output.toString()).toBe(passthrough);
   });
 
-  it('strips a chunk whose content is not ASCII, and one whose JSON is broken is left as it came', () => {
+  it('strips a chunk whose content is not ASCII; a broken one loses the member only in the compact layout', () => {
     const utf8 = 'data: {"choices":[{"delta":{"content":"café 🚀 \\"x\\""}}],"usage":null}\n\n';
     expect(strip([Buffer.from(utf8, 'utf8')]).output.toString('utf8')).toBe('data: {"choices":[{"delta":{"content":"café 🚀 \\"x\\""}}]}\n\n');
-    const broken = 'data: {"choices":[{"delta":{"content":"a"}],"usage":null}\n\n';
-    expect(strip([Buffer.from(broken)]).output.toString()).toBe(broken);
+    // Cut without a parse: the client loses the bytes the option added, as from a valid chunk.
+    const compact = 'data: {"choices":[{"delta":{"content":"a"}],"usage":null}\n\n';
+    expect(strip([Buffer.from(compact)]).output.toString()).toBe('data: {"choices":[{"delta":{"content":"a"}]}\n\n');
+    // Any other layout is parsed first, and broken JSON is left as it came.
+    const other = 'data: {"usage":null,"choices":[{"delta":{"content":"a"}]}\n\n';
+    expect(strip([Buffer.from(other)]).output.toString()).toBe(other);
+  });
+
+  it('cuts the compact layout only where the member is surely top-level, and parses the rest', () => {
+    const cases: [string, string][] = [
+      // string members after it, as OpenAI's obfuscation
+      ['{"a":1,"usage":null,"obfuscation":"kSx18"}', '{"a":1,"obfuscation":"kSx18"}'],
+      ['{"a":1,"usage":null,"x":"","obfuscation":"k"}', '{"a":1,"x":"","obfuscation":"k"}'],
+      // an escape in what follows: parsed, still cut exactly
+      ['{"a":1,"usage":null,"obfuscation":"k\\"x"}', '{"a":1,"obfuscation":"k\\"x"}'],
+      // a nested object ending in the same text: not top-level, left alone
+      ['{"a":{"b":1,"usage":null}}', '{"a":{"b":1,"usage":null}}'],
+      ['{"a":{"b":1,"usage":null},"obfuscation":"k"}', '{"a":{"b":1,"usage":null},"obfuscation":"k"}'],
+      // inside a string: left alone
+      ['{"a":"x,\\"usage\\":null}"}', '{"a":"x,\\"usage\\":null}"}'],
+      // a number after it: not the compact layout, parsed and cut
+      ['{"a":1,"usage":null,"n":2}', '{"a":1,"n":2}'],
+    ];
+    for (const [chunk, expected] of cases) {
+      expect(strip([Buffer.from(`data: ${chunk}\n\n`)]).output.toString()).toBe(`data: ${expected}\n\n`);
+    }
   });
 
   it('removes only the top-level usage member, never text that looks like it', () => {
@@ -178,71 +201,46 @@ describe('createUsageStripper', () => {
   });
 });
 
-describe('one parse for the accounting and the stripper (createSharedParse)', () => {
+describe('the accounting and the stripper on one stream, as the proxy runs them', () => {
   const upstream = loadFixture('openai', 'chat-stream-usage').response;
   const clientExpects = loadFixture('openai', 'chat-stream-no-usage').response;
 
-  /** As the proxy does for each upstream chunk: the accounting reads it, then the stripper. */
-  function run(pieces: readonly Buffer[], parse: SharedParse | ParseJson): { output: string; answer: ParsedResponse } {
-    const [first, second] = typeof parse === 'function' ? [parse, parse] : [parse.first, parse.second];
-    const accounting = new ResponseAccounting('chat.completions', 'openai', 200, true, first);
-    const stripper = createUsageStripper(second);
+  /** For each upstream chunk the accounting keeps a copy and the stripper forwards; the answer is read at the end. */
+  function run(pieces: readonly Buffer[]): { output: string; answer: ParsedResponse; stripperParses: number } {
+    const accounting = new ResponseAccounting('chat.completions', 'openai', 200, true);
+    const stripper = createUsageStripper();
     const out: Buffer[] = [];
-    for (const piece of pieces) {
-      accounting.push(piece);
-      out.push(stripper.push(piece));
-    }
-    out.push(stripper.end());
-    return { output: Buffer.concat(out).toString('utf8'), answer: accounting.result() };
-  }
-
-  function countingParses<T>(fn: () => T): { result: T; parses: number } {
     const spy = jest.spyOn(JSON, 'parse');
+    let stripperParses: number;
     try {
-      const result = fn();
-      return { result, parses: spy.mock.calls.length };
+      for (const piece of pieces) {
+        accounting.push(piece);
+        out.push(stripper.push(piece));
+      }
+      out.push(stripper.end());
+      stripperParses = spy.mock.calls.length;
     } finally {
       spy.mockRestore();
     }
+    return { output: Buffer.concat(out).toString('utf8'), answer: accounting.result(), stripperParses };
   }
 
-  it('gives the client the same bytes and the accounting the same answer as separate parses, with about half the parsing', () => {
-    const separate = countingParses(() => run([upstream], tryParseJson));
-    const shared = countingParses(() => run([upstream], createSharedParse()));
-    expect(shared.result.output).toBe(clientExpects.toString('utf8'));
-    expect(shared.result).toEqual(separate.result);
-    expect(shared.result.answer.usage).not.toBeNull();
-    expect(shared.parses).toBeLessThanOrEqual(Math.ceil(separate.parses / 2) + 1);
+  it('gives the client the bytes it would have had without include_usage, and the accounting the usage', () => {
+    const { output, answer, stripperParses } = run([upstream]);
+    expect(output).toBe(clientExpects.toString('utf8'));
+    expect(answer.usage).not.toBeNull();
+    expect(answer.text.length).toBeGreaterThan(0);
+    // Compact chunks ending in `,"usage":null}` are cut without a parse: only the usage chunk is parsed.
+    expect(stripperParses).toBe(1);
   });
 
   it('stays exact however the stream is split', () => {
-    const expected = run([upstream], tryParseJson);
-    for (let seed = 1; seed <= 20; seed++) expect(run(splitAtRandom(upstream, seed, 1 + ((seed * 5) % 61)), createSharedParse())).toEqual(expected);
-    expect(run(splitEveryByte(upstream), createSharedParse())).toEqual(expected);
+    const { stripperParses: _whole, ...expected } = run([upstream]);
+    const same = (pieces: readonly Buffer[]): void => {
+      const { stripperParses: _, ...got } = run(pieces);
+      expect(got).toEqual(expected);
+    };
+    for (let seed = 1; seed <= 20; seed++) same(splitAtRandom(upstream, seed, 1 + ((seed * 5) % 61)));
+    same(splitEveryByte(upstream));
   });
-
-  it("hands the second reader the first reader's value for an identical text only, oldest first, and forgets past its bound", () => {
-    const { first, second } = createSharedParse(2);
-    const a = first('{"a":1}');
-    const b = first('{"b":2}');
-    expect(second('{"a":1}')).toBe(a); // the remembered value itself
-    expect(second('{"b":2}')).toBe(b);
-    expect(second('{"b":2}')).not.toBe(b); // taken once: parsed again, not remembered
-    expect(second('not json')).toBeUndefined();
-    first('{"c":3}');
-    first('{"d":4}');
-    first('{"e":5}'); // bound 2: '{"c":3}' is forgotten
-    const spy = jest.spyOn(JSON, 'parse');
-    try {
-      second('{"c":3}');
-      expect(spy).toHaveBeenCalledTimes(1);
-      spy.mockClear();
-      expect(second('{"e":5}')).toEqual({ e: 5 }); // found past '{"d":4}', which is dropped with it
-      expect(second('{"d":4}')).toEqual({ d: 4 });
-      expect(spy).toHaveBeenCalledTimes(1);
-    } finally {
-      spy.mockRestore();
-    }
-  });
-
 });

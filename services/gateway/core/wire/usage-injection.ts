@@ -11,7 +11,7 @@
  * - a `"usage":null` member in every other chunk.
  */
 import { findMember, removeMember, topLevelMembers } from './json-member-span';
-import { isObject, tryParseJson, type ParseJson } from './json-value';
+import { isObject, tryParseJson } from './json-value';
 
 /**
  * The request body with `stream_options.include_usage` set, or null when the
@@ -70,7 +70,7 @@ const CR = 0x0d;
  * as latin1 text so nothing is ever re-encoded: the output differs from the
  * input only by the removals described above.
  */
-export function createUsageStripper(parse: ParseJson = tryParseJson): UsageStripper {
+export function createUsageStripper(): UsageStripper {
   let pending = '';
   let lineStart = 0;
   let searchFrom = 0;
@@ -80,7 +80,7 @@ export function createUsageStripper(parse: ParseJson = tryParseJson): UsageStrip
   let previousDropped = false;
 
   function emit(event: string): string {
-    const transformed = transformEvent(event, parse);
+    const transformed = transformEvent(event);
     previousDropped = transformed === '' && event !== '';
     return transformed;
   }
@@ -149,20 +149,43 @@ interface DataLine {
 }
 
 const NON_ASCII = /[\u0080-\u00ff]/;
-/** How include_usage's member ends a compact chunk: `…,"usage":null}`. */
-const USAGE_NULL_LAST = ',"usage":null}';
+/** The member include_usage adds to every chunk, as compact JSON writes it after another member. */
+const USAGE_NULL = ',"usage":null';
+/** What may follow it to the end of a compact chunk: string members without escapes (OpenAI's `obfuscation`), then the end. */
+const AFTER_USAGE_NULL = /(?:,"[^"\\]*":"[^"\\]*")*\}$/y;
+
+/**
+ * The chunk without its `"usage":null` member, found without parsing, or null
+ * when the text does not end in the compact layout. In JSON, a text ending in
+ * `,"usage":null` and then only string members without escapes and a `}` has
+ * `usage` as a member of the top-level object: read backwards from the end,
+ * each of those tokens can be nothing else (inside a string the quotes would
+ * be escaped, and a nested object would end in `}}`). A text that is not JSON
+ * at all is of no use to the client either way; it loses the same bytes.
+ */
+function cutCompactUsageNull(value: string): string | null {
+  const at = value.lastIndexOf(USAGE_NULL);
+  if (at === -1) return null;
+  AFTER_USAGE_NULL.lastIndex = at + USAGE_NULL.length;
+  if (!AFTER_USAGE_NULL.test(value)) return null;
+  return value.slice(0, at) + value.slice(at + USAGE_NULL.length);
+}
 
 /** One event's bytes (latin1) as the client should receive them; '' to drop the event. */
-function transformEvent(event: string, parse: ParseJson): string {
+function transformEvent(event: string): string {
   const dataLines = findDataLines(event);
   if (dataLines.length === 0) return event;
-  const data = dataLines.length === 1 ? event.slice(dataLines[0]!.valueStart, dataLines[0]!.valueEnd) : dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
+  const only = dataLines.length === 1 ? dataLines[0] : undefined;
+  const value = only === undefined ? undefined : event.slice(only.valueStart, only.valueEnd);
+  // The common layout is cut without a parse (the accounting parses every chunk later, off the stream's path).
+  const cut = value === undefined ? null : cutCompactUsageNull(value);
+  if (only !== undefined && cut !== null) return event.slice(0, only.valueStart) + cut + event.slice(only.valueEnd);
+  const data = value ?? dataLines.map((line) => event.slice(line.valueStart, line.valueEnd)).join('\n');
   // The latin1 text is the UTF-8 text when every byte is ASCII.
-  const chunk = parse(NON_ASCII.test(data) ? Buffer.from(data, 'latin1').toString('utf8') : data);
+  const chunk = tryParseJson(NON_ASCII.test(data) ? Buffer.from(data, 'latin1').toString('utf8') : data);
   if (!isObject(chunk)) return event; // `[DONE]`, comments-only, non-JSON: untouched
   if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && isObject(chunk.usage)) return '';
-  const only = dataLines[0];
-  if (chunk.usage !== null || dataLines.length !== 1 || only === undefined) {
+  if (chunk.usage !== null || only === undefined || value === undefined) {
     // A JSON value split over several data lines is not something OpenAI-format
     // servers send; such an event is forwarded as is rather than rebuilt.
     return event;
@@ -171,15 +194,7 @@ function transformEvent(event: string, parse: ParseJson): string {
   // which would change number spellings, escapes and spacing. Finding it
   // textually is safe: inside a JSON string every `"` is escaped as `\"`, so a
   // `"usage":null` whose quotes are unescaped can only be a real member, and the
-  // scanner additionally checks it sits at the top level (for compact JSON the
-  // cut is exactly `,"usage":null` or `"usage":null,`).
-  const value = event.slice(only.valueStart, only.valueEnd);
-  if (value.endsWith(USAGE_NULL_LAST)) {
-    // The common layout, cut without scanning: in valid JSON (parsed above) a text ending in
-    // `,"usage":null}` ends with a top-level member `usage` whose value is null, the last one
-    // (inside a string the quotes would be escaped, and a nested object would end in `}}`).
-    return event.slice(0, only.valueStart) + value.slice(0, value.length - USAGE_NULL_LAST.length) + '}' + event.slice(only.valueEnd);
-  }
+  // scanner additionally checks it sits at the top level.
   const members = topLevelMembers(value);
   const usage = members === null ? null : findMember(members, 'usage');
   if (members === null || usage === null) return event;
