@@ -70,6 +70,24 @@ describe('LiveCoalescer', () => {
     expect(c.tick(2_000)).toEqual([]);
     expect(c.size).toBe(0);
   });
+  it('keeps the start order when calls end in any order, and ending a call twice or after it expired is harmless', () => {
+    const c = new LiveCoalescer({ ...options, minAgeMs: 0, maxAgeMs: 500 });
+    const [a, b, d] = ['a', 'b', 'd'].map((id) => c.start(started(id), source()));
+    c.end(b!);
+    c.end(b!);
+    expect(c.size).toBe(2);
+    expect(c.tick(1_100)).toEqual([started('a'), started('d')]);
+    const e = c.start(started('e', 1_200), source());
+    expect(c.tick(1_600)).toEqual([started('e', 1_200)]); // a and d expired
+    c.end(a!);
+    c.end(d!);
+    expect(c.size).toBe(1);
+    c.end(e!);
+    expect(c.size).toBe(0);
+    expect(c.tick(1_700)).toEqual([]);
+    c.start(started('f', 1_700), source());
+    expect(c.tick(1_800)).toEqual([started('f', 1_700)]);
+  });
 });
 
 describe('CallProgress', () => {

@@ -58,32 +58,72 @@ export interface CoalescerOptions {
   minAgeMs: number;
 }
 
+/** A tracked call, linked into the coalescer's list in the order calls started. */
+class TrackedCall implements LiveEntry {
+  dirty = false;
+  published = false;
+  sentChars = 0;
+  prev: TrackedCall | null = null;
+  next: TrackedCall | null = null;
+  linked = true;
+
+  constructor(
+    readonly started: LiveStarted,
+    readonly source: LiveSource,
+  ) {}
+}
+
+/**
+ * Calls in flight are kept in a doubly linked list rather than a Map. With a
+ * Map that every call entered and left, V8 promoted ~50 MB more to the old
+ * generation per 7 s of streamed saturation (~19 MB with the list, measured
+ * with --trace-gc-nvp), which cost full collections, CPU and memory.
+ */
 export class LiveCoalescer {
-  private readonly calls = new Map<string, LiveEntry>();
+  private head: TrackedCall | null = null;
+  private tail: TrackedCall | null = null;
+  private count = 0;
 
   constructor(private readonly options: CoalescerOptions) {}
 
   get size(): number {
-    return this.calls.size;
+    return this.count;
   }
 
   start(started: LiveStarted, source: LiveSource): LiveEntry | null {
-    if (this.calls.size >= this.options.maxCalls) return null;
-    const entry: LiveEntry = { started, source, dirty: false, published: false, sentChars: 0 };
-    this.calls.set(started.event_id, entry);
-    return entry;
+    if (this.count >= this.options.maxCalls) return null;
+    const call = new TrackedCall(started, source);
+    call.prev = this.tail;
+    if (this.tail) this.tail.next = call;
+    else this.head = call;
+    this.tail = call;
+    this.count++;
+    return call;
   }
 
   end(entry: LiveEntry | null): void {
-    if (entry) this.calls.delete(entry.started.event_id);
+    if (entry) this.unlink(entry as TrackedCall);
+  }
+
+  private unlink(call: TrackedCall): void {
+    if (!call.linked) return;
+    call.linked = false;
+    if (call.prev) call.prev.next = call.next;
+    else this.head = call.next;
+    if (call.next) call.next.prev = call.prev;
+    else this.tail = call.prev;
+    call.prev = call.next = null;
+    this.count--;
   }
 
   tick(now: number): LiveRecord[] {
     const out: LiveRecord[] = [];
-    for (const [id, entry] of this.calls) {
+    for (let call = this.head; call !== null; ) {
+      const entry = call;
+      call = call.next;
       if (out.length >= this.options.maxRecordsPerTick) break;
       if (now - entry.started.started_at > this.options.maxAgeMs) {
-        this.calls.delete(id);
+        this.unlink(entry);
         continue;
       }
       if (!entry.published) {
@@ -96,7 +136,7 @@ export class LiveCoalescer {
       const text = entry.source.text();
       out.push({
         type: 'progress',
-        event_id: id,
+        event_id: entry.started.event_id,
         at: now,
         text: entry.source.capture ? text.slice(entry.sentChars) : '',
         chars: text.length,

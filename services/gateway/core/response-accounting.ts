@@ -1,7 +1,7 @@
 import { isTerminalEvent } from './stream-end';
-import { createSseParser } from './wire/sse-parser';
+import { createSseParser, type SseParser } from './wire/sse-parser';
 import { createStreamAccumulator, emptyParsedResponse, parseErrorBody, parseResponseBody } from './wire';
-import type { Endpoint, ParsedResponse, WireFormat } from './wire/types';
+import type { Endpoint, ParsedResponse, StreamAccumulator, WireFormat } from './wire/types';
 
 /** Non-streamed bodies larger than this are not parsed (usage is then estimated). */
 export const MAX_PARSED_BODY_BYTES = 64 * 1024 * 1024;
@@ -18,8 +18,8 @@ export const MAX_UNPARSED_STREAM_BYTES = 64 * 1024;
  * when they are recorded.
  */
 export class ResponseAccounting {
-  private readonly sse: ReturnType<typeof createSseParser> | null;
-  private readonly accumulator;
+  /** A stream's parser and what it has read, made at the first parse (most calls: when recorded). */
+  private parse: { sse: SseParser; accumulator: StreamAccumulator } | null = null;
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
   /** Streamed chunks not parsed yet. */
@@ -34,13 +34,14 @@ export class ResponseAccounting {
     private readonly wire: WireFormat,
     private readonly status: number,
     readonly streamed: boolean,
-  ) {
-    this.sse = streamed ? createSseParser() : null;
-    this.accumulator = streamed ? createStreamAccumulator(endpoint, wire) : null;
+  ) {}
+
+  private parser(): { sse: SseParser; accumulator: StreamAccumulator } {
+    return (this.parse ??= { sse: createSseParser(), accumulator: createStreamAccumulator(this.endpoint, this.wire) });
   }
 
   push(chunk: Buffer): void {
-    if (this.sse) {
+    if (this.streamed) {
       this.unparsed.push(chunk);
       this.unparsedBytes += chunk.length;
       if (this.unparsedBytes > MAX_UNPARSED_STREAM_BYTES) this.parseStream();
@@ -57,14 +58,15 @@ export class ResponseAccounting {
   }
 
   private parseStream(): void {
-    if (!this.sse || !this.accumulator || this.unparsed.length === 0) return;
+    if (this.unparsed.length === 0) return;
+    const { sse, accumulator } = this.parser();
     const chunks = this.unparsed;
     this.unparsed = [];
     this.unparsedBytes = 0;
     for (const chunk of chunks) {
       this.terminalInLastChunk = false;
-      for (const event of this.sse.push(chunk)) {
-        this.accumulator.push(event);
+      for (const event of sse.push(chunk)) {
+        accumulator.push(event);
         if (isTerminalEvent(event)) this.terminalInLastChunk = true;
       }
     }
@@ -73,14 +75,15 @@ export class ResponseAccounting {
   /** The streamed answer's text so far, without ending the parse (for live views). */
   partialText(): string {
     this.parseStream();
-    return this.accumulator ? this.accumulator.result().text : '';
+    return this.streamed ? this.parser().accumulator.result().text : '';
   }
 
   result(): ParsedResponse {
-    if (this.sse && this.accumulator) {
+    if (this.streamed) {
       this.parseStream();
-      for (const event of this.sse.end()) this.accumulator.push(event);
-      return this.accumulator.result();
+      const { sse, accumulator } = this.parser();
+      for (const event of sse.end()) accumulator.push(event);
+      return accumulator.result();
     }
     if (this.bytes === 0 || this.bytes > MAX_PARSED_BODY_BYTES) return emptyParsedResponse();
     let json: unknown;
