@@ -6,6 +6,7 @@
  * between pushes.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { LineBreakFinder } from './line-breaks';
 import type { SseEvent } from './types';
 
 export interface SseParser {
@@ -30,6 +31,7 @@ const BYTE_ORDER_MARK = '\uFEFF';
 export function createSseParser(options: SseParserOptions = {}): SseParser {
   const discardUnterminated = options.discardUnterminatedEvent ?? false;
   const decoder = new StringDecoder('utf8');
+  const breaks = new LineBreakFinder();
 
   let partialLine = '';
   // A chunk that ends in CR leaves open whether the next byte is the LF of a CRLF.
@@ -93,11 +95,10 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
       skipLeadingLf = false;
       if (text.charCodeAt(0) === 0x0a) lineStart = 1;
     }
-    const lineBreak = /[\r\n]/g;
-    lineBreak.lastIndex = lineStart;
-    let match: RegExpExecArray | null;
-    while ((match = lineBreak.exec(text)) !== null) {
-      const breakAt = match.index;
+    breaks.reset(text, lineStart);
+    for (;;) {
+      const breakAt = breaks.next(lineStart);
+      if (breakAt === -1) break;
       const line = partialLine + text.slice(lineStart, breakAt);
       partialLine = '';
       let next = breakAt + 1;
@@ -110,7 +111,6 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
       }
       processLine(line, out);
       lineStart = next;
-      lineBreak.lastIndex = next;
     }
     partialLine += text.slice(lineStart);
   }

@@ -95,6 +95,16 @@ describe('createUsageStripper', () => {
     }
   });
 
+  it('handles line endings that change from event to event', () => {
+    const event = (n: number, ending: string): string => `data: {"n":${n},"usage":null}${ending}${ending}`;
+    const endings = ['\n', '\r\n', '\r', '\n', '\r', '\r\n', '\n'];
+    const upstreamMixed = Buffer.from(endings.map((e, i) => event(i, e)).join('') + 'data: [DONE]\n\n');
+    const expected = endings.map((e, i) => `data: {"n":${i}}${e}${e}`).join('') + 'data: [DONE]\n\n';
+    expect(strip([upstreamMixed]).output.toString()).toBe(expected);
+    expect(strip(splitEveryByte(upstreamMixed)).output.toString()).toBe(expected);
+    for (let seed = 1; seed < 20; seed++) expect(strip(splitAtRandom(upstreamMixed, seed, 17)).output.toString()).toBe(expected);
+  });
+
   it('emits each complete event as soon as its blank line arrives', () => {
     const text = upstream.toString('utf8');
     const firstEnd = text.indexOf('\n\n') + 2;

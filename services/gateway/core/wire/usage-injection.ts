@@ -12,6 +12,7 @@
  */
 import { findMember, removeMember, topLevelMembers } from './json-member-span';
 import { isObject, tryParseJson } from './json-value';
+import { LineBreakFinder } from './line-breaks';
 
 /**
  * The request body with `stream_options.include_usage` set, or null when the
@@ -78,6 +79,7 @@ export function createUsageStripper(): UsageStripper {
   // that LF belongs to the event already forwarded (or dropped).
   let lfMayContinuePrevious = false;
   let previousDropped = false;
+  const breaks = new LineBreakFinder();
 
   function emit(event: string): string {
     const transformed = transformEvent(event);
@@ -98,12 +100,12 @@ export function createUsageStripper(): UsageStripper {
       }
       pending += text;
 
-      const lineBreak = /[\r\n]/g;
-      lineBreak.lastIndex = searchFrom;
+      let pos = searchFrom;
       searchFrom = pending.length;
-      let match: RegExpExecArray | null;
-      while ((match = lineBreak.exec(pending)) !== null) {
-        const at = match.index;
+      breaks.reset(pending, pos);
+      for (;;) {
+        const at = breaks.next(pos);
+        if (at === -1) break;
         let next = at + 1;
         let endsOnCr = false;
         if (pending.charCodeAt(at) === CR) {
@@ -119,15 +121,16 @@ export function createUsageStripper(): UsageStripper {
         }
         if (at !== lineStart) {
           lineStart = next;
-          lineBreak.lastIndex = next;
+          pos = next;
           continue;
         }
         // Blank line: the event is complete and goes out now.
         out += emit(pending.slice(0, next));
         pending = pending.slice(next);
+        breaks.dropped(pending, next);
         lineStart = 0;
         searchFrom = pending.length;
-        lineBreak.lastIndex = 0;
+        pos = 0;
         if (endsOnCr) lfMayContinuePrevious = true;
       }
       return Buffer.from(out, 'latin1');
