@@ -41,9 +41,10 @@ export class AvroSerde<T> {
   /**
    * Encodes behind the header in one pass. avsc's `toBuffer()` starts from a
    * shared 1 KiB buffer and encodes again from scratch whatever does not fit,
-   * which is most events with captured bodies.
+   * which is most events with captured bodies. `alloc` gives the memory for
+   * the result (e.g. SlabPool.take).
    */
-  encode(value: T): Buffer {
+  encode(value: T, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
     if (this.schemaId === null) throw new LlmLoggerError('LOG_UNAVAILABLE', 'serde used before init()');
     let end = this.type.encode(value, this.scratch, HEADER_BYTES);
     if (end < 0) {
@@ -57,7 +58,7 @@ export class AvroSerde<T> {
       this.scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH_BYTES, Math.max(size, 2 * this.scratch.length)));
       end = this.type.encode(value, this.scratch, HEADER_BYTES);
     }
-    const out = Buffer.allocUnsafe(end);
+    const out = alloc(end);
     this.scratch.copy(out, 0, 0, end);
     return writeHeader(out, this.schemaId);
   }

@@ -49,7 +49,7 @@ async function until(condition: () => boolean, timeoutMs = 1_000): Promise<void>
   }
 }
 
-function handoff(sink: MemorySink, options: Partial<HandoffOptions> = {}): BatchHandoff<number> {
+function handoff(sink: MemorySink, options: Partial<HandoffOptions<number>> = {}): BatchHandoff<number> {
   return new BatchHandoff(sink, { maxQueue: 100, maxBatch: 10, lingerMs: 5, maxBackoffMs: 20, ...options });
 }
 
@@ -98,13 +98,15 @@ describe('BatchHandoff', () => {
     const sink = new MemorySink();
     sink.hold();
     const dropped: number[] = [];
-    const h = handoff(sink, { maxQueue: 3, maxBatch: 2, onDrop: (n) => dropped.push(n) });
+    const letGo: number[] = [];
+    const h = handoff(sink, { maxQueue: 3, maxBatch: 2, onDrop: (n) => dropped.push(n), onDropped: (items) => letGo.push(...items) });
     expect([h.offer(1), h.offer(2), h.offer(3)]).toEqual([true, true, true]);
     expect(h.full).toBe(true);
     expect(h.offer(4)).toBe(false);
     expect(dropped).toEqual([1]);
     const durable = h.offerDurable(5);
     await expect(durable).rejects.toMatchObject({ code: 'LOG_QUEUE_FULL', retriable: true });
+    expect(letGo).toEqual([4, 5]); // the items themselves, for whoever owns their memory
     sink.open();
     await h.shutdown();
     expect(sink.items).toEqual([1, 2, 3]);
@@ -143,7 +145,8 @@ describe('BatchHandoff', () => {
   it('flushes everything queued at shutdown, then refuses new items', async () => {
     const sink = new MemorySink();
     const dropped: number[] = [];
-    const h = handoff(sink, { maxBatch: 4, lingerMs: 10_000, onDrop: (n) => dropped.push(n) });
+    const letGo: number[] = [];
+    const h = handoff(sink, { maxBatch: 4, lingerMs: 10_000, onDrop: (n) => dropped.push(n), onDropped: (items) => letGo.push(...items) });
     for (let i = 0; i < 10; i++) h.offer(i);
     await h.shutdown();
     expect(sink.items).toEqual([...Array(10).keys()]);
@@ -151,6 +154,7 @@ describe('BatchHandoff', () => {
     expect(h.offer(99)).toBe(false);
     await expect(h.offerDurable(100)).rejects.toMatchObject({ code: 'LOG_CLOSED' });
     expect(dropped).toEqual([1]);
+    expect(letGo).toEqual([99, 100]);
   });
 
   it('flushes items queued behind a write in flight at shutdown', async () => {
@@ -182,7 +186,8 @@ describe('BatchHandoff', () => {
     const sink = new MemorySink();
     sink.failForever = true;
     const dropped: number[] = [];
-    const h = handoff(sink, { lingerMs: 0, maxBackoffMs: 10, onDrop: (n) => dropped.push(n) });
+    const letGo: number[] = [];
+    const h = handoff(sink, { lingerMs: 0, maxBackoffMs: 10, onDrop: (n) => dropped.push(n), onDropped: (items) => letGo.push(...items) });
     const waiter = h.offerDurable(1);
     const waiterOutcome = waiter.then(
       () => 'resolved',
@@ -197,6 +202,7 @@ describe('BatchHandoff', () => {
     const outcome = await waiterOutcome;
     expect(isLlmLoggerError(outcome, 'LOG_UNAVAILABLE')).toBe(true);
     expect(dropped).toEqual([2]);
+    expect(letGo.sort()).toEqual([1, 2]);
     expect(sink.items).toEqual([]);
     expect(h.depth).toBe(0);
   });
@@ -205,6 +211,7 @@ describe('BatchHandoff', () => {
   test('fails the waiters of a batch the sink refuses as non-retriable, and goes on', async () => {
     let refuse = true;
     const written: number[] = [];
+    const letGo: number[] = [];
     const h = new BatchHandoff<number>(
       {
         write: async (items) => {
@@ -212,7 +219,7 @@ describe('BatchHandoff', () => {
           written.push(...items);
         },
       },
-      { maxQueue: 100, maxBatch: 1, lingerMs: 0, maxBackoffMs: 10 },
+      { maxQueue: 100, maxBatch: 1, lingerMs: 0, maxBackoffMs: 10, onDropped: (items) => letGo.push(...items) },
     );
     const poisoned = h.offerDurable(1).then(
       () => 'resolved',
@@ -224,6 +231,7 @@ describe('BatchHandoff', () => {
       expect(await Promise.race([poisoned, timeout])).toBe('rejected');
       expect(await Promise.race([next, timeout])).toBe('resolved');
       expect(written).toEqual([2]);
+      expect(letGo).toEqual([1]);
     } finally {
       refuse = false;
       await h.shutdown(20);

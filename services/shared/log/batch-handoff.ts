@@ -12,7 +12,7 @@ export interface HandoffSink<T> {
   write(items: T[]): Promise<void>;
 }
 
-export interface HandoffOptions {
+export interface HandoffOptions<T = unknown> {
   maxQueue: number;
   maxBatch: number;
   /** How long the first queued item may wait for others to join its batch. */
@@ -20,6 +20,8 @@ export interface HandoffOptions {
   /** Upper bound of the retry backoff. */
   maxBackoffMs?: number;
   onDrop?: (count: number) => void;
+  /** Items let go of without being written: refused, given up at shutdown, or refused by the sink for good. */
+  onDropped?: (items: T[]) => void;
   onError?: (err: unknown, attempt: number) => void;
 }
 
@@ -41,7 +43,7 @@ export class BatchHandoff<T> {
 
   constructor(
     private readonly sink: HandoffSink<T>,
-    private readonly options: HandoffOptions,
+    private readonly options: HandoffOptions<T>,
   ) {}
 
   /** Items waiting, including the batch being written. */
@@ -65,6 +67,7 @@ export class BatchHandoff<T> {
   offer(item: T): boolean {
     if (this.shutdownPromise || this.depth >= this.options.maxQueue) {
       this.options.onDrop?.(1);
+      this.options.onDropped?.([item]);
       return false;
     }
     this.queue.push({ item, done: null });
@@ -74,9 +77,14 @@ export class BatchHandoff<T> {
 
   /** Queues an item and resolves once it is durable in the sink. */
   offerDurable(item: T): Promise<void> {
-    if (this.shutdownPromise) return Promise.reject(new LlmLoggerError('LOG_CLOSED', 'the event hand-off is shut down'));
-    if (this.depth >= this.options.maxQueue) {
-      return Promise.reject(new LlmLoggerError('LOG_QUEUE_FULL', 'the event hand-off queue is full', { retriable: true }));
+    const refused = this.shutdownPromise
+      ? new LlmLoggerError('LOG_CLOSED', 'the event hand-off is shut down')
+      : this.depth >= this.options.maxQueue
+        ? new LlmLoggerError('LOG_QUEUE_FULL', 'the event hand-off queue is full', { retriable: true })
+        : null;
+    if (refused) {
+      this.options.onDropped?.([item]);
+      return Promise.reject(refused);
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ item, done: (err) => (err ? reject(err) : resolve()) });
@@ -120,12 +128,14 @@ export class BatchHandoff<T> {
           this.queue = [];
           this.head = 0;
           this.options.onDrop?.(lost.length);
+          this.options.onDropped?.(lost.map((p) => p.item));
           for (const p of lost) p.done?.(error);
           return;
         }
         // The sink refused this batch for good: it can never be written.
         this.consumeTo(end);
         this.options.onDrop?.(batch.length);
+        this.options.onDropped?.(batch.map((p) => p.item));
         for (const p of batch) p.done?.(error);
         continue;
       }

@@ -3,6 +3,7 @@ import { LlmLoggerError } from '../errors';
 import type { InferenceEvent } from '../event/inference-event';
 import type { AvroSerde } from '../event/serde';
 import { BatchHandoff, type HandoffOptions } from './batch-handoff';
+import { SlabPool } from './slab-pool';
 import type { EventLog, ProducerRecord } from './event-log';
 
 /**
@@ -12,21 +13,36 @@ import type { EventLog, ProducerRecord } from './event-log';
  */
 export class EventRecorder {
   readonly handoff: BatchHandoff<ProducerRecord>;
+  /** Encoded events live in reused slabs until written (see SlabPool). */
+  private readonly slabs = new SlabPool();
+  private readonly take = (size: number): Buffer => this.slabs.take(size);
 
   constructor(
     log: EventLog,
     private readonly serde: AvroSerde<InferenceEvent>,
-    private readonly options: HandoffOptions,
+    private readonly options: HandoffOptions<ProducerRecord>,
     private readonly onEncodeError: (err: unknown, eventId: string) => void = () => undefined,
     private readonly logAccepts: () => boolean = () => true,
   ) {
-    this.handoff = new BatchHandoff<ProducerRecord>({ write: (records) => log.append(TOPICS.inference, records) }, options);
+    this.handoff = new BatchHandoff<ProducerRecord>(
+      {
+        write: async (records) => {
+          await log.append(TOPICS.inference, records);
+          this.release(records);
+        },
+      },
+      { ...options, onDropped: (records) => this.release(records) },
+    );
+  }
+
+  private release(records: readonly ProducerRecord[]): void {
+    for (const r of records) this.slabs.release(r.value);
   }
 
   /** The record for an event, or null (counted as dropped) when it cannot be encoded. */
   private encode(event: InferenceEvent): ProducerRecord | null {
     try {
-      return { key: event.event_id, value: this.serde.encode(event), timestamp: event.ended_at };
+      return { key: event.event_id, value: this.serde.encode(event, this.take), timestamp: event.ended_at };
     } catch (err) {
       this.options.onDrop?.(1);
       this.onEncodeError(err, event.event_id);

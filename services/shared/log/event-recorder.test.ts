@@ -1,0 +1,58 @@
+import { sampleEvent } from '../../../test/support/sample-event';
+import type { InferenceEvent } from '../event/inference-event';
+import { inferenceEventSerde } from '../event/inference-serde';
+import type { EventLog, ProducerRecord, SchemaRegistry } from './event-log';
+import { EventRecorder } from './event-recorder';
+
+function memoryRegistry(): SchemaRegistry {
+  const schemas: string[] = [];
+  return {
+    register: async (_subject: string, schema: string) => schemas.push(schema),
+    schemaById: async (id: number) => schemas[id - 1]!,
+  };
+}
+
+/** A log that holds each append until `open()`, then keeps a copy of what it was given (as the real adapters copy). */
+function heldLog() {
+  const stored: Buffer[] = [];
+  let gate: Promise<void> = Promise.resolve();
+  let open: () => void = () => undefined;
+  const log = {
+    append: async (_topic: string, records: ProducerRecord[]) => {
+      await gate;
+      for (const r of records) stored.push(Buffer.from(r.value));
+    },
+  } as unknown as EventLog;
+  return {
+    log,
+    stored,
+    hold: () => (gate = new Promise((r) => (open = r))),
+    open: () => open(),
+  };
+}
+
+describe('EventRecorder', () => {
+  it('keeps every encoded event intact until its batch is written, though the memory is reused after', async () => {
+    const serde = await inferenceEventSerde(memoryRegistry());
+    const held = heldLog();
+    const recorder = new EventRecorder(held.log, serde, { maxQueue: 10_000, maxBatch: 50, lingerMs: 1 });
+    const events: InferenceEvent[] = [];
+    const body = 'x'.repeat(3_000);
+    for (let round = 0; round < 4; round++) {
+      held.hold();
+      // More than one slab's worth waits while the write is held.
+      for (let i = 0; i < 200; i++) {
+        const event = sampleEvent({ event_id: `e-${round}-${i}`, request_body: `${body}${i}`, response_body: `${i}${body}` });
+        events.push(event);
+        expect(recorder.record(event)).toBe(true);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      held.open();
+      while (recorder.handoff.depth > 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    await recorder.shutdown(1_000);
+    const decoded = await Promise.all(held.stored.map((v) => serde.decode(v)));
+    expect(decoded.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
+    expect(decoded.map((e) => e.request_body)).toEqual(events.map((e) => e.request_body));
+  });
+});
