@@ -127,22 +127,25 @@ export class BatchHandoff<T> {
           const lost = this.queue.slice(this.head);
           this.queue = [];
           this.head = 0;
-          this.options.onDrop?.(lost.length);
-          this.options.onDropped?.(lost.map((p) => p.item));
-          for (const p of lost) p.done?.(error);
+          this.lose(lost, error);
           return;
         }
         // The sink refused this batch for good: it can never be written.
         this.consumeTo(end);
-        this.options.onDrop?.(batch.length);
-        this.options.onDropped?.(batch.map((p) => p.item));
-        for (const p of batch) p.done?.(error);
+        this.lose(batch, error);
         continue;
       }
       this.consumeTo(end);
       for (const p of batch) p.done?.();
       if (this.depth < this.options.maxBatch && !this.shutdownPromise) return;
     }
+  }
+
+  /** Items that will never be written: counted, handed back, their waiters failed. */
+  private lose(pending: Pending<T>[], error: Error): void {
+    this.options.onDrop?.(pending.length);
+    this.options.onDropped?.(pending.map((p) => p.item));
+    for (const p of pending) p.done?.(error);
   }
 
   /** Drops the items before `end` from the queue. */

@@ -1,16 +1,10 @@
+import Database from 'better-sqlite3';
 import { sampleEvent } from '../../../test/support/sample-event';
 import type { InferenceEvent } from '../event/inference-event';
 import { inferenceEventSerde } from '../event/inference-serde';
-import type { EventLog, ProducerRecord, SchemaRegistry } from './event-log';
+import type { EventLog, ProducerRecord } from './event-log';
+import { SqliteSchemaRegistry } from './embedded/sqlite-schema-registry';
 import { EventRecorder } from './event-recorder';
-
-function memoryRegistry(): SchemaRegistry {
-  const schemas: string[] = [];
-  return {
-    register: async (_subject: string, schema: string) => schemas.push(schema),
-    schemaById: async (id: number) => schemas[id - 1]!,
-  };
-}
 
 /** A log that holds each append until `open()`, then keeps a copy of what it was given (as the real adapters copy). */
 function heldLog() {
@@ -33,7 +27,7 @@ function heldLog() {
 
 describe('EventRecorder', () => {
   it('keeps every encoded event intact until its batch is written, though the memory is reused after', async () => {
-    const serde = await inferenceEventSerde(memoryRegistry());
+    const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
     const held = heldLog();
     const recorder = new EventRecorder(held.log, serde, { maxQueue: 10_000, maxBatch: 50, lingerMs: 1 });
     const events: InferenceEvent[] = [];

@@ -56,7 +56,7 @@ export class SlabPool {
     if (slab.pending === 0 && slab !== this.current) this.recycle(slab);
   }
 
-  /** Slabs waiting for reuse (for tests and metrics). */
+  /** Slabs waiting for reuse (for tests). */
   get freeSlabs(): number {
     return this.free.length;
   }
