@@ -126,12 +126,13 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   // Decoded at most once: parsed, and recorded as is when captured whole.
   let bodyText: string | null = null;
   const requestText = (): string => (bodyText ??= body.toString('utf8'));
-  const request: ParsedRequest = parseRequest(endpoint, parseJson(endpoint, requestText));
+  const requestJson = parseJson(endpoint, requestText);
+  const request: ParsedRequest = parseRequest(endpoint, requestJson);
   // A streamed OpenAI-format call that did not ask for usage: ask on its behalf
   // and strip what that adds before the client sees it.
   const rewritten =
     upstream.format === 'openai' && (endpoint === 'chat.completions' || endpoint === 'completions') && request.stream && !request.includeUsage
-      ? injectIncludeUsage(body)
+      ? injectIncludeUsage(body, requestJson)
       : null;
 
   const fwd = forwardRequestHeaders(req.rawHeaders, upstream, { identityEncoding: rewritten !== null });

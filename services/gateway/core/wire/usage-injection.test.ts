@@ -39,6 +39,13 @@ describe('injectIncludeUsage', () => {
     expect(inject('{"stream":true,"stream_options":{}}')).toBe('{"stream":true,"stream_options":{"include_usage":true}}');
   });
 
+  it('takes the JSON the proxy already parsed, with the same result', () => {
+    for (const text of ['{"stream":true,"stream_options":{"include_obfuscation":false},"n":2}', '{"stream":false}', '{"stream":true,"stream_options":{"include_usage":true}}']) {
+      const parsed = injectIncludeUsage(Buffer.from(text), JSON.parse(text));
+      expect(parsed?.toString() ?? null).toBe(inject(text));
+    }
+  });
+
   it('works on pretty-printed bodies', () => {
     const out = inject('{\n  "model": "m",\n  "stream": true\n}\n');
     expect(out).not.toBeNull();

@@ -19,9 +19,9 @@ import { LineBreakFinder } from './line-breaks';
  * body must be forwarded untouched: not a JSON object, not streaming, or the
  * client already asked for usage. Everything outside `stream_options` keeps
  * its exact bytes. Meant for `chat.completions` and `completions` only.
+ * `parsed` is the body's JSON when the caller has already parsed it.
  */
-export function injectIncludeUsage(body: Buffer): Buffer | null {
-  const parsed = tryParseJson(body.toString('utf8'));
+export function injectIncludeUsage(body: Buffer, parsed: unknown = tryParseJson(body.toString('utf8'))): Buffer | null {
   if (!isObject(parsed) || parsed.stream !== true) return null;
   const options = parsed.stream_options;
   if (isObject(options) && options.include_usage === true) return null;
