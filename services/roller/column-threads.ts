@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { packValues } from '../shared/threads/packed-values';
+import { SharedBufferPool } from '../shared/threads/shared-buffer-pool';
 import { spawnWorker } from '../shared/threads/spawn-worker';
 import { workerScript } from '../shared/threads/worker-script';
 
@@ -56,9 +57,8 @@ export class ColumnThreads {
   private nextId = 1;
   /** Files with records not packed yet. */
   private readonly dirty = new Set<FileColumns>();
-  /** Buffers of pieces no longer needed, smallest first. */
-  private readonly spare: SharedArrayBuffer[] = [];
-  private spareBytes = 0;
+  /** Buffers of pieces no longer needed. */
+  private readonly buffers = new SharedBufferPool(SPARE_BYTES);
 
   constructor(count = 2) {
     this.threads = Array.from({ length: Math.max(1, count) }, () => ({ worker: null, encodes: new Map() }));
@@ -125,7 +125,7 @@ export class ColumnThreads {
       file.bodies.length,
       (i) => file.bodies[i]!,
       (i) => file.starts[i]!,
-      (bytes) => this.sharedBuffer(bytes),
+      this.buffers.take,
     );
     file.pieces.push({ values: values.buffer as SharedArrayBuffer, ends, offsets: Float64Array.from(file.offsets) });
     file.bodies.length = file.starts.length = file.offsets.length = 0;
@@ -133,25 +133,9 @@ export class ColumnThreads {
 
   /** Only for pieces no thread reads any more (a file encoded, or never sent). */
   private forget(file: FileColumns): void {
-    for (const p of file.pieces) {
-      if (this.spareBytes + p.values.byteLength > SPARE_BYTES) break;
-      const at = this.spare.findIndex((b) => b.byteLength >= p.values.byteLength);
-      this.spare.splice(at < 0 ? this.spare.length : at, 0, p.values);
-      this.spareBytes += p.values.byteLength;
-    }
+    for (const p of file.pieces) this.buffers.give(p.values);
     file.pieces = [];
     file.bodies.length = file.starts.length = file.offsets.length = 0;
-  }
-
-  /** `bytes` at the start of a spare buffer at most about twice as large, else of a new one. */
-  private sharedBuffer(bytes: number): Buffer {
-    const at = this.spare.findIndex((b) => b.byteLength >= bytes);
-    if (at >= 0 && this.spare[at]!.byteLength <= 2 * bytes + 65_536) {
-      const [b] = this.spare.splice(at, 1);
-      this.spareBytes -= b!.byteLength;
-      return Buffer.from(b!, 0, bytes);
-    }
-    return Buffer.from(new SharedArrayBuffer(bytes));
   }
 
   private worker(thread: Thread): Worker {

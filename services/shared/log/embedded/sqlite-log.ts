@@ -1,4 +1,3 @@
-import { packValues } from '../../threads/packed-values';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -202,9 +201,7 @@ export class SqliteEventLog implements EventLog {
       keys: records.map((r) => r.key),
       timestamps: records.map((r) => r.timestamp ?? now),
       headers: records.map((r) => (r.headers ? JSON.stringify(r.headers) : null)),
-      // A buffer of its own (not a slice of Buffer's pool): it is moved, not copied, to the writer thread.
-      values: packValues(records.length, (i) => records[i]!.value).values,
-      lengths: records.map((r) => r.value.length),
+      values: records.map((r) => r.value),
     };
     return this.writer.append(batch).then(() => {
       this.appended.emit(topic);

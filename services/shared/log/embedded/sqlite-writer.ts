@@ -3,6 +3,8 @@ import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../../threads/spawn-worker';
 import BetterSqlite3 from 'better-sqlite3';
 import { LlmLoggerError } from '../../errors';
+import { packValues } from '../../threads/packed-values';
+import { SharedBufferPool } from '../../threads/shared-buffer-pool';
 
 /**
  * Appends to the embedded log run on a worker thread with its own SQLite
@@ -11,15 +13,20 @@ import { LlmLoggerError } from '../../errors';
  * transaction has committed.
  */
 
-export interface AppendBatch {
+/** Records to append to one topic, as the log hands them to the writer. */
+export interface AppendRecords {
   topic: string;
   partitions: number[];
   keys: (string | null)[];
   timestamps: number[];
   headers: (string | null)[];
-  /** All values back to back; `lengths[i]` bytes each. */
-  values: Buffer;
-  lengths: number[];
+  values: Buffer[];
+}
+
+/** The same on their way to the writer core: the values back to back in one buffer, `ends[i]` where each ends. */
+interface AppendBatch extends Omit<AppendRecords, 'values'> {
+  values: Uint8Array;
+  ends: Int32Array;
 }
 
 export interface ExpireRequest {
@@ -68,16 +75,10 @@ function createWriterCore(Database: typeof BetterSqlite3, path: string, sync: 'n
       if (!list) byPartition.set(p, (list = []));
       list.push(i);
     });
-    const starts: number[] = [];
-    let pos = 0;
-    for (const len of b.lengths) {
-      starts.push(pos);
-      pos += len;
-    }
     for (const [p, indexes] of byPartition) {
       let offset = nextOffset.get(b.topic, p)?.next_offset ?? 0;
       for (const i of indexes) {
-        const value = values.subarray(starts[i], starts[i]! + b.lengths[i]!);
+        const value = values.subarray(i === 0 ? 0 : b.ends[i - 1], b.ends[i]);
         insert.run(b.topic, p, offset++, b.timestamps[i], b.keys[i], value, b.headers[i]);
       }
       bump.run(indexes.length, b.topic, p);
@@ -153,8 +154,10 @@ export class SqliteWriter {
   private worker: Worker | null = null;
   private inline: WriterCore | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void; values: SharedArrayBuffer }>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Where batches' values are packed: read by the writer thread in place, reused once it has replied. */
+  private readonly buffers = new SharedBufferPool(8 * 1024 * 1024, true);
 
   constructor(
     private readonly path: string,
@@ -166,6 +169,7 @@ export class SqliteWriter {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    this.buffers.give(p.values);
     if (error === undefined) p.resolve();
     else p.reject(new LlmLoggerError('LOG_UNAVAILABLE', `embedded log append failed: ${error}`, { retriable: true }));
   };
@@ -197,17 +201,17 @@ export class SqliteWriter {
       return;
     }
     this.worker ??= this.spawn();
-    // The values buffer is the batch's own (see SqliteEventLog.append): moved to the thread, not copied.
-    if ('batch' in msg) this.worker.postMessage(msg, [msg.batch.values.buffer as ArrayBuffer]);
-    else this.worker.postMessage(msg);
+    this.worker.postMessage(msg);
   }
 
-  append(batch: AppendBatch): Promise<void> {
+  append(records: AppendRecords): Promise<void> {
     const id = this.nextId++;
+    const { values: list, ...meta } = records;
+    const { values, ends } = packValues(list.length, (i) => list[i]!, undefined, this.buffers.take);
     const done = new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, values: values.buffer as SharedArrayBuffer });
     });
-    this.send({ id, batch });
+    this.send({ id, batch: { ...meta, values, ends } });
     this.inflight.add(done);
     const forget = (): void => void this.inflight.delete(done);
     done.then(forget, forget);
