@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
@@ -61,6 +61,34 @@ function rawRequest(path: string, headers: Record<string, string> = {}): Promise
     });
     req.on('error', reject);
     req.end(chatBody());
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A streamed answer of ~15 MB (more than the sockets buffer), its response
+ * paused as soon as its headers arrive: the gateway soon has to stop reading
+ * the upstream until the client reads again.
+ */
+function pausedBigStream(): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  const url = new URL(pipeline.gatewayUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/openai/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-stand-in-chunks': '8000', 'x-stand-in-piece-chars': '2000' },
+      },
+      (res) => {
+        res.pause();
+        resolve({ req, res });
+      },
+    );
+    req.on('error', reject);
+    req.end(chatBody({ stream: true }));
   });
 }
 
@@ -203,6 +231,23 @@ describe('upstream failures', () => {
     expect(event.http_status).toBe(200);
   });
 
+  test('a client that stops reading a long stream for longer than the body timeout still gets all of it', async () => {
+    const { res } = await pausedBigStream();
+    await sleep(1_000); // the body timeout is 300 ms, but waiting for the client is not upstream silence
+    const body = await new Promise<string>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve(Buffer.concat(parts).toString()));
+      res.on('error', reject); // cut short
+      res.resume();
+    });
+    expect(body.length).toBeGreaterThan(10_000_000);
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const event = await pipeline.waitForEvent(String(res.headers['x-llm-request-id']));
+    expect(event.error_class).toBeNull();
+    expect(event.usage.output_tokens).toBe(8_000);
+  }, 20_000);
+
   test.each([
     ['openai', 'error-401-invalid-api-key', 401, 'client_error'],
     ['openai', 'error-429-rate-limit', 429, 'rate_limited'],
@@ -255,8 +300,18 @@ describe('client behaviour', () => {
     expect(event.usage.output_tokens).toBeLessThan(200);
     expect(event.usage.input_tokens).toBeGreaterThan(0);
     // The gateway let go of the upstream too.
-    for (let i = 0; i < 100 && upstream.aborted.length === abortedBefore; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && upstream.aborted.length === abortedBefore; i++) await sleep(10);
     expect(upstream.aborted.length).toBeGreaterThan(abortedBefore);
+  });
+
+  test('a client that disconnects while the gateway waits for it to read: the call ends, recorded as cancelled', async () => {
+    const { req, res } = await pausedBigStream();
+    res.on('error', () => undefined);
+    await sleep(500);
+    req.destroy();
+    const event = await pipeline.waitForEvent(String(res.headers['x-llm-request-id']));
+    expect(event.client_cancelled).toBe(true);
+    expect(event.error_class).toBe('client_cancelled');
   });
 
   test('a body over the limit gets 413 and is not forwarded', async () => {

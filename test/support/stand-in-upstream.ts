@@ -16,6 +16,7 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-first-event-delay-ms: 300` send a stream's headers at once, its first event this much later
  * - `x-stand-in-hang: headers|body` never answer / stop after the first event
  * - `x-stand-in-chunks: 40` number of content pieces in a generated stream
+ * - `x-stand-in-piece-chars: 1000` make each piece at least this long (a word repeated)
  */
 
 export interface RecordedRequest {
@@ -39,9 +40,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 const WORDS = 'Hello from the stand-in upstream: this answer streams one word at a time, like a real model would.'.split(' ');
 
-function contentPieces(count: number): string[] {
+function contentPieces(count: number, minChars = 0): string[] {
   const pieces: string[] = [];
-  for (let i = 0; i < count; i++) pieces.push((i === 0 ? '' : ' ') + WORDS[i % WORDS.length]!);
+  for (let i = 0; i < count; i++) {
+    const word = WORDS[i % WORDS.length]!;
+    pieces.push((i === 0 ? '' : ' ') + word.repeat(Math.max(1, Math.ceil(minChars / word.length))));
+  }
   return pieces;
 }
 
@@ -221,7 +225,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
     return;
   }
   const model = typeof body.model === 'string' ? body.model : 'stand-in-model';
-  const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8));
+  const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
   const url = req.url ?? '';
 
   if (url.endsWith('/embeddings')) {

@@ -1,6 +1,6 @@
 import type { Tiktoken, TiktokenBPE } from 'js-tiktoken/lite' with { 'resolution-mode': 'import' };
 
-import { encodingForModel, estimateTokens } from './token-estimator';
+import { encodingForModel, estimateTokens, pieces } from './token-estimator';
 
 let reference: Tiktoken | undefined;
 
@@ -60,11 +60,44 @@ describe('estimateTokens', () => {
     expect(estimateTokens('gpt-4o', text)).toBe(encodeWhole(text));
   });
 
-  it('stays linear on a long unbroken run', () => {
-    // Encoded whole, this run takes minutes: byte-pair merging is quadratic in it.
-    const started = Date.now();
-    expect(estimateTokens('gpt-4o', 'a'.repeat(50_000))).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(5_000);
+  it.each([
+    ['one unbroken run', 'a'.repeat(50_000)],
+    // Long words between spaces: each window has whitespace, but the runs before it are long.
+    ['long words between spaces', ('alpha'.repeat(400) + ' ').repeat(1_000)],
+    ['only whitespace', ' '.repeat(1_000_000)],
+    ['a huge text', 'The quick brown fox jumps over the lazy dog. '.repeat(700_000)],
+  ])('stays fast on %s', (_name, text) => {
+    // Encoded whole (or in long pieces), such text took from seconds to minutes.
+    const started = performance.now();
+    expect(estimateTokens('gpt-4o', text)).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('estimates text over its exact-count limit from samples, closely', () => {
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'résumé', '数据'];
+    const text = Array.from({ length: 60_000 }, (_, i) => words[(i * 5) % words.length]).join(' ');
+    expect(text.length).toBeGreaterThan(300_000);
+    const whole = encodeWhole(text);
+    const estimate = estimateTokens('gpt-4o', text);
+    expect(Math.abs(estimate - whole) / whole).toBeLessThan(0.02);
+  });
+
+  it('cuts no surrogate pair in two', () => {
+    const text = 'x' + '🙂'.repeat(200); // one unbroken run, longer than a run is kept, its pairs at odd offsets
+    const cut = pieces(text);
+    expect(cut.length).toBeGreaterThan(1);
+    expect(cut.join('')).toBe(text);
+    for (const piece of cut) expect(piece.charCodeAt(0)).not.toBe(0xde42); // the second half of 🙂
+  });
+
+  it('cuts long text where whitespace runs begin, and long runs where they stand', () => {
+    const cut = pieces(('word '.repeat(300) + 'z'.repeat(150) + '   ').repeat(3));
+    expect(cut.join('')).toBe(('word '.repeat(300) + 'z'.repeat(150) + '   ').repeat(3));
+    for (const piece of cut) {
+      expect(piece.length).toBeLessThanOrEqual(1024 + 64);
+      expect(/\S{65}|\s{65}/.test(piece)).toBe(false);
+    }
+    expect(cut.filter((p) => /^\s/.test(p)).length).toBeGreaterThan(0);
   });
 
   it('estimates unbroken runs closely', () => {
