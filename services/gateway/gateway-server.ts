@@ -12,6 +12,7 @@ import { isRouteError, resolveRoute } from './core/routing';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
+import { UpstreamDeadlines } from './upstream-deadlines';
 import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
 import { closeServer } from '../shared/http/close-server';
@@ -50,6 +51,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     connections: 256, // per upstream origin
     pipelining: 1,
   });
+  const deadlines = new UpstreamDeadlines(g.headersTimeoutMs, g.bodyTimeoutMs);
   const { metrics } = deps;
   const ended = new EndedCalls({
     eventDeps: {
@@ -74,11 +76,10 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       sampleRate: g.sampleRate,
       maxRequestBytes: g.maxRequestBytes,
       captureMaxBytes: g.captureMaxBytes,
-      headersTimeoutMs: g.headersTimeoutMs,
-      bodyTimeoutMs: g.bodyTimeoutMs,
       strict: g.auditMode === 'strict',
     },
     dispatcher,
+    deadlines,
     ended,
     canRecord: () => recorder.canRecord(),
     metrics,
@@ -171,6 +172,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       await closeServer(server, graceMs);
       ended.flush(); // the calls that ended last reach the log before it is flushed
       await dispatcher.close().catch(() => undefined);
+      deadlines.close();
     },
   };
 }

@@ -17,6 +17,7 @@ import type { Logger } from '../shared/observability/logger';
 import type { EndedCalls } from './ended-calls';
 import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
+import { UpstreamTimeoutError, type UpstreamDeadlines } from './upstream-deadlines';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
@@ -26,14 +27,14 @@ export interface ProxySettings {
   sampleRate: number;
   maxRequestBytes: number;
   captureMaxBytes: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
   strict: boolean;
 }
 
 export interface ProxyDeps {
   settings: ProxySettings;
   dispatcher: Dispatcher;
+  /** The upstream timeouts. */
+  deadlines: UpstreamDeadlines;
   /** Where ended calls are recorded. */
   ended: EndedCalls;
   /** Strict mode refuses calls while this is false. */
@@ -78,11 +79,7 @@ function decoderFor(encoding: string | string[] | undefined): Transform | null {
 
 function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 } {
   const message = err instanceof Error ? err.message : String(err);
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError
-  ) {
+  if (err instanceof UpstreamTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
     return { status: 504, errorClass: 'upstream_timeout', message: `upstream timed out: ${message}` };
   }
   return { status: 502, errorClass: 'upstream_unreachable', message: `upstream unreachable: ${message}` };
@@ -157,10 +154,16 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let controller: Dispatcher.DispatchController | null = null;
   let finished = false;
   let cancelled = false;
+  // Why the upstream request was cut before it started, if it was.
+  let abortReason: Error | null = null;
+  const abortUpstream = (reason: Error): void => {
+    abortReason ??= reason;
+    controller?.abort(reason);
+  };
   const onClientClose = (): void => {
     if (finished) return;
     cancelled = true;
-    controller?.abort(new Error('client disconnected'));
+    abortUpstream(new Error('client disconnected'));
   };
   res.on('close', onClientClose);
 
@@ -213,7 +216,11 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     }
     if (!res.write(out) && ctl) {
       ctl.pause();
-      res.once('drain', () => ctl.resume());
+      deadline.paused = true;
+      res.once('drain', () => {
+        deadline.paused = false;
+        ctl.resume();
+      });
     }
   };
 
@@ -236,6 +243,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   };
 
   metrics.inFlight.inc();
+  const deadline = deps.deadlines.watch(startMono, abortUpstream);
   try {
     await new Promise<void>((resolve, reject) => {
       deps.dispatcher.dispatch(
@@ -245,15 +253,17 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           method: method as Dispatcher.HttpMethod,
           headers: fwd.headers,
           body: method === 'GET' || method === 'HEAD' ? null : (rewritten ?? body),
-          headersTimeout: settings.headersTimeoutMs,
-          bodyTimeout: settings.bodyTimeoutMs,
+          // UpstreamDeadlines times the call: no timers of undici's per call.
+          headersTimeout: 0,
+          bodyTimeout: 0,
         },
         {
           onRequestStart(ctl) {
             controller = ctl;
-            if (cancelled) ctl.abort(new Error('client disconnected'));
+            if (abortReason) ctl.abort(abortReason);
           },
           onResponseStart(_ctl, statusCode, headers) {
+            deadline.headersReceived();
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
             accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
@@ -282,6 +292,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             }
           },
           onResponseData(ctl, chunk) {
+            deadline.active = true;
             responseBytes += chunk.length;
             if (live) live.dirty = true;
             if (decoder) decoder.write(chunk);
@@ -316,6 +327,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
       }
     }
   } finally {
+    deadline.done();
     metrics.inFlight.dec();
   }
 
