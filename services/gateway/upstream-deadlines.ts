@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { IntrusiveList, ListNode } from '../shared/collections/intrusive-list';
 
 /**
  * The upstream timeouts of the calls in flight (response headers within
@@ -17,7 +18,8 @@ import { performance } from 'node:perf_hooks';
  * undici's timers had).
  */
 export class UpstreamDeadlines {
-  private readonly watched = new Set<Deadline>();
+  /** See IntrusiveList for why not a Set. */
+  private readonly watched = new IntrusiveList<Deadline>();
   private timer: NodeJS.Timeout | null = null;
   private readonly checkEveryMs: number;
 
@@ -39,7 +41,7 @@ export class UpstreamDeadlines {
 
   /** @internal */
   forget(deadline: Deadline): void {
-    this.watched.delete(deadline);
+    this.watched.remove(deadline);
   }
 
   /** Stops the timer (calls still watched never expire). */
@@ -52,23 +54,24 @@ export class UpstreamDeadlines {
   /** @internal exposed for tests */
   check(): void {
     const now = this.now();
-    for (const d of this.watched) {
+    for (let d = this.watched.first; d !== null; ) {
+      const next = d.next;
+      const limit = d.receiving ? this.bodyTimeoutMs : this.headersTimeoutMs;
       if (d.paused || d.active) {
         // Bytes arrived since the last check (or the client is not reading): silence starts now.
         d.active = false;
         d.since = now;
-        continue;
+      } else if (now - d.since >= limit) {
+        this.watched.remove(d);
+        d.expire(
+          new UpstreamTimeoutError(
+            d.receiving
+              ? `no data from the upstream for ${limit} ms (LLM_LOGGER_UPSTREAM_BODY_TIMEOUT_MS)`
+              : `no response headers within ${limit} ms (LLM_LOGGER_UPSTREAM_HEADERS_TIMEOUT_MS)`,
+          ),
+        );
       }
-      const limit = d.receiving ? this.bodyTimeoutMs : this.headersTimeoutMs;
-      if (now - d.since < limit) continue;
-      this.watched.delete(d);
-      d.expire(
-        new UpstreamTimeoutError(
-          d.receiving
-            ? `no data from the upstream for ${limit} ms (LLM_LOGGER_UPSTREAM_BODY_TIMEOUT_MS)`
-            : `no response headers within ${limit} ms (LLM_LOGGER_UPSTREAM_HEADERS_TIMEOUT_MS)`,
-        ),
-      );
+      d = next;
     }
     if (this.watched.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -77,7 +80,7 @@ export class UpstreamDeadlines {
   }
 }
 
-export class Deadline {
+export class Deadline extends ListNode<Deadline> {
   /** Set on each chunk from the upstream; the next check restarts the silence from there. */
   active = false;
   /** While the client is not reading, the upstream is not read either: not silence. */
@@ -93,6 +96,7 @@ export class Deadline {
     /** @internal */
     readonly expire: (err: UpstreamTimeoutError) => void,
   ) {
+    super();
     this.since = sentAt;
   }
 
