@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
@@ -13,6 +12,7 @@ import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { UpstreamDeadlines } from './upstream-deadlines';
+import { Agent } from './undici-parts';
 import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
 import { closeServer } from '../shared/http/close-server';

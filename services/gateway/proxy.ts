@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import { sendJsonError } from '../shared/http/json-response';
 import { BoundedCapture } from './core/body-capture';
@@ -18,6 +18,7 @@ import type { EndedCalls } from './ended-calls';
 import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 import { UpstreamTimeoutError, type UpstreamDeadlines } from './upstream-deadlines';
+import { errors as undiciErrors } from './undici-parts';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
