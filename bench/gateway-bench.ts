@@ -141,12 +141,13 @@ async function main(): Promise<void> {
   process.stdout.write('\n| measure | direct | bare proxy | gateway (logging on) |\n|---|---|---|---|\n');
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
 
-  const checks: [string, string, boolean][] = [
+  // null: reported, not a target
+  const checks: [string, string, boolean | null][] = [
     ['gateway / bare saturation throughput >= 80%', `${fmt((100 * sat('gateway')) / sat('bare'), 1)}%`, sat('gateway') / sat('bare') >= 0.8],
     [
-      'gateway / bare saturation throughput, streamed answers (reported; the target above is measured with plain answers)',
+      'gateway / bare saturation throughput, streamed answers (the target above is measured with plain answers)',
       `${fmt((100 * streamSat('gateway')) / streamSat('bare'), 1)}%`,
-      streamSat('gateway') / streamSat('bare') >= 0.8,
+      null,
     ],
     ['added latency p50 <= 1 ms', `${fmt(lat('gateway', 'p50') - lat('bare', 'p50'))} ms`, lat('gateway', 'p50') - lat('bare', 'p50') <= 1],
     ['added latency p99 <= 5 ms', `${fmt(lat('gateway', 'p99') - lat('bare', 'p99'))} ms`, lat('gateway', 'p99') - lat('bare', 'p99') <= 5],
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     ],
   ];
   process.stdout.write('\n| target | measured | met |\n|---|---|---|\n');
-  for (const [name, value, ok] of checks) process.stdout.write(`| ${name} | ${value} | ${ok ? 'yes' : 'NO'} |\n`);
+  for (const [name, value, ok] of checks) process.stdout.write(`| ${name} | ${value} | ${ok === null ? 'reported' : ok ? 'yes' : 'NO'} |\n`);
   process.stdout.write(
     `\nbare proxy keeps ${fmt((100 * sat('bare')) / sat('direct'), 1)}% of direct throughput; gateway keeps ${fmt((100 * sat('gateway')) / sat('direct'), 1)}%\n`,
   );
