@@ -32,5 +32,7 @@ describe('SharedBufferPool', () => {
     expect(big.length).toBe(300_000);
     pool.give(big.buffer as SharedArrayBuffer);
     expect(pool.take(400_000).buffer).toBe(big.buffer);
+    // Larger than the pool keeps: exactly its size.
+    expect(pool.take(1_500_000).buffer.byteLength).toBe(1_500_000);
   });
 });

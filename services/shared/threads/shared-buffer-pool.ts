@@ -16,7 +16,7 @@ export class SharedBufferPool {
 
   /**
    * @param maxSpareBytes spare buffers kept, in bytes at most (the rest are left to the garbage collector)
-   * @param roundUp size a new buffer to the next power of two, so that it serves batches of varying sizes
+   * @param roundUp size a new buffer to the next power of two (up to maxSpareBytes), so that it serves batches of varying sizes
    */
   constructor(
     private readonly maxSpareBytes: number,
@@ -31,7 +31,8 @@ export class SharedBufferPool {
       this.spareBytes -= b!.byteLength;
       return Buffer.from(b!, 0, bytes);
     }
-    const size = this.roundUp ? 2 ** Math.ceil(Math.log2(Math.max(bytes, 65_536))) : bytes;
+    // Rounded up only if it could be kept: a larger one is used once, at its size.
+    const size = this.roundUp && bytes <= this.maxSpareBytes ? 2 ** Math.ceil(Math.log2(Math.max(bytes, 65_536))) : bytes;
     return Buffer.from(new SharedArrayBuffer(size), 0, bytes);
   };
 
