@@ -23,4 +23,20 @@ describe('gateway metrics', () => {
     expect(text).toContain('llm_logger_gateway_call_duration_seconds_count{upstream="anthropic"} 1');
     expect(text).not.toContain('llm_logger_gateway_tokens_total{upstream="anthropic"');
   });
+
+  it('adds each call once however often it is scraped, including calls between scrapes', async () => {
+    const registry = new Registry();
+    const metrics = createGatewayMetrics(registry, () => 0);
+    const ok = sampleEvent({ upstream: 'openai', http_status: 200, error_class: null });
+    const call = { ...ok, usage: { ...ok.usage, input_tokens: 7, output_tokens: 2 } };
+    metrics.observeCall(call);
+    expect(await registry.metrics()).toContain('llm_logger_gateway_calls_total{upstream="openai",status="2xx",error_class="none"} 1');
+    expect(await registry.metrics()).toContain('llm_logger_gateway_calls_total{upstream="openai",status="2xx",error_class="none"} 1');
+    metrics.observeCall(call);
+    metrics.observeCall(call);
+    const text = await registry.metrics();
+    expect(text).toContain('llm_logger_gateway_calls_total{upstream="openai",status="2xx",error_class="none"} 3');
+    expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="input"} 21');
+    expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="output"} 6');
+  });
 });

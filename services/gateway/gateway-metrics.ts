@@ -10,12 +10,41 @@ export interface GatewayMetrics {
   observeCall(event: InferenceEvent): void;
 }
 
+/**
+ * Counts kept on a plain map and added to a prom-client counter when it is
+ * collected (a scrape). prom-client hashes the labels on every `inc`, which
+ * cost the gateway's event loop ~1 µs per call at saturation; a scrape sees
+ * the same totals.
+ */
+class PendingCounts<L extends string> {
+  private readonly pending = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  add(key: string, labels: () => Record<L, string>, n: number): void {
+    const entry = this.pending.get(key);
+    if (entry) entry.n += n;
+    else this.pending.set(key, { labels: labels(), n });
+  }
+
+  flushInto(counter: Counter<L>): void {
+    for (const entry of this.pending.values()) {
+      if (entry.n === 0) continue;
+      counter.inc(entry.labels, entry.n);
+      entry.n = 0;
+    }
+  }
+}
+
 export function createGatewayMetrics(registry: Registry, handoffDepth: () => number): GatewayMetrics {
-  const calls = new Counter({
+  const pendingCalls = new PendingCounts<'upstream' | 'status' | 'error_class'>();
+  const pendingTokens = new PendingCounts<'upstream' | 'direction'>();
+  new Counter({
     name: 'llm_logger_gateway_calls_total',
     help: 'Calls forwarded, by upstream, status class and error class.',
     labelNames: ['upstream', 'status', 'error_class'] as const,
     registers: [registry],
+    collect() {
+      pendingCalls.flushInto(this);
+    },
   });
   const latency = new Histogram({
     name: 'llm_logger_gateway_call_duration_seconds',
@@ -24,11 +53,14 @@ export function createGatewayMetrics(registry: Registry, handoffDepth: () => num
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   });
-  const tokens = new Counter({
+  new Counter({
     name: 'llm_logger_gateway_tokens_total',
     help: 'Tokens by upstream and direction (input/output).',
     labelNames: ['upstream', 'direction'] as const,
     registers: [registry],
+    collect() {
+      pendingTokens.flushInto(this);
+    },
   });
   return {
     inFlight: new Gauge({ name: 'llm_logger_gateway_in_flight', help: 'Calls in progress.', registers: [registry] }),
@@ -58,11 +90,13 @@ export function createGatewayMetrics(registry: Registry, handoffDepth: () => num
       },
     }),
     observeCall(event) {
-      const status = event.http_status === null ? 'none' : `${Math.floor(event.http_status / 100)}xx`;
-      calls.inc({ upstream: event.upstream, status, error_class: event.error_class ?? 'none' });
-      latency.observe({ upstream: event.upstream }, event.latency_ms / 1000);
-      if (event.usage.input_tokens) tokens.inc({ upstream: event.upstream, direction: 'input' }, event.usage.input_tokens);
-      if (event.usage.output_tokens) tokens.inc({ upstream: event.upstream, direction: 'output' }, event.usage.output_tokens);
+      const { upstream, http_status: code, usage } = event;
+      const status = code === null ? 'none' : `${Math.floor(code / 100)}xx`;
+      const errorClass = event.error_class ?? 'none';
+      pendingCalls.add(`${upstream}\n${status}\n${errorClass}`, () => ({ upstream, status, error_class: errorClass }), 1);
+      latency.observe({ upstream }, event.latency_ms / 1000);
+      if (usage.input_tokens) pendingTokens.add(`${upstream}\ninput`, () => ({ upstream, direction: 'input' }), usage.input_tokens);
+      if (usage.output_tokens) pendingTokens.add(`${upstream}\noutput`, () => ({ upstream, direction: 'output' }), usage.output_tokens);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
 import { validateIngestItem, type IngestRejection } from './core/ingest-validation';
 import { isRouteError, resolveRoute } from './core/routing';
+import { boundedMemo } from '../shared/bounded-memo';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
@@ -88,6 +89,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   };
 
   let ready = true;
+  // A route depends only on the request target and the configured upstreams: most calls repeat a few.
+  const routeOf = boundedMemo(1_000, (url: string) => resolveRoute(g.upstreams, url));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord(), details: deps.logDetails })) return;
@@ -95,7 +98,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       await ingest(req, res);
       return;
     }
-    const route = resolveRoute(g.upstreams, url);
+    const route = routeOf(url);
     if (isRouteError(route)) {
       metrics.refused.inc({ reason: route.type });
       sendJsonError(res, route.status, route.type, route.message, {

@@ -25,8 +25,11 @@ export const GATEWAY_HEADER_PREFIX = 'x-llm-';
  * (dropped anyway); null when there are none, as with `keep-alive` alone.
  */
 function listedHeaders(value: string, into: Set<string> | null): Set<string> | null {
-  for (const t of value.split(',')) {
-    const name = t.trim().toLowerCase();
+  const lower = value.toLowerCase();
+  // What nearly every client sends: nothing to split.
+  if (lower === 'keep-alive' || lower === 'close') return into;
+  for (const t of lower.split(',')) {
+    const name = t.trim();
     if (name !== '' && !HOP_BY_HOP.has(name)) (into ??= new Set()).add(name);
   }
   return into;

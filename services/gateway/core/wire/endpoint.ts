@@ -5,6 +5,7 @@
  * `/openai/deployments/{deployment}/…` and `/openai/v1/…` at Azure, and no
  * prefix at all when the configured base already ends in `/v1`.
  */
+import { boundedMemo } from '../../../shared/bounded-memo';
 import type { Endpoint, WireFormat } from './types';
 
 const OPENAI_SUFFIXES: ReadonlyArray<readonly [suffix: readonly string[], endpoint: Endpoint]> = [
@@ -17,7 +18,15 @@ const OPENAI_SUFFIXES: ReadonlyArray<readonly [suffix: readonly string[], endpoi
 ];
 
 export function classifyEndpoint(wire: WireFormat, method: string, path: string): Endpoint {
-  if (method.toUpperCase() !== 'POST') return 'other';
+  if (method !== 'POST' && method.toUpperCase() !== 'POST') return 'other';
+  return (wire === 'anthropic' ? classifyAnthropicPost : classifyOpenAiPost)(path);
+}
+
+// Paths come from clients: bounded. Most calls repeat a few, and splitting one was ~0.7% of the gateway's CPU.
+const classifyAnthropicPost = boundedMemo(1_000, (path: string) => classifyPost('anthropic', path));
+const classifyOpenAiPost = boundedMemo(1_000, (path: string) => classifyPost('openai', path));
+
+function classifyPost(wire: WireFormat, path: string): Endpoint {
   const segments = pathSegments(path);
   if (wire === 'anthropic') return isAnthropicMessages(segments) ? 'messages' : 'other';
   for (const [suffix, endpoint] of OPENAI_SUFFIXES) {
