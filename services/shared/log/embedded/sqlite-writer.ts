@@ -181,8 +181,8 @@ export class SqliteWriter {
         eval: true,
         workerData: { path: this.path, sync: this.sync, sqliteModule: require.resolve('better-sqlite3') },
         // The writer holds a few batches at a time (their values in shared memory): a small heap keeps
-        // the footprint down. V8 gives a 1 MB young generation 2 MB of new space (4 MB: 4), ~20 collections
-        // of <1 ms per 5 s at saturation instead of ~12.
+        // the footprint down. With a 1 MB young generation V8 gives it 2 MB of new space (4 MB with 4);
+        // at saturation that is ~20 collections of under 1 ms per 5 s instead of ~12.
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 64 },
       },
       'embedded log writer thread',
