@@ -92,6 +92,11 @@ num.network.threads=2
 num.io.threads=4
 log.cleaner.dedupe.buffer.size=16777216
 EOF
+  # Extra broker properties, one per line (e.g. for a run with the clients' clock moved ahead:
+  # log.message.timestamp.after.max.ms=9223372036854775807).
+  if [[ -n "${INFRA_KAFKA_EXTRA_CONFIG:-}" ]]; then
+    printf '\n# INFRA_KAFKA_EXTRA_CONFIG\n%s\n' "$INFRA_KAFKA_EXTRA_CONFIG" >> "$KAFKA_RUN/server.properties"
+  fi
 }
 
 start_kafka() {

@@ -6,7 +6,7 @@ import { inferenceEventType } from '../shared/event/inference-event';
 import type { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
-import { validateIngestItem, type IngestRejection } from './core/ingest-validation';
+import { ingestNotes, validateIngestItem, type IngestHorizons, type IngestNote, type IngestRejection } from './core/ingest-validation';
 import { isRouteError, resolveRoute } from './core/routing';
 import { boundedMemo } from '../shared/bounded-memo';
 import type { GatewayMetrics } from './gateway-metrics';
@@ -110,6 +110,11 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   };
 
   const eventType = inferenceEventType();
+  const horizons: IngestHorizons = {
+    consoleViewMs: config.console.viewHours * 3_600_000,
+    aggregatorGraceMs: config.aggregator.graceMs,
+    indexRetentionDays: config.index.retentionDays,
+  };
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'POST') {
       sendJsonError(res, 405, 'method_not_allowed', `${INGEST_PATH} takes POST with a JSON array of events`);
@@ -139,14 +144,17 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       return;
     }
     const rejected: IngestRejection[] = [];
+    const notes: IngestNote[] = [];
     const accepted: string[] = [];
     const writes: Promise<void>[] = [];
+    const now = Date.now();
     items.forEach((item, index) => {
-      const r = validateIngestItem(eventType, item, index, { newEventId: uuidv7, instance: 'ingest' });
+      const r = validateIngestItem(eventType, item, index, { newEventId: uuidv7, instance: 'ingest', now });
       if (!r.ok) {
         rejected.push(r.rejection);
         return;
       }
+      notes.push(...ingestNotes(r.event, index, now, horizons));
       accepted.push(r.event.event_id);
       writes.push(recorder.recordDurable(r.event));
     });
@@ -158,7 +166,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       return;
     }
     const status = rejected.length === 0 ? 200 : accepted.length === 0 ? 400 : 207;
-    sendJson(res, status, { accepted: accepted.length, rejected, event_ids: accepted });
+    sendJson(res, status, { accepted: accepted.length, rejected, event_ids: accepted, notes });
   };
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {

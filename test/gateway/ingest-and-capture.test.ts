@@ -1,4 +1,5 @@
 import { startPipeline, type Pipeline } from '../support/pipeline';
+import { readInferenceEvents } from '../support/read-log';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 
 /** The ingest API and body-capture settings, end to end through the log. */
@@ -16,9 +17,13 @@ afterAll(async () => {
   await upstream.close();
 });
 
+/** A call that started a minute ago (relative to the clock: tests must hold on any day). */
+const STARTED = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 const valid = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  started_at: '2026-11-27T10:00:00Z',
-  ended_at: '2026-11-27T10:00:01.250Z',
+  started_at: iso(STARTED.getTime()),
+  ended_at: iso(STARTED.getTime() + 1_250),
   upstream: 'my-sdk',
   provider: 'openai',
   wire_format: 'openai',
@@ -32,7 +37,14 @@ const valid = (extra: Record<string, unknown> = {}): Record<string, unknown> => 
   ...extra,
 });
 
-async function ingest(body: unknown): Promise<{ status: number; json: { accepted: number; rejected: { index: number; field: string; message: string }[]; event_ids: string[] } }> {
+interface IngestAnswer {
+  accepted: number;
+  rejected: { index: number; field: string; message: string }[];
+  event_ids: string[];
+  notes: { index: number; field: string; note: string; message: string }[];
+}
+
+async function ingest(body: unknown): Promise<{ status: number; json: IngestAnswer }> {
   const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as never };
 }
@@ -52,7 +64,46 @@ describe('POST /ingest/v1/events', () => {
       client_cancelled: false,
       usage: { input_tokens: 10, output_tokens: 20, cached_input_tokens: null, source: 'provider' },
     });
-    expect(event.started_at).toBe(Date.parse('2026-11-27T10:00:00Z'));
+    expect(event.started_at).toBe(STARTED.getTime());
+    // A minute old: late for its aggregate window (30 s grace), but in the console's view.
+    expect(json.notes.map((n) => [n.index, n.note])).toEqual([
+      [0, 'late_for_aggregates'],
+      [1, 'late_for_aggregates'],
+    ]);
+  });
+
+  test('a back-filled event older than the console view is accepted with a note saying where it is kept', async () => {
+    const old = Date.now() - 100 * 3_600_000; // 100 h ago; the console keeps 72 h
+    const { status, json } = await ingest([valid({ started_at: iso(old), ended_at: iso(old + 500), user: 'backfill' })]);
+    expect(status).toBe(200);
+    expect(json.accepted).toBe(1);
+    expect(json.notes).toEqual([
+      expect.objectContaining({ index: 0, field: 'started_at', note: 'outside_console_view', message: expect.stringContaining('LLM_LOGGER_CONSOLE_VIEW_HOURS') }),
+      expect.objectContaining({ index: 0, field: 'ended_at', note: 'late_for_aggregates' }),
+    ]);
+    // It is in the log, as the note says, and not in the console's list.
+    const id = json.event_ids[0]!;
+    const deadline = Date.now() + 10_000;
+    while (!(await readInferenceEvents(pipeline.dataDir)).some((e) => e.event_id === id)) {
+      if (Date.now() > deadline) throw new Error(`event ${id} not in the log`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await fetch(`${pipeline.consoleUrl}/api/requests/${id}`)).status).toBe(404);
+  });
+
+  test.each([
+    ['a timestamp far in the future (9e15)', { started_at: 9e15, ended_at: 9e15 }, 'started_at'],
+    ['an end a day ahead of the clock', { ended_at: iso(Date.now() + 86_400_000) }, 'ended_at'],
+    ['a time before 2000', { started_at: '1999-12-31T23:59:59Z' }, 'started_at'],
+    ['epoch seconds instead of milliseconds', { started_at: Math.floor(Date.now() / 1000), ended_at: Math.floor(Date.now() / 1000) + 1 }, 'started_at'],
+  ])('%s is refused naming the field, and nothing is recorded', async (_what, extra, field) => {
+    const user = `refused-${field}-${Math.random()}`;
+    const { status, json } = await ingest([valid({ ...extra, user })]);
+    expect(status).toBe(400);
+    expect(json.accepted).toBe(0);
+    expect(json.rejected).toEqual([expect.objectContaining({ index: 0, field })]);
+    const list = (await (await fetch(`${pipeline.consoleUrl}/api/requests?user=${encodeURIComponent(user)}`)).json()) as { requests: unknown[] };
+    expect(list.requests).toHaveLength(0);
   });
 
   test('invalid items are refused one by one, naming the field; valid ones are kept', async () => {
@@ -61,7 +112,7 @@ describe('POST /ingest/v1/events', () => {
       valid({ usage: { input_tokens: 'ten' } }),
       valid({ upstream: undefined }),
       valid({ surprise: 1 }),
-      valid({ started_at: '2026-11-27 10:00' }),
+      valid({ started_at: iso(STARTED.getTime()).replace('T', ' ').replace(/:\d\d\.\d+Z$/, '') }), // no zone
       valid({ event_id: 'not-a-uuid' }),
     ]);
     expect(status).toBe(207);
@@ -86,10 +137,10 @@ describe('POST /ingest/v1/events', () => {
   });
 
   test.each([
-    ['not json', 400, 'invalid_json'],
-    [{ events: 'nope' }, 400, 'invalid_body'],
-    [[valid({ upstream: 5 })], 400, undefined],
-  ])('%j is refused with %d', async (body, status, type) => {
+    ['not json', 400, 'not json', 'invalid_json'],
+    ['{"events":"nope"}', 400, { events: 'nope' }, 'invalid_body'],
+    ['one item with a numeric upstream', 400, [valid({ upstream: 5 })], undefined],
+  ])('%s is refused with %d', async (_what, status, body, type) => {
     const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
     expect(res.status).toBe(status);
     const json = (await res.json()) as { error?: { type: string } };

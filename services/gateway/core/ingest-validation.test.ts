@@ -1,9 +1,11 @@
 import { inferenceEventType } from '../../shared/event/inference-event';
-import { validateIngestItem, type IngestItemResult, type IngestRejection } from './ingest-validation';
+import { ingestNotes, MAX_CLOCK_SKEW_MS, validateIngestItem, type IngestItemResult, type IngestRejection } from './ingest-validation';
 
 const type = inferenceEventType();
 const GENERATED_ID = '01890a5d-ac96-774b-bcce-b302099a8057';
-const fallback = { newEventId: () => GENERATED_ID, instance: 'ingest' };
+/** The gateway's clock, injected: these tests hold whatever today's date is. */
+const NOW = 1_700_000_100_000;
+const fallback = { newEventId: () => GENERATED_ID, instance: 'ingest', now: NOW };
 
 /** The fields the schema requires and gives no default for (event_id, usage and the instance are filled in). */
 const MINIMAL = {
@@ -106,14 +108,14 @@ describe('validateIngestItem', () => {
   it('converts ISO-8601 timestamps to epoch milliseconds', () => {
     const r = validate({
       ...MINIMAL,
-      started_at: '2024-05-01T10:00:00.000Z',
-      first_token_at: '2024-05-01T10:00:00.250Z',
-      ended_at: '2024-05-01T10:00:01.000Z',
+      started_at: '2023-11-14T10:00:00.000Z',
+      first_token_at: '2023-11-14T10:00:00.250Z',
+      ended_at: '2023-11-14T10:00:01.000Z',
     });
     if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
-    expect(r.event.started_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 0));
-    expect(r.event.first_token_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 0, 250));
-    expect(r.event.ended_at).toBe(Date.UTC(2024, 4, 1, 10, 0, 1));
+    expect(r.event.started_at).toBe(Date.UTC(2023, 10, 14, 10, 0, 0));
+    expect(r.event.first_token_at).toBe(Date.UTC(2023, 10, 14, 10, 0, 0, 250));
+    expect(r.event.ended_at).toBe(Date.UTC(2023, 10, 14, 10, 0, 1));
     expect(r.event.latency_ms).toBe(1000);
   });
 
@@ -156,8 +158,28 @@ describe('validateIngestItem', () => {
   });
 
   it('rejects ended_at before started_at', () => {
-    const r = rejection({ ...MINIMAL, started_at: 2_000, ended_at: 1_000 });
+    const r = rejection({ ...MINIMAL, ended_at: MINIMAL.started_at - 1 });
     expect(r.field).toBe('ended_at');
+  });
+
+  it.each([
+    ['started_at', { started_at: 9e15, ended_at: 9e15 }, 'ahead of the gateway'],
+    ['started_at', { started_at: NOW + MAX_CLOCK_SKEW_MS + 1, ended_at: NOW + MAX_CLOCK_SKEW_MS + 2 }, 'ahead of the gateway'],
+    ['ended_at', { ended_at: NOW + MAX_CLOCK_SKEW_MS + 1 }, 'ahead of the gateway'],
+    ['first_token_at', { first_token_at: NOW + 3_600_000 }, 'ahead of the gateway'],
+    ['started_at', { started_at: 1_700_000_000, ended_at: 1_700_000_001 }, '2000-01-01'], // seconds, not ms
+    ['started_at', { started_at: '1999-12-31T23:59:59Z' }, '2000-01-01'],
+    ['first_token_at', { first_token_at: MINIMAL.started_at - 1 }, 'between started_at and ended_at'],
+    ['first_token_at', { first_token_at: MINIMAL.ended_at + 1 }, 'between started_at and ended_at'],
+  ])('refuses an impossible %s (%j)', (field, extra, message) => {
+    const r = rejection({ ...MINIMAL, ...extra });
+    expect(r.field).toBe(field);
+    expect(r.message).toContain(message);
+  });
+
+  it('accepts a timestamp a little ahead of the clock (skew) and one on 2000-01-01', () => {
+    expect(validate({ ...MINIMAL, started_at: NOW, ended_at: NOW + MAX_CLOCK_SKEW_MS }).ok).toBe(true);
+    expect(validate({ ...MINIMAL, started_at: Date.UTC(2000, 0, 1), ended_at: Date.UTC(2000, 0, 1, 0, 0, 1) }).ok).toBe(true);
   });
 
   it('rejects a negative latency', () => {
@@ -173,5 +195,36 @@ describe('validateIngestItem', () => {
     const r = validate({ ...MINIMAL, usage: { input_tokens: 10, output_tokenz: 5 } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.rejection.field).toBe('usage.output_tokenz');
+  });
+});
+
+describe('ingestNotes', () => {
+  const H = 3_600_000;
+  const horizons = { consoleViewMs: 72 * H, aggregatorGraceMs: 30_000, indexRetentionDays: 30 };
+  const event = (startedAgoMs: number): Parameters<typeof ingestNotes>[0] => {
+    const r = validate({ ...MINIMAL, started_at: NOW - startedAgoMs, ended_at: NOW - startedAgoMs + 1_000 });
+    if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
+    return r.event;
+  };
+
+  it('says nothing of a fresh event', () => {
+    expect(ingestNotes(event(5_000), 0, NOW, horizons)).toEqual([]);
+  });
+
+  it('says a back-filled event is late for its aggregate window', () => {
+    expect(ingestNotes(event(2 * H), 4, NOW, horizons)).toEqual([
+      expect.objectContaining({ index: 4, field: 'ended_at', note: 'late_for_aggregates', message: expect.stringContaining('LLM_LOGGER_AGGREGATOR_GRACE_MS') }),
+    ]);
+  });
+
+  it("says an event older than the console's view is kept but not listed", () => {
+    const notes = ingestNotes(event(100 * H), 1, NOW, horizons);
+    expect(notes.map((n) => n.note)).toEqual(['outside_console_view', 'late_for_aggregates']);
+    expect(notes[0]!.message).toMatch(/72 h.*LLM_LOGGER_CONSOLE_VIEW_HOURS.*kept in the log and the Parquet archive/);
+  });
+
+  it("says an event older than the audit index's retention may not stay searchable", () => {
+    const notes = ingestNotes(event(40 * 24 * H), 0, NOW, horizons);
+    expect(notes.map((n) => n.note)).toEqual(['outside_console_view', 'late_for_aggregates', 'past_index_retention']);
   });
 });

@@ -3,9 +3,9 @@ import { INFERENCE_EVENT_SCHEMA_VERSION, type InferenceEvent } from '../../share
 import { parseTimestamp, TIMESTAMP_FORMATS } from '../../shared/time';
 
 /**
- * Validation of events posted to `POST /ingest/v1/events`. Pure: ids and the
- * instance name come in as arguments. Each item is checked against the Avro
- * schema; the first problem is reported with the field's path.
+ * Validation of events posted to `POST /ingest/v1/events`. Pure: ids, the
+ * instance name and the clock come in as arguments. Each item is checked
+ * against the Avro schema; the first problem is reported with the field's path.
  */
 
 export interface IngestRejection {
@@ -15,6 +15,18 @@ export interface IngestRejection {
 }
 
 export type IngestItemResult = { ok: true; event: InferenceEvent } | { ok: false; rejection: IngestRejection };
+
+/** The earliest time an event may carry: nothing older is an LLM call, and a unit mistake (seconds for ms) lands here. */
+export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
+/** How far ahead of the gateway's clock an event may be stamped (a client's clock may run a little fast). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000; // 5 min
+
+export interface IngestContext {
+  newEventId: () => string;
+  instance: string;
+  /** The gateway's clock (epoch ms): timestamps later than this plus MAX_CLOCK_SKEW_MS are refused. */
+  now: number;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP_FIELDS = ['started_at', 'first_token_at', 'ended_at'] as const;
@@ -73,7 +85,7 @@ export function validateIngestItem(
   type: avro.Type,
   item: unknown,
   index: number,
-  fallback: { newEventId: () => string; instance: string },
+  fallback: IngestContext,
 ): IngestItemResult {
   const reject = (field: string, message: string): IngestItemResult => ({ ok: false, rejection: { index, field, message } });
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return reject('', 'each event must be a JSON object');
@@ -90,6 +102,7 @@ export function validateIngestItem(
   value.schema_version ??= INFERENCE_EVENT_SCHEMA_VERSION;
   value.gateway_instance ??= fallback.instance;
   value.usage ??= {};
+  const given = { started_at: value.started_at, first_token_at: value.first_token_at, ended_at: value.ended_at };
   for (const f of TIMESTAMP_FIELDS) {
     const v = value[f];
     if (typeof v === 'string') {
@@ -114,7 +127,77 @@ export function validateIngestItem(
   if (firstError) return { ok: false, rejection: firstError };
 
   const event = value as unknown as InferenceEvent;
+  for (const f of TIMESTAMP_FIELDS) {
+    const t = event[f];
+    if (t === null) continue;
+    if (t < EARLIEST_EVENT_MS) return reject(f, `must be on or after 2000-01-01T00:00:00Z, got ${describe(given[f])}`);
+    if (t > fallback.now + MAX_CLOCK_SKEW_MS) {
+      return reject(f, `is more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead of the gateway's clock (${new Date(fallback.now).toISOString()}), got ${describe(given[f])}`);
+    }
+  }
   if (event.ended_at < event.started_at) return reject('ended_at', 'must not be before started_at');
+  if (event.first_token_at !== null && (event.first_token_at < event.started_at || event.first_token_at > event.ended_at)) {
+    return reject('first_token_at', 'must be between started_at and ended_at');
+  }
   if (event.latency_ms < 0) return reject('latency_ms', 'must not be negative');
   return { ok: true, event };
+}
+
+/** What an accepted item's age means for the stores that keep data for a limited time. */
+export interface IngestNote {
+  index: number;
+  field: string;
+  note: 'outside_console_view' | 'late_for_aggregates' | 'past_index_retention';
+  message: string;
+}
+
+export interface IngestHorizons {
+  /** The console lists calls that started within this many ms (LLM_LOGGER_CONSOLE_VIEW_HOURS). */
+  consoleViewMs: number;
+  /** The aggregator counts an event in its own window up to this many ms behind the newest event (LLM_LOGGER_AGGREGATOR_GRACE_MS). */
+  aggregatorGraceMs: number;
+  /** The audit index keeps a day's documents this many days (LLM_LOGGER_RETENTION_DAYS). */
+  indexRetentionDays: number;
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+/**
+ * Notes for an accepted event that is old (a back-fill): every event is kept
+ * in the log and the Parquet archive, but the console's request list, the
+ * aggregates' windows and the audit index each look back only so far.
+ */
+export function ingestNotes(event: InferenceEvent, index: number, now: number, h: IngestHorizons): IngestNote[] {
+  const notes: IngestNote[] = [];
+  const age = (t: number): string => `${Math.round(((now - t) / 3_600_000) * 10) / 10} h ago`;
+  if (event.started_at < now - h.consoleViewMs) {
+    notes.push({
+      index,
+      field: 'started_at',
+      note: 'outside_console_view',
+      message:
+        `started ${age(event.started_at)}, outside the console's view window (${h.consoleViewMs / 3_600_000} h, LLM_LOGGER_CONSOLE_VIEW_HOURS): ` +
+        'kept in the log and the Parquet archive, not listed by the console',
+    });
+  }
+  if (event.ended_at < now - h.aggregatorGraceMs) {
+    notes.push({
+      index,
+      field: 'ended_at',
+      note: 'late_for_aggregates',
+      message:
+        `ended ${age(event.ended_at)}: the aggregator adds it to its own window only while that window is still open ` +
+        `(up to ${h.aggregatorGraceMs} ms behind the newest event, LLM_LOGGER_AGGREGATOR_GRACE_MS); otherwise it is counted as late in the window open when it arrives`,
+    });
+  }
+  const dayStart = event.started_at - (event.started_at % DAY_MS);
+  if (dayStart + DAY_MS <= now - h.indexRetentionDays * DAY_MS) {
+    notes.push({
+      index,
+      field: 'started_at',
+      note: 'past_index_retention',
+      message: `its day is past the audit index's retention (${h.indexRetentionDays} days, LLM_LOGGER_RETENTION_DAYS): the index's next retention sweep may remove it, so search may not find it`,
+    });
+  }
+  return notes;
 }
