@@ -98,7 +98,7 @@ describe('aggregator on the embedded log', () => {
     log = new SqliteEventLog({ path: embeddedLogPath(dataDir), sync: 'normal' });
   });
   afterAll(async () => {
-    await log.close();
+    await log?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

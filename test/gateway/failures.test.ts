@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 import type { InferenceEvent } from '../../services/shared/event/inference-event';
+import { closeAll } from '../support/close-all';
 
 /**
  * The unhappy paths: each gives the client a clear answer and leaves an
@@ -32,10 +33,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 const chatBody = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi there' }], ...extra });

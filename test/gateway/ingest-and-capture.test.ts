@@ -1,6 +1,7 @@
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { readInferenceEvents } from '../support/read-log';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { closeAll } from '../support/close-all';
 
 /** The ingest API and body-capture settings, end to end through the log. */
 
@@ -12,10 +13,7 @@ beforeAll(async () => {
   pipeline = await startPipeline(upstream.url, { LLM_LOGGER_SAMPLE_RATE: '0', LLM_LOGGER_CAPTURE_MAX_BYTES: '40' });
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 /** A call that started a minute ago (relative to the clock: tests must hold on any day). */
 const STARTED = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);

@@ -34,7 +34,7 @@ describeWithInfra('Kafka event log', (settings) => {
     log = openLog();
   });
   afterAll(async () => {
-    await log.close();
+    await log?.close();
   });
 
   /** Collects records whose key starts with `prefix` until `count` arrived. */

@@ -34,7 +34,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   killRollers();
-  await log.close();
+  await log?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
