@@ -219,6 +219,7 @@ class KafkaSubscription implements ConsumerSubscription {
         for (const p of partitions) this.lagByPartition.delete(p);
         options.onRevoked?.(partitions);
       },
+      onRebalanceError: (err, step) => logger.error({ err, topic: options.topic, groupId, step }, 'kafka rebalance step failed'),
     });
     this.done = this.run().catch((err: unknown) => {
       if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');

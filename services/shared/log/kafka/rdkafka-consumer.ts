@@ -38,6 +38,8 @@ export interface GroupConsumerOptions {
    * promise, if one is returned (e.g. to commit what was processed first).
    */
   onRevoked?: (partitions: number[]) => void | Promise<void>;
+  /** A rebalance step that failed while not disconnecting (the partitions would be held in name only). */
+  onRebalanceError?: (err: unknown, step: 'assign' | 'revoke') => void;
 }
 
 export class RdkafkaGroupConsumer {
@@ -88,8 +90,9 @@ export class RdkafkaGroupConsumer {
         if (before && !this.closing) void before.catch(() => undefined).finally(giveUp);
         else giveUp();
       }
-    } catch {
-      // Only when disconnecting: the group is being left anyway.
+    } catch (err) {
+      // While disconnecting the group is being left anyway; otherwise the owner must hear of it.
+      if (!this.closing) this.options.onRebalanceError?.(err, code === ERR_ASSIGN ? 'assign' : 'revoke');
     }
   }
 
