@@ -51,9 +51,14 @@ export async function runConsole(
   registry: Registry,
   logger: Logger,
   sharedSearch?: SearchIndex,
-  options: { routes?: readonly ConsoleRoute[] } = {},
+  options: {
+    routes?: readonly ConsoleRoute[];
+    /** Tests: a group of their own for the access-log view on a shared broker. */
+    accessGroupId?: string;
+  } = {},
 ): Promise<RunningRole & { metricsPort: number | null }> {
   const c = config.console;
+  const accessGroup = options.accessGroupId ?? CONSOLE_ACCESS_GROUP;
   // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
   const search = sharedSearch ?? openSearchIndex(config, logger);
   const sessions = new SessionStore(join(config.dataDir, 'console', 'sessions.db'));
@@ -84,9 +89,9 @@ export async function runConsole(
   if (freshAccessLog) {
     // Same as the request view: a new access-log view is rebuilt from the topic's beginning.
     try {
-      await log.resetGroup(CONSOLE_ACCESS_GROUP, TOPICS.access);
+      await log.resetGroup(accessGroup, TOPICS.access);
     } catch (err) {
-      logger.warn({ err, group: CONSOLE_ACCESS_GROUP }, 'new access-log view, but its consumer group could not be reset: records before this start are missing from it');
+      logger.warn({ err, group: accessGroup }, 'new access-log view, but its consumer group could not be reset: records before this start are missing from it');
     }
   }
   const accessWriter = new AccessLogWriter(log, config.instance, registry);
@@ -127,7 +132,7 @@ export async function runConsole(
     log,
     role: 'console',
     topic: TOPICS.access,
-    groupId: CONSOLE_ACCESS_GROUP,
+    groupId: accessGroup,
     start: 'earliest',
     registry,
     logger,
