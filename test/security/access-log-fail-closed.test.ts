@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A read of bodies is answered only once its access record is written: with
- * the log gone (closed here; on Kafka, a broker out of reach past the
- * delivery timeout) the console answers 503 and sends no body. Metadata
- * still flows: it needs no record.
+ * A read of bodies is answered only once its access record is durable: with
+ * the log unwritable (closed here; on Kafka, a broker out of reach with the
+ * disk spool full — while the spool takes records, they are durable there
+ * and replayed) the console answers 503 and sends no body. Metadata still
+ * flows: it needs no record.
  */
 
 let upstream: StandIn;
