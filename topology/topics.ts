@@ -10,6 +10,7 @@ export const TOPICS = {
   alerts: 'llm.alerts.v1',
   dlq: 'llm.inference.dlq.v1',
   aggregatorChangelog: 'llm.aggregator.changelog.v1',
+  access: 'llm.access.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -137,6 +138,19 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     producers: ['aggregator'],
     consumers: ['aggregator'],
     doc: "The aggregator's state store: open windows per input partition, tombstoned when they close.",
+  },
+  {
+    name: TOPICS.access,
+    partitions: 1, // people reading bodies and searching: a few records a minute, read back in one order
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY_MS, // a year and a month: audits ask for the last twelve months
+    valueSchema: null, // JSON (AccessRecord in services/console/access/access-record.ts), for SIEMs and scripts
+    partitioning: 'key',
+    producers: ['console'],
+    consumers: ['console'],
+    doc: 'The access log: who read which bodies or searched what in the console, when and from where.',
   },
 ];
 

@@ -221,6 +221,19 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       }
     });
 
+    test('the console serves /metrics to Prometheus on its metrics port: set, bound beyond loopback, named on the pod and the Service', () => {
+      const d = ofKind('Deployment', 'llm-logger-console')!;
+      const c = podSpec(d).containers[0]!;
+      const env = containerEnv(c, objects);
+      const port = Number(env.LLM_LOGGER_CONSOLE_METRICS_PORT);
+      const variables = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && k !== 'LLM_LOGGER_CONFIG'));
+      expect(loadConfig(variables).console.access.metricsPort).toBe(port);
+      expect(env.LLM_LOGGER_METRICS_HOST).toBe('0.0.0.0');
+      expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(port);
+      const service = ofKind('Service', 'llm-logger-console')!.spec as { ports: { name: string; port: number; targetPort: string }[] };
+      expect(service.ports.find((p) => p.name === 'metrics')).toEqual({ name: 'metrics', port, targetPort: 'metrics' });
+    });
+
     test('graceful termination outlasts the shutdown grace plus the preStop pause', () => {
       for (const d of deployments()) {
         const spec = podSpec(d);
@@ -313,7 +326,8 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         aggregator: { ingress: ['ns:monitoring:9464'], egress: common },
         indexer: { ingress: ['ns:monitoring:9464'], egress: [...common, ...elasticsearch] },
         roller: { ingress: ['ns:monitoring:9464'], egress: ['any:443', ...common] },
-        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:3000'], egress: ['any:443', ...common, ...elasticsearch] },
+        // Prometheus scrapes the console's metrics port: its /metrics on 3000 needs a console identity.
+        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:9464'], egress: ['any:443', ...common, ...elasticsearch] },
       };
       for (const d of deployments()) {
         const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
+import { buildConsoleAccess, consoleFileSchema, type ConsoleAccessSettings } from './console-access';
 import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
@@ -51,6 +52,13 @@ const envSchema = z.object({
     .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
     .optional(),
   CONSOLE_VIEW_HOURS: decimal(0.01, 8_760).default(72), // the console's request list keeps calls of this many hours
+  CONSOLE_SESSION_HOURS: decimal(0.01, 8_760).default(12), // a console sign-in (session cookie) lasts this long
+  CONSOLE_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(?:\s*,\s*[A-Za-z0-9.-]+)*$/, 'must be host names, comma-separated, without ports')
+    .optional(), // Host headers accepted besides loopback names (DNS rebinding)
+  CONSOLE_COOKIE_SECURE: z.enum(['auto', 'always']).default('auto'),
+  CONSOLE_METRICS_PORT: int(0, 65535).optional(), // /metrics (and health) without access control, on LLM_LOGGER_METRICS_HOST
   GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
@@ -125,6 +133,7 @@ const fileSchema = z
     prices: z.unknown().optional(),
     redaction: redactionFileSchema.optional(),
     alerts: alertsFileSchema.optional(),
+    console: consoleFileSchema.optional(),
   })
   .strict();
 
@@ -205,7 +214,7 @@ export interface Config {
     liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
   };
-  console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig };
+  console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig; access: ConsoleAccessSettings };
   metrics: { host: string; port: number };
   aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
@@ -367,6 +376,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   } catch (cause) {
     throw new LlmLoggerError('CONFIG_INVALID', `config file ${filePath}: ${(cause as Error).message}`, { cause });
   }
+  const consoleTokens = (settings.CONSOLE_TOKEN ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
@@ -392,12 +405,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     console: {
       host: settings.CONSOLE_HOST,
       port: settings.CONSOLE_PORT,
-      tokens: (settings.CONSOLE_TOKEN ?? '')
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
+      tokens: consoleTokens,
       viewHours: settings.CONSOLE_VIEW_HOURS,
       alerts: file.alerts ?? defaultAlertsConfig(),
+      access: buildConsoleAccess(consoleTokens, file.console, {
+        sessionHours: settings.CONSOLE_SESSION_HOURS,
+        allowedHosts: settings.CONSOLE_ALLOWED_HOSTS,
+        cookieSecure: settings.CONSOLE_COOKIE_SECURE,
+        metricsPort: settings.CONSOLE_METRICS_PORT,
+      }),
     },
     metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
     aggregator: {

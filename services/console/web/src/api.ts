@@ -6,6 +6,20 @@ export type { AggregateGroupBy, AggregateRow, AggregateWindow };
 
 export type { RequestSummary } from '../../requests-store';
 export type { AlertTransition } from '../../alerts/alert-tracker';
+export type { AccessRecord } from '../../access/access-record';
+import type { ConsoleRole } from '../../access/roles';
+
+/** `GET /api/me`: who the console takes this page's user for, and what the role may read. */
+export interface Me {
+  name: string;
+  role: ConsoleRole;
+  via: 'token' | 'session' | 'sso' | 'open';
+  email: string | null;
+  groups: string[];
+  permissions: { bodies: boolean; search: boolean; access_log: boolean; sessions: boolean };
+  session: { handle: string; expires_at: string } | null;
+  access_control: boolean;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -30,4 +44,9 @@ export async function getJson<T>(path: string): Promise<T> {
 export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number): Promise<{ rows: AggregateRow[] }> {
   const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to) });
   return getJson(`/api/aggregates?${q}`);
+}
+
+export async function signOut(): Promise<void> {
+  await fetch('/api/logout', { method: 'POST' });
+  location.href = '/login';
 }

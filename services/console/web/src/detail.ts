@@ -65,7 +65,9 @@ export async function renderDetail(root: HTMLElement, id: string): Promise<void>
   const status = el('span', { class: `pill ${statusClass(e.http_status, e.error_class)}` }, e.error_class ?? String(e.http_status ?? '–'));
   const messages = requestMessages(e.request_body);
   const conversation = el('section', { class: 'card conversation' }, el('h3', {}, 'Conversation'));
-  if (!e.body_captured) conversation.append(el('div', { class: 'empty' }, 'Bodies were not captured for this call (sampling or x-llm-sample: 0).'));
+  if ((e as Event & { bodies_withheld?: boolean }).bodies_withheld) {
+    conversation.append(el('div', { class: 'empty', id: 'bodies-withheld' }, 'Prompts and answers are not shown to your role (viewer): reading them needs the auditor role.'));
+  } else if (!e.body_captured) conversation.append(el('div', { class: 'empty' }, 'Bodies were not captured for this call (sampling or x-llm-sample: 0).'));
   for (const m of messages ?? []) {
     conversation.append(
       el('div', { class: `msg role-${m.role}` }, el('div', { class: 'role' }, m.role), el('pre', {}, m.text), m.toolCalls ? el('pre', { class: 'tool' }, m.toolCalls) : null),

@@ -120,7 +120,7 @@ function render(row: Row): HTMLTableRowElement {
   const status = row.running
     ? el('span', { class: 'pill run' }, 'streaming')
     : el('span', { class: `pill ${statusClass(row.status, row.errorClass)}` }, row.errorClass ?? String(row.status ?? '–'));
-  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, not captured)` : ''));
+  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, text not shown)` : ''));
   tr.replaceChildren(
     el('td', { class: 'mono' }, time(row.startedAt)),
     el('td', {}, status),
