@@ -108,14 +108,14 @@ export async function runRoller(
   log: EventLog,
   registry: Registry,
   baseLogger: Logger,
-  options: { serveHealth: boolean } = { serveHealth: true },
+  options: { serveHealth: boolean; /** benchmarks and tests: a group of their own on a shared broker */ groupId?: string } = { serveHealth: true },
 ): Promise<RunningRole> {
   const logger = baseLogger.child({ component: 'roller' });
   const store = openObjectStore(config.archive);
   const removed = await store.cleanup();
   if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
-  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger, threads: config.roller.threads });
+  const consumer = await consumeIntoArchive({ log, store, limits, groupId: options.groupId ?? ROLLER_GROUP, registry, logger, threads: config.roller.threads });
   let server: RoleServer | null = null;
   if (options.serveHealth) {
     server = await startRoleServer(config.metrics.host, config.metrics.port, {

@@ -58,7 +58,10 @@ async function startAggregator(env: Record<string, string>, instance: string): P
 async function chaos(backend: Backend, traffic: Traffic, kills: number): Promise<void> {
   const chunks = kills + 1;
   const per = Math.ceil(traffic.events.length / chunks);
-  let aggregator = await startAggregator(backend.env, 'chaos-a');
+  // Restarted under the same instance id each time (its transactional id, and its static group member on
+  // Kafka), unique per run: the broker's aggregator group is shared with every other run.
+  const instance = `chaos-a-${randomUUID().slice(0, 8)}`;
+  let aggregator = await startAggregator(backend.env, instance);
   try {
     for (let k = 0; k < chunks; k++) {
       await produce(backend.log, traffic.events.slice(k * per, (k + 1) * per));
@@ -67,7 +70,7 @@ async function chaos(backend: Backend, traffic: Traffic, kills: number): Promise
       await sleep(300 + Math.floor(Math.random() * 1_500));
       aggregator.child.kill('SIGKILL');
       await aggregator.exited;
-      aggregator = await startAggregator(backend.env, 'chaos-a');
+      aggregator = await startAggregator(backend.env, instance);
     }
     const hourTruth = groundTruth(traffic.events, WINDOWS['1h']);
     const minuteTruth = groundTruth(traffic.events, WINDOWS['1m']);

@@ -121,6 +121,45 @@ describe('loadConfig', () => {
     expect(message).toContain(`${name}=${JSON.stringify(value)}`);
   });
 
+  describe('Kafka group membership', () => {
+    const kafka = { LLM_LOGGER_KAFKA_BROKERS: 'k1:9092', LLM_LOGGER_SCHEMA_REGISTRY_URL: 'http://registry:8081' };
+
+    it('is static under LLM_LOGGER_INSTANCE when it is set, dynamic under the host name default', () => {
+      expect(loadConfig(kafka).log.kafka).toMatchObject({ groupInstanceId: null, sessionTimeoutMs: 15_000 });
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'llm-logger-indexer-2' }).log.kafka).toMatchObject({
+        groupInstanceId: 'llm-logger-indexer-2',
+        sessionTimeoutMs: 20_000,
+      });
+      // An empty value is no value: the host name is not unique enough to be static by default.
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: '' }).log.kafka.groupInstanceId).toBeNull();
+    });
+
+    it('can be forced on (under the host name) or off, and the session timeout set', () => {
+      expect(loadConfig({ ...kafka, LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'on' }).log.kafka.groupInstanceId).toBe(hostname());
+      const off = loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'a-1', LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'off' }).log.kafka;
+      expect(off).toMatchObject({ groupInstanceId: null, sessionTimeoutMs: 15_000 });
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'a-1', LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS: '60000' }).log.kafka.sessionTimeoutMs).toBe(60_000);
+    });
+
+    it.each([
+      ['LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP', 'yes'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '5999'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '1800001'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '20s'],
+    ])('refuses %s=%s, naming the variable and value', (name, value) => {
+      expect(refusal(() => loadConfig({ ...kafka, [name]: value }))).toContain(`${name}=${JSON.stringify(value)}`);
+    });
+
+    it('refuses an instance id Kafka would refuse as a group instance id, unless static membership is off', () => {
+      const message = refusal(() => loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'pod 1/zone a' }));
+      expect(message).toContain('LLM_LOGGER_INSTANCE="pod 1/zone a"');
+      expect(message).toContain('LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP=off');
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'pod 1/zone a', LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'off' }).instance).toBe('pod 1/zone a');
+      // The embedded log has no groups to join.
+      expect(loadConfig({ LLM_LOGGER_INSTANCE: 'pod 1/zone a' }).instance).toBe('pod 1/zone a');
+    });
+  });
+
   it('takes the console view window in hours, fractions allowed', () => {
     expect(loadConfig({}).console.viewHours).toBe(72);
     expect(loadConfig({ LLM_LOGGER_CONSOLE_VIEW_HOURS: '0.5' }).console.viewHours).toBe(0.5);

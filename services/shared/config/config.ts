@@ -74,6 +74,8 @@ const envSchema = z.object({
   KAFKA_LINGER_MS: int(0, 10_000).default(5),
   KAFKA_DELIVERY_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000), // then the gateway spools to disk
   KAFKA_REPLICATION_FACTOR: int(1, 32).optional(), // overrides topology/ (e.g. 1 on a one-broker dev cluster)
+  KAFKA_STATIC_MEMBERSHIP: z.enum(['auto', 'on', 'off']).default('auto'), // auto: on when LLM_LOGGER_INSTANCE is set
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).optional(), // default: see groupMembership
   SCHEMA_REGISTRY_URL: z.url().optional(),
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
   SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
@@ -147,6 +149,14 @@ export interface KafkaSettings {
   lingerMs: number;
   deliveryTimeoutMs: number;
   replicationFactor: number | null;
+  /**
+   * Kafka static membership (`group.instance.id`) of this process's consumer
+   * groups: a restart under the same id takes its partitions back at once,
+   * without a rebalance; null = dynamic membership.
+   */
+  groupInstanceId: string | null;
+  /** How long the group waits for a silent member (a crash) before its partitions move. */
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -162,7 +172,36 @@ function handoffLingerDefault(kafka: boolean, auditMode: 'best-effort' | 'strict
   return kafka && auditMode === 'best-effort' ? 20 : 2;
 }
 
-function kafkaSettings(s: EnvSettings): KafkaSettings {
+/**
+ * Static membership needs an id that is stable across restarts and unique
+ * per process. LLM_LOGGER_INSTANCE set explicitly is one (the Kubernetes
+ * manifests set it to the pod name); the host-name default is not unique
+ * (two roles started by hand on one machine would fence each other), so
+ * `auto` leaves it off then. A static member's session timeout must outlast
+ * a restart (a container restarted by Kubernetes: a few seconds; after a
+ * second crash, its 10 s back-off) yet hand the partitions over soon when
+ * the instance is really gone (its node lost): 20 s. A dynamic member cannot
+ * reclaim anything by coming back, so a shorter timeout only helps: 15 s.
+ */
+function groupMembership(s: EnvSettings, env: NodeJS.ProcessEnv): Pick<KafkaSettings, 'groupInstanceId' | 'sessionTimeoutMs'> {
+  const explicit = (env[`${ENV_PREFIX}INSTANCE`] ?? '') !== '';
+  const isStatic = s.KAFKA_STATIC_MEMBERSHIP === 'on' || (s.KAFKA_STATIC_MEMBERSHIP === 'auto' && explicit);
+  // Kafka refuses other group instance ids (as it does topic names), and would say so only at the first join.
+  if (isStatic && s.KAFKA_BROKERS && !/^[A-Za-z0-9._-]{1,249}$/.test(s.INSTANCE)) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}INSTANCE=${JSON.stringify(s.INSTANCE)} is this process's Kafka group instance id ` +
+        `(static membership, ${ENV_PREFIX}KAFKA_STATIC_MEMBERSHIP=${s.KAFKA_STATIC_MEMBERSHIP}): use letters, digits, ".", "_" and "-" (at most 249), ` +
+        `or set ${ENV_PREFIX}KAFKA_STATIC_MEMBERSHIP=off`,
+    );
+  }
+  return {
+    groupInstanceId: isStatic ? s.INSTANCE : null,
+    sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS ?? (isStatic ? 20_000 : 15_000),
+  };
+}
+
+function kafkaSettings(s: EnvSettings, env: NodeJS.ProcessEnv): KafkaSettings {
   let sasl: KafkaSettings['sasl'] = null;
   if (s.KAFKA_SASL_MECHANISM) {
     if (!s.KAFKA_SASL_USERNAME || !s.KAFKA_SASL_PASSWORD) {
@@ -193,6 +232,7 @@ function kafkaSettings(s: EnvSettings): KafkaSettings {
     lingerMs: s.KAFKA_LINGER_MS,
     deliveryTimeoutMs: s.KAFKA_DELIVERY_TIMEOUT_MS,
     replicationFactor: s.KAFKA_REPLICATION_FACTOR ?? null,
+    ...groupMembership(s, env),
   };
 }
 
@@ -424,7 +464,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     },
     log: {
       kafkaBrokers,
-      kafka: kafkaSettings(settings),
+      kafka: kafkaSettings(settings, env),
       schemaRegistryUrl: settings.SCHEMA_REGISTRY_URL ?? null,
       schemaRegistryAuth:
         settings.SCHEMA_REGISTRY_USERNAME !== undefined

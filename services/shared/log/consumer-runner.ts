@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { readerGroupPrefix, TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord } from './event-log';
+import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord, Rewind } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
@@ -35,6 +35,8 @@ export interface ConsumerOptions<T> {
   topic: TopicName;
   groupId: string | null;
   start: 'earliest' | 'latest';
+  /** See SubscribeOptions.rewind. */
+  rewind?: Rewind;
   maxBatch?: number;
   registry: Registry;
   logger: Logger;
@@ -189,6 +191,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
       groupId: options.groupId,
       readerGroupPrefix: readerGroupPrefix(options.role),
       start: options.start,
+      rewind: options.rewind,
       maxBatch: options.maxBatch,
       onRevoked: options.onRevoked,
     },
