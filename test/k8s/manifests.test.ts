@@ -173,10 +173,12 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
     beforeAll(() => {
       objects = render(overlay);
     });
-    const deployments = (): K8sObject[] => objects.filter((o) => o.kind === 'Deployment' && roleOf(o));
+    /** Each role's workload: the gateway's Deployment, the consumers' StatefulSets. */
+    const deployments = (): K8sObject[] => objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && roleOf(o));
+    const workload = (role: Role): K8sObject => objects.find((o) => o.kind === (role === 'gateway' ? 'Deployment' : 'StatefulSet') && o.metadata.name === `llm-logger-${role}`)!;
     const ofKind = (kind: string, name: string): K8sObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
 
-    test('one Deployment per role, running a command the CLI has', () => {
+    test('one Deployment or StatefulSet per role, running a command the CLI has', () => {
       expect(deployments().map(roleOf).sort()).toEqual([...ROLES].sort());
       for (const d of deployments()) {
         const [c] = podSpec(d).containers;
@@ -222,7 +224,7 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
     });
 
     test('the console serves /metrics to Prometheus on its metrics port: set, bound beyond loopback, named on the pod and the Service', () => {
-      const d = ofKind('Deployment', 'llm-logger-console')!;
+      const d = workload('console');
       const c = podSpec(d).containers[0]!;
       const env = containerEnv(c, objects);
       const port = Number(env.LLM_LOGGER_CONSOLE_METRICS_PORT);
@@ -277,12 +279,12 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       const hpa = ofKind('HorizontalPodAutoscaler', 'llm-logger-gateway')!.spec as { metrics: { resource: { name: string } }[]; minReplicas: number; maxReplicas: number };
       expect(hpa.metrics.map((m) => m.resource.name)).toEqual(['cpu']);
       expect(hpa.minReplicas).toBeLessThanOrEqual(hpa.maxReplicas);
-      // Autoscaled Deployments leave replicas to their autoscaler, so a re-apply does not reset them.
-      for (const name of ['gateway', ...CONSUMERS_SCALED_BY_LAG]) expect((ofKind('Deployment', `llm-logger-${name}`)!.spec as { replicas?: number }).replicas).toBeUndefined();
+      // Autoscaled workloads leave replicas to their autoscaler, so a re-apply does not reset them.
+      for (const name of ['gateway', ...CONSUMERS_SCALED_BY_LAG] as Role[]) expect((workload(name).spec as { replicas?: number }).replicas).toBeUndefined();
     });
 
     test('the gateway\'s disk spool fits in its data volume', () => {
-      const d = ofKind('Deployment', 'llm-logger-gateway')!;
+      const d = workload('gateway');
       const spoolBytes = Number(containerEnv(podSpec(d).containers[0]!, objects).LLM_LOGGER_SPOOL_MAX_BYTES);
       const data = (podSpec(d).volumes as { name: string; emptyDir?: { sizeLimit?: string } }[]).find((v) => v.name === 'data')!;
       const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(data.emptyDir!.sizeLimit!)!;
@@ -294,12 +296,13 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
     test('consumer roles scale on their group\'s lag, never past the partitions of the topic they read', () => {
       for (const role of CONSUMERS_SCALED_BY_LAG) {
         const so = ofKind('ScaledObject', `llm-logger-${role}`)!.spec as {
-          scaleTargetRef: { name: string };
+          scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
           maxReplicaCount: number;
           minReplicaCount: number;
           triggers: { type: string; metadata: Record<string, string>; authenticationRef: { name: string } }[];
         };
-        expect(so.scaleTargetRef.name).toBe(`llm-logger-${role}`);
+        // KEDA scales the StatefulSet (without kind it would look for a Deployment).
+        expect(so.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: `llm-logger-${role}` });
         for (const t of so.triggers) {
           expect(t.type).toBe('kafka');
           expect(t.metadata.consumerGroup).toBe(roleGroup(role));
@@ -312,7 +315,34 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       }
       // The console keeps a per-process view: it must not be split by its consumer group.
       expect(ofKind('ScaledObject', 'llm-logger-console')).toBeUndefined();
-      expect((ofKind('Deployment', 'llm-logger-console')!.spec as { replicas: number }).replicas).toBe(1);
+      expect((workload('console').spec as { replicas: number }).replicas).toBe(1);
+    });
+
+    test('each consumer pod has a stable id: a StatefulSet\'s pod name as LLM_LOGGER_INSTANCE, so static membership under it', () => {
+      const scaled = new Map<string, number>(
+        objects.filter((o) => o.kind === 'ScaledObject').map((o) => [(o.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name, (o.spec as { maxReplicaCount: number }).maxReplicaCount]),
+      );
+      for (const role of ['aggregator', 'indexer', 'roller', 'console'] as Role[]) {
+        const d = workload(role);
+        expect({ role, kind: d.kind }).toEqual({ role, kind: 'StatefulSet' });
+        const c = podSpec(d).containers[0]!;
+        expect(c.env?.find((e) => e.name === 'LLM_LOGGER_INSTANCE')?.valueFrom?.fieldRef).toEqual({ fieldPath: 'metadata.name' });
+        // KEDA scales up several pods at once and down from the highest ordinal: no pod waits for another.
+        const max = scaled.get(d.metadata.name);
+        if (max !== undefined) expect({ role, policy: (d.spec as { podManagementPolicy?: string }).podManagementPolicy }).toEqual({ role, policy: 'Parallel' });
+        // Every pod name the StatefulSet can have (ordinals below KEDA's maximum) is a group instance id Kafka accepts.
+        for (const ordinal of [0, (max ?? 1) - 1]) {
+          const env = { ...containerEnv(c, objects), LLM_LOGGER_INSTANCE: `${d.metadata.name}-${ordinal}` };
+          env.LLM_LOGGER_CONFIG = join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml');
+          const kafka = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_')))).log.kafka;
+          expect(kafka.groupInstanceId).toBe(`${d.metadata.name}-${ordinal}`);
+          // The session outlasts a container restart (and its 10 s back-off); a pod really gone hands its partitions over within a minute.
+          expect(kafka.sessionTimeoutMs).toBeGreaterThanOrEqual(15_000);
+          expect(kafka.sessionTimeoutMs).toBeLessThanOrEqual(60_000);
+        }
+      }
+      // The gateway consumes no group: a Deployment is enough.
+      expect(workload('gateway').kind).toBe('Deployment');
     });
 
     test('NetworkPolicies allow only the flows of the architecture', () => {
