@@ -10,7 +10,9 @@ import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
 import type { RequestsStore } from './requests-store';
 import type { StaticFiles } from './static-files';
 import type { AggregatesView } from './aggregates-view';
+import type { AggregatesAnswer } from './aggregates-contract';
 import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
+import { RELATIVE_ACCURACY } from '../aggregator/core/aggregate-record';
 import { serveSearch } from './search-route';
 import type { SearchIndex } from '../indexer/search-index';
 
@@ -142,8 +144,11 @@ export function buildConsole(deps: ConsoleDeps): Server {
         groupBy: q.groupBy,
         from: new Date(q.from).toISOString(),
         to: new Date(q.to).toISOString(),
+        rollup: q.rollup ?? false,
+        // Every percentile below is within this relative error of the exact one (the DDSketches' guarantee).
+        relativeAccuracy: RELATIVE_ACCURACY,
         rows: deps.aggregates.query(q),
-      });
+      } satisfies AggregatesAnswer);
       return;
     }
     if (path === '/api/search') {
