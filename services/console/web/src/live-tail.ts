@@ -132,7 +132,7 @@ function render(row: Row): HTMLTableRowElement {
       'td',
       {},
       el('a', { href: `#/request/${row.id}` }, row.model ?? '–'),
-      el('div', { class: 'dim' }, row.servedModel && row.servedModel !== row.model ? `${row.upstream} · ${row.servedModel}` : row.upstream),
+      el('div', { class: 'dim nowrap' }, row.servedModel && row.servedModel !== row.model ? `${row.upstream} · ${row.servedModel}` : row.upstream),
     ),
     el('td', { class: 'dim' }, row.who),
     el('td', { class: 'num' }, row.running ? (row.ttftMs !== null ? `ttft ${ms(row.ttftMs)}` : '…') : ms(row.latencyMs)),
