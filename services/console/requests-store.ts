@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InferenceEvent } from '../shared/event/inference-event';
+import { modelOf, servedModelOf } from '../shared/event/model-identity';
 import type { RequestQuery } from './request-query';
 
 /**
@@ -18,7 +19,10 @@ export interface RequestSummary {
   upstream: string;
   provider: string;
   endpoint: string;
+  /** The model the call asked for (else the one that answered): see modelOf. */
   model: string | null;
+  /** The model that answered (the provider's snapshot), null when there was no answer. */
+  served_model: string | null;
   streamed: boolean;
   http_status: number | null;
   error_class: string | null;
@@ -40,6 +44,13 @@ export interface RequestSummary {
 }
 
 const PREVIEW_CHARS = 300;
+
+/**
+ * Version of the table's layout (SQLite `user_version`). 1: `model` is the
+ * model the call asked for (modelOf) and `served_model` the one that answered;
+ * before, `model` held the answered one. Opening an older view migrates it.
+ */
+const LAYOUT_VERSION = 1;
 
 interface Row {
   event_json: string;
@@ -63,19 +74,39 @@ export class RequestsStore {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS requests (
         event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
-        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL);
+        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL, served_model TEXT);
       CREATE INDEX IF NOT EXISTS requests_time ON requests (started_at DESC, event_id DESC);
       CREATE INDEX IF NOT EXISTS requests_user ON requests (user, started_at DESC);
       CREATE INDEX IF NOT EXISTS requests_app ON requests (app, started_at DESC);
       CREATE INDEX IF NOT EXISTS requests_model ON requests (model, started_at DESC);
     `);
-    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, user, app, http_status, error_class, event_json)
-      VALUES (@event_id, @started_at, @upstream, @model, @user, @app, @http_status, @error_class, @event_json)
+    this.migrate();
+    this.db.exec('CREATE INDEX IF NOT EXISTS requests_served_model ON requests (served_model, started_at DESC)');
+    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
+      VALUES (@event_id, @started_at, @upstream, @model, @served_model, @user, @app, @http_status, @error_class, @event_json)
       ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
     this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
     this.deleteOld = this.db.prepare(
       'DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?)',
     );
+  }
+
+  /**
+   * Brings a view written by an older console to LAYOUT_VERSION: adds the
+   * `served_model` column and derives both model columns again from the
+   * stored events, in one transaction (a crash leaves the old layout, migrated
+   * again on the next start). A new, empty view passes through at once.
+   */
+  private migrate(): void {
+    if ((this.db.pragma('user_version', { simple: true }) as number) >= LAYOUT_VERSION) return;
+    this.db.transaction(() => {
+      const columns = (this.db.pragma('table_info(requests)') as { name: string }[]).map((c) => c.name);
+      if (!columns.includes('served_model')) this.db.exec('ALTER TABLE requests ADD COLUMN served_model TEXT');
+      this.db.exec(`UPDATE requests SET
+        model = COALESCE(json_extract(event_json, '$.request_model'), json_extract(event_json, '$.response_model')),
+        served_model = json_extract(event_json, '$.response_model')`);
+      this.db.pragma(`user_version = ${LAYOUT_VERSION}`);
+    })();
   }
 
   /** Calls that started before this are not kept. */
@@ -92,7 +123,8 @@ export class RequestsStore {
           event_id: e.event_id,
           started_at: e.started_at,
           upstream: e.upstream,
-          model: e.response_model ?? e.request_model,
+          model: modelOf(e),
+          served_model: servedModelOf(e),
           user: e.user,
           app: e.app,
           http_status: e.http_status,
@@ -134,6 +166,7 @@ export class RequestsStore {
     eq('user', q.user);
     eq('app', q.app);
     eq('model', q.model);
+    eq('served_model', q.servedModel);
     eq('upstream', q.upstream);
     if (q.status !== null) {
       // The outcomes as outcomeOf decides them (client_cancelled is read from the stored event).
@@ -186,7 +219,8 @@ export function summarize(e: InferenceEvent): RequestSummary {
     upstream: e.upstream,
     provider: e.provider,
     endpoint: e.endpoint,
-    model: e.response_model ?? e.request_model,
+    model: modelOf(e),
+    served_model: servedModelOf(e),
     streamed: e.streamed,
     http_status: e.http_status,
     error_class: e.error_class,
