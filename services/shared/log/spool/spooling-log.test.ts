@@ -41,7 +41,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const rec = (i: number): ProducerRecord => ({ key: `k${i}`, value: Buffer.from(`value-${i}`), timestamp: 1_000 + i });
+/** Record times from the clock, within every retention (the log deletes older records while a test runs). */
+const T0 = Date.now();
+const rec = (i: number): ProducerRecord => ({ key: `k${i}`, value: Buffer.from(`value-${i}`), timestamp: T0 + i });
 const logger = createLogger('silent', 'test');
 
 function values(inner: SqliteEventLog): string[] {
