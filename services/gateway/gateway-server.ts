@@ -156,7 +156,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       }
       notes.push(...ingestNotes(r.event, index, now, horizons));
       accepted.push(r.event.event_id);
-      writes.push(recorder.recordDurable(r.event));
+      // Marked as ingested and placed by id: a copy posted again (a retry) is dropped by the aggregator and the roller.
+      writes.push(recorder.recordIngested(r.event, now));
     });
     try {
       await Promise.all(writes);

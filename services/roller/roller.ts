@@ -11,6 +11,10 @@ import type { ArchiveRow } from './core/avro-row';
 import { PARQUET_LAYOUT_VERSION } from './core/row-mapping';
 import type { ObjectStore } from './object-store/object-store';
 import { ColumnThreads, type FileColumns } from './column-threads';
+import { ingestedAt } from '../shared/event/ingest-origin';
+import { dedupeMetrics } from '../shared/dedupe/dedupe-metrics';
+import type { SeenIdsLimits } from '../shared/dedupe/seen-ids';
+import { RollerDedupe, type IdsObject } from './ingest-dedupe';
 
 interface PartitionState {
   open: (OpenFileState & { rows: FileColumns }) | null;
@@ -62,6 +66,8 @@ export interface RollerOptions {
   now?: () => number;
   /** Worker threads that build the files' columns and encode them (default 2). */
   threads?: number;
+  /** How long and how many ingested event ids are remembered per partition, to drop copies. */
+  dedupe: SeenIdsLimits;
 }
 
 /**
@@ -73,7 +79,8 @@ export interface RollerOptions {
  * the rotation and commit bookkeeping. A closed file is encoded and stored
  * in the background while the next records are read; until it is stored, the
  * positions handed out stop at its first offset, and a failed write is
- * retried (backing off up to 30 s) rather than skipped.
+ * retried (backing off up to 30 s) rather than skipped. A copy of an
+ * ingested event the partition has seen is dropped (ingest-dedupe.ts).
  */
 export class Roller {
   private readonly partitions = new Map<number, PartitionState>();
@@ -91,9 +98,11 @@ export class Roller {
   private readonly maxWrites: number;
   /** Writes waiting to retry: shutdown wakes them for a last attempt. */
   private readonly sleeping = new Set<() => void>();
+  private readonly dedupe: RollerDedupe;
 
   constructor(private readonly options: RollerOptions) {
     this.metrics = rollerMetrics(options.registry);
+    this.dedupe = new RollerDedupe(options.store, options.topic, options.dedupe, dedupeMetrics(options.registry), options.logger);
     this.now = options.now ?? Date.now;
     const threads = options.threads ?? 2;
     this.columns = new ColumnThreads(threads);
@@ -112,6 +121,8 @@ export class Roller {
       for (const { record, value } of batch) {
         let state = this.partitions.get(record.partition);
         if (!state) {
+          // The first record of a partition taken up is at its committed offset: the ids remembered there.
+          await this.dedupe.restore(record.partition, record.offset);
           state = { open: null, next: null, lastRecordAtMs: 0, writing: [] };
           this.partitions.set(record.partition, state);
         }
@@ -121,12 +132,20 @@ export class Roller {
         if (incoming.offset >= (state.next ?? 0)) await this.closeIfFull(record.partition, state);
         const placement = place(state.open, state.next, incoming);
         if (placement.action === 'skip') continue;
+        const ingested = record.key === null ? null : ingestedAt(record.headers);
+        if (ingested !== null && this.dedupe.isCopy(record.partition, record.key!)) {
+          // Handled, in no file: committed with the records around it.
+          state.next = record.offset + 1;
+          state.lastRecordAtMs = this.now();
+          continue;
+        }
         if (placement.action === 'append') {
           appendRecord(state.open!, incoming);
         } else {
           if (placement.action === 'rotate') await this.closeFile(record.partition, state, 'hour');
           state.open = { ...openFile(placement.bucket, incoming), rows: this.columns.open(record.partition) };
         }
+        if (ingested !== null) this.dedupe.admit(record.partition, record.key!, ingested);
         this.columns.append(state.open!.rows, value.body, value.start, record.offset);
         state.next = record.offset + 1;
         state.lastRecordAtMs = this.now();
@@ -184,9 +203,15 @@ export class Roller {
     while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
-  /** Stops the column threads (after flushAll). */
-  close(): Promise<void> {
-    return this.columns.close();
+  /** Offsets were committed: the ids no file before them needs any more can go. */
+  committed(positions: CommitPositions): Promise<void> {
+    return this.dedupe.collect(positions);
+  }
+
+  /** Stops the column threads (after flushAll), once the ids being deleted are. */
+  async close(): Promise<void> {
+    await this.dedupe.settled();
+    await this.columns.close();
   }
 
   /**
@@ -201,6 +226,7 @@ export class Roller {
         const dropped = open?.records ?? 0;
         if (open) this.columns.drop(open.rows);
         this.partitions.delete(p);
+        this.dedupe.drop(p);
         if (dropped > 0) this.options.logger.info({ partition: p, dropped }, 'partition revoked: its open file is left to the next owner');
       }
       return Promise.resolve();
@@ -233,7 +259,8 @@ export class Roller {
       ['llm_logger.rows', String(open.records)],
     ]);
     state.writing.push(open.firstOffset);
-    const write = this.write(key, open.rows, metadata, open.records, reason).then(() => {
+    const ids = this.dedupe.seal(partition, open.firstOffset);
+    const write = this.write(key, open.rows, metadata, open.records, reason, ids).then(() => {
       state.writing.splice(state.writing.indexOf(open.firstOffset), 1);
       this.stored = true;
     });
@@ -242,12 +269,20 @@ export class Roller {
     while (this.writes.size > this.maxWrites) await Promise.race([...this.writes].map((w) => w.catch(() => undefined)));
   }
 
-  /** Encodes and stores one file, retrying until it is stored (at shutdown, failing instead). */
-  private async write(key: string, file: FileColumns, metadata: Map<string, string>, rows: number, reason: CloseReason): Promise<void> {
+  /**
+   * Encodes and stores one file, after the ids of the ingested events it
+   * holds, retrying until both are stored (at shutdown, failing instead).
+   */
+  private async write(key: string, file: FileColumns, metadata: Map<string, string>, rows: number, reason: CloseReason, ids: IdsObject | null): Promise<void> {
     const stop = this.metrics.writeSeconds.startTimer();
     let body: Uint8Array | null = null;
+    let idsStored = ids === null;
     for (let attempt = 1; ; attempt++) {
       try {
+        if (!idsStored) {
+          await this.options.store.put(ids!.key, ids!.body);
+          idsStored = true;
+        }
         // Encoded once: a failed put retries with the same bytes; a failed encode sends the records to a new thread.
         body ??= await this.columns.encode(file, metadata);
         await this.options.store.put(key, body);

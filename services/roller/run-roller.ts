@@ -13,6 +13,7 @@ import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
 import { readArchiveRow, type ArchiveRow } from './core/avro-row';
 import { Roller } from './roller';
+import type { SeenIdsLimits } from '../shared/dedupe/seen-ids';
 
 export const ROLLER_GROUP = 'llm-logger-roller';
 
@@ -27,6 +28,8 @@ export interface ArchiveConsumerOptions {
   topic?: TopicName;
   /** Column threads (default 2). */
   threads?: number;
+  /** How long and how many ingested event ids are remembered per partition, to drop copies. */
+  dedupe: SeenIdsLimits;
 }
 
 export interface ArchiveConsumer {
@@ -40,7 +43,7 @@ export interface ArchiveConsumer {
 export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promise<ArchiveConsumer> {
   const { log, store, limits, registry, logger } = options;
   const topic = options.topic ?? TOPICS.inference;
-  const roller = new Roller({ topic, store, limits, registry, logger, threads: options.threads });
+  const roller = new Roller({ topic, store, limits, registry, logger, threads: options.threads, dedupe: options.dedupe });
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const currentSchemaId = await serde.init();
   const subscription = runConsumer({
@@ -63,6 +66,7 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     handle: (batch) => roller.handle(batch),
     holdsRecords: true,
     onRevoked: (partitions) => void roller.revoke(partitions),
+    onCommitted: (positions) => void roller.committed(positions),
   });
 
   const idleTick = async (): Promise<void> => {
@@ -115,7 +119,16 @@ export async function runRoller(
   const removed = await store.cleanup();
   if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
-  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger, threads: config.roller.threads });
+  const consumer = await consumeIntoArchive({
+    log,
+    store,
+    limits,
+    groupId: ROLLER_GROUP,
+    registry,
+    logger,
+    threads: config.roller.threads,
+    dedupe: config.dedupe,
+  });
   let server: RoleServer | null = null;
   if (options.serveHealth) {
     server = await startRoleServer(config.metrics.host, config.metrics.port, {

@@ -52,12 +52,18 @@ export class LocalDirStore implements ObjectStore {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    for (const file of await this.walk(this.root)) {
+    // Only the directory the prefix names: the archive's other directories can hold many files.
+    const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    for (const file of await this.walk(dir ? this.path(dir) : this.root)) {
       if (file.endsWith(TEMP_SUFFIX)) continue;
       const key = relative(this.root, file).split(sep).join('/');
       if (key.startsWith(prefix)) out.push({ key, size: (await stat(file)).size });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
   }
 
   async cleanup(): Promise<number> {

@@ -123,6 +123,8 @@ const envSchema = z.object({
   ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
   ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
   ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
+  DEDUPE_WINDOW_MS: int(60_000, 7 * 24 * 3_600_000).default(24 * 3_600_000), // ingested copies within 24 h of the first are dropped
+  DEDUPE_MAX_IDS: int(1_000, 10_000_000).default(50_000), // ingested ids remembered per log partition, by the aggregator and the roller each (~92 bytes an id)
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -238,6 +240,8 @@ export interface Config {
   priceOverrides: unknown;
   archive: ArchiveSettings;
   roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
+  /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
+  dedupe: { windowMs: number; maxIds: number };
 }
 
 export type ArchiveSettings =
@@ -457,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
       threads: settings.ROLLER_THREADS,
     },
+    dedupe: { windowMs: settings.DEDUPE_WINDOW_MS, maxIds: settings.DEDUPE_MAX_IDS },
   };
 }
 

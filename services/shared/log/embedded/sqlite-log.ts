@@ -193,11 +193,12 @@ export class SqliteEventLog implements EventLog {
     if (records.length === 0) return Promise.resolve();
     const spec = topicSpec(topic);
     const now = this.now();
-    // As on Kafka: a 'batch'-partitioned topic takes the whole batch on one partition, the next batch on the next.
+    // As on Kafka: a 'batch'-partitioned topic takes the whole batch on one partition, the next batch on the next
+    // (records placed by key excepted).
     const one = spec.partitioning === 'batch' ? this.roundRobin++ % spec.partitions : null;
     const batch = {
       topic,
-      partitions: records.map((r) => one ?? partitionForKey(r.key, spec.partitions, this.roundRobin++)),
+      partitions: records.map((r) => (one !== null && !r.partitionByKey ? one : partitionForKey(r.key, spec.partitions, this.roundRobin++))),
       keys: records.map((r) => r.key),
       timestamps: records.map((r) => r.timestamp ?? now),
       headers: records.map((r) => (r.headers ? JSON.stringify(r.headers) : null)),
@@ -348,12 +349,18 @@ class EmbeddedSubscription implements ConsumerSubscription {
       const moved = new Map<number, number>();
       for (const r of batch) moved.set(r.partition, r.offset + 1);
       for (const [p, next] of moved) this.positions.set(p, next);
-      if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, held ?? moved);
+      if (this.options.groupId) {
+        this.log.commitOffsets(this.options.groupId, this.options.topic, held ?? moved);
+        this.options.onCommitted?.(held ?? moved);
+      }
     }
   }
 
   commit(positions: CommitPositions): Promise<void> {
-    if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, positions);
+    if (this.options.groupId) {
+      this.log.commitOffsets(this.options.groupId, this.options.topic, positions);
+      this.options.onCommitted?.(positions);
+    }
     return Promise.resolve();
   }
 
