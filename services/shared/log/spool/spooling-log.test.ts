@@ -130,13 +130,13 @@ test('a spool written before records were placed by key is read as it was, and t
   const old = new Database(path);
   old.exec(`CREATE TABLE spool (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL)`);
-  old.prepare('INSERT INTO spool (topic, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)').run(TOPICS.inference, 'k1', Buffer.from('value-1'), null, 1_001);
+  old.prepare('INSERT INTO spool (topic, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)').run(TOPICS.inference, 'k1', Buffer.from('value-1'), null, T0 + 1);
   old.close();
   const spool = new DiskSpool(path, 1_000_000);
   spool.append(TOPICS.inference, [{ ...rec(2), partitionByKey: true }]);
   expect(spool.peek(10).map((s) => s.record)).toEqual([
-    { key: 'k1', value: Buffer.from('value-1'), headers: undefined, timestamp: 1_001 },
-    { key: 'k2', value: Buffer.from('value-2'), headers: undefined, timestamp: 1_002, partitionByKey: true },
+    { key: 'k1', value: Buffer.from('value-1'), headers: undefined, timestamp: T0 + 1 },
+    { key: 'k2', value: Buffer.from('value-2'), headers: undefined, timestamp: T0 + 2, partitionByKey: true },
   ]);
   spool.close();
 });
