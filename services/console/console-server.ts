@@ -13,6 +13,7 @@ import type { AggregatesView } from './aggregates-view';
 import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
 import { serveSearch } from './search-route';
 import type { SearchIndex } from '../indexer/search-index';
+import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
 
 export interface ConsoleDeps {
   store: RequestsStore;
@@ -27,6 +28,8 @@ export interface ConsoleDeps {
   web: StaticFiles;
   /** The audit index behind /api/search. */
   search?: SearchIndex;
+  /** Runs POST /api/admin/erase (absent: the route answers 501). */
+  eraser?: AdminEraser;
 }
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,8 +84,10 @@ export function buildConsole(deps: ConsoleDeps): Server {
       res.end();
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJsonError(res, 405, 'method_not_allowed', 'the console API is read-only (GET)');
+    // The one route that changes data (after the access check below).
+    const adminErase = path === ADMIN_ERASE_PATH;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !adminErase) {
+      sendJsonError(res, 405, 'method_not_allowed', 'the console API is read-only (GET), but for POST /api/admin/erase');
       return;
     }
     if (path === '/login') {
@@ -109,6 +114,7 @@ export function buildConsole(deps: ConsoleDeps): Server {
       }
       return;
     }
+    if (adminErase) return serveAdminErase(req, res, deps.eraser, deps.logger);
     if (path === '/api/live') {
       deps.hub.attach(req, res);
       return;

@@ -22,6 +22,11 @@ import { AggregatesView } from './aggregates-view';
 import { aggregateSerde } from '../aggregator/run-aggregator';
 import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import { openObjectStore } from '../roller/object-store/open-object-store';
+import { queryCacheDir } from '../roller/query-cache';
+import { eraseUser } from '../erasure/erase-user';
+import type { AdminEraser } from './admin-erase-route';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most. */
@@ -78,6 +83,13 @@ export async function runConsole(
   const hub = new LiveHub(() => alerts.active());
   // New aggregate partials: dashboards refetch (throttled by the hub).
   const stopUpdates = aggregates.onUpdate(() => hub.onAggregates());
+  // Erased users: their calls are kept without bodies, and an erasure that arrives (from this process's admin
+  // API, or from llm-logger erase elsewhere) erases what the view holds already.
+  const erasures = followErasures(log, 'console', registry, logger);
+  const stopErasures = erasures.list.onChange((e) => {
+    store.eraseBodies(e.user, e.erased_at);
+    hub.eraseUser(e.user);
+  });
   const subscription = runConsumer({
     log,
     role: 'console',
@@ -89,7 +101,8 @@ export async function runConsole(
     decode: (record) => serde.decode(record.value),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
-      const events = batch.map((d) => d.value);
+      await erasures.ready(); // a view rebuilt from the log must not take back bodies erased before
+      const events = batch.map((d) => erasures.list.apply(d.value));
       store.put(events);
       hub.onFinished(events.map(summarize));
     },
@@ -178,7 +191,32 @@ export async function runConsole(
     eventTime: (r) => (r.type === 'started' ? r.started_at : r.at),
     handle: async (batch) => hub.onLive(batch.map((d) => d.value)),
   });
+  // POST /api/admin/erase: erases in this process, which owns the view (one erase at a time).
+  let erasing: Promise<unknown> = Promise.resolve();
+  const eraser: AdminEraser = (user) => {
+    const run = erasing.then(async () => {
+      const archive = openObjectStore(config.archive);
+      try {
+        return await eraseUser(
+          {
+            log,
+            view: store,
+            hub,
+            search,
+            archive,
+            queryCacheDir: config.archive.kind === 's3' ? queryCacheDir(config.dataDir, archive.url) : null,
+          },
+          { user, source: 'console', logger },
+        );
+      } finally {
+        await archive.close();
+      }
+    });
+    erasing = run.catch(() => undefined);
+    return run;
+  };
   const server = buildConsole({
+    eraser,
     store,
     aggregates,
     registry,
@@ -206,6 +244,9 @@ export async function runConsole(
         clearInterval(pruner);
         for (const check of loadChecks) clearInterval(check);
         await Promise.all([subscription.stop(), aggregateSubscription.stop(), alertReader.stop(), live.stop()]);
+        await erasing;
+        stopErasures();
+        await erasures.release();
         store.close();
         if (!sharedSearch) await search.close();
       })();

@@ -115,6 +115,7 @@ const envSchema = z.object({
   ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
   ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
   ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
+  ARCHIVE_RETENTION_DAYS: int(1, 36_500).optional(), // Parquet hours that ended longer ago are deleted; unset = kept for good
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -228,7 +229,7 @@ export interface Config {
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
-  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
 }
 
 export type ArchiveSettings =
@@ -440,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
       threads: settings.ROLLER_THREADS,
+      retentionDays: settings.ARCHIVE_RETENTION_DAYS ?? null,
     },
   };
 }
