@@ -125,16 +125,17 @@ export class RequestsStore {
    * Removes the bodies of a user's calls that started at or before
    * `erasedAtMs` (llm-logger erase), keeping the rest of each event. The old
    * text is overwritten (secure_delete) and the WAL checkpointed. With
-   * `dryRun`, only counts. Answers the calls that held bodies and the newest
-   * end among them.
+   * `dryRun`, only counts. Answers the calls that held bodies, and the
+   * newest end among all the user's calls it covers.
    */
   eraseBodies(user: string, erasedAtMs: number, dryRun = false): { rows: number; newestEndedAt: number | null } {
-    const rows = this.db
+    const calls = this.db
       .prepare<[string, number], { event_id: string; event_json: string }>('SELECT event_id, event_json FROM requests WHERE user = ? AND started_at <= ?')
       .all(user, erasedAtMs)
-      .map((r) => ({ id: r.event_id, event: JSON.parse(r.event_json) as InferenceEvent }))
-      .filter((r) => hasBodies(r.event));
-    const newestEndedAt = rows.length > 0 ? rows.reduce((m, r) => Math.max(m, r.event.ended_at), 0) : null;
+      .map((r) => ({ id: r.event_id, event: JSON.parse(r.event_json) as InferenceEvent }));
+    // The newest of the user's calls, erased before or not: when the log's copies of them age out.
+    const newestEndedAt = calls.length > 0 ? calls.reduce((m, r) => Math.max(m, r.event.ended_at), 0) : null;
+    const rows = calls.filter((r) => hasBodies(r.event));
     if (dryRun || rows.length === 0) return { rows: rows.length, newestEndedAt };
     const update = this.db.prepare('UPDATE requests SET event_json = ? WHERE event_id = ?');
     this.db.transaction(() => {

@@ -93,12 +93,15 @@ export function formatReport(r: ErasureReport): string {
       `${o.documents} documents erased (${o.backend})${o.remaining ? `, ${o.remaining} STILL HOLD BODIES` : ''}`,
     ),
     line('archive', s.archive, (o: { url: string } & ArchiveEraseResult) =>
-      `${o.files_rewritten} of ${o.files_scanned} files rewritten, ${o.rows} rows (${o.url})${o.journals_resumed ? `; ${o.journals_resumed} interrupted erases finished first` : ''}`,
+      `${o.files_rewritten} of ${o.files_scanned} files rewritten, ${o.rows} rows (${o.url})${o.journals_resumed ? `; ${o.journals_resumed} interrupted erases finished first (${o.resumed_files_rewritten} files)` : ''}`,
     ),
   ];
   if (r.kafka) {
-    out.push('  Kafka keeps its records as written (they cannot be edited); the user\'s bodies stay in:');
-    for (const k of r.kafka) out.push(`    ${k.topic} (retention ${duration(k.retention_ms)}): until ${k.holds_until} (at the latest ${k.at_the_latest}, plus a segment roll)`);
+    out.push("  Kafka keeps its records as written (they cannot be edited); the user's bodies stay in:");
+    for (const k of r.kafka) {
+      const left = Date.parse(k.holds_until) > Date.parse(r.erased_at);
+      out.push(`    ${k.topic} (retention ${duration(k.retention_ms)}): ${left ? `until ${k.holds_until}` : 'aged out already'} (at the latest ${k.at_the_latest}, plus a segment roll)`);
+    }
   }
   for (const n of r.notes) out.push(`  note: ${n}`);
   out.push(r.complete ? 'complete' : 'INCOMPLETE: run llm-logger erase again once the failed stores are back');

@@ -33,7 +33,8 @@ export interface SearchIndex {
    * Removes the prompt, response and error message of a user's calls that
    * started at or before `erasedAtMs` (llm-logger erase), keeping the rest of
    * each document; with `dryRun`, only counts. Answers how many documents
-   * held any of them, and the newest call end among those (epoch ms).
+   * held any of them, and the newest call end among all the user's
+   * documents it covers (epoch ms; when the log's copies age out).
    */
   eraseBodies(user: string, erasedAtMs: number, dryRun?: boolean): Promise<ErasedDocuments>;
   /** Deletes what is older than the retention period (backends without a lifecycle policy). */

@@ -37,8 +37,9 @@ export interface ArchiveEraseResult {
   files_rewritten: number;
   /** Rows whose bodies were removed from them. */
   rows: number;
-  /** Journals of interrupted erases finished first (any user). */
+  /** Journals of interrupted erases finished first (any user), and the files they still had to rewrite. */
   journals_resumed: number;
+  resumed_files_rewritten: number;
   /** Newest `ended_at` among the rows erased (epoch ms), or null. */
   newest_ended_at: number | null;
 }
@@ -62,11 +63,10 @@ async function dataFiles(store: ObjectStore): Promise<string[]> {
 }
 
 /**
- * Rewrites the journal's files that still hold covered bodies. Counted into
- * `into` when `counted` is false (a resumed journal); a fresh erase counted
- * its files when it found them.
+ * Rewrites the journal's files that still hold covered bodies. A fresh erase
+ * counted its files when it found them; a resumed one counts here.
  */
-async function rewrite(store: ObjectStore, journal: Journal, options: ArchiveEraseOptions, into: ArchiveEraseResult, counted = false): Promise<void> {
+async function rewrite(store: ObjectStore, journal: Journal, options: ArchiveEraseOptions, into: ArchiveEraseResult, resumed: boolean): Promise<void> {
   const covers = coversOf(journal);
   for (const key of journal.files) {
     let body: Uint8Array;
@@ -80,11 +80,8 @@ async function rewrite(store: ObjectStore, journal: Journal, options: ArchiveEra
     const stripped = stripParquet(body, covers);
     if (!stripped) continue; // done meanwhile (by the roller)
     await store.put(key, stripped.body);
-    if (!counted) {
-      into.files_rewritten++;
-      into.rows += stripped.rows;
-    }
-    into.newest_ended_at = Math.max(into.newest_ended_at ?? 0, stripped.newestEndedAt);
+    if (resumed) into.resumed_files_rewritten++;
+    else into.newest_ended_at = Math.max(into.newest_ended_at ?? 0, stripped.newestEndedAt);
     await options.onRewritten?.(key);
     options.logger.info({ key, rows: stripped.rows }, 'archive file rewritten without the erased bodies');
   }
@@ -97,7 +94,7 @@ export async function resumeArchiveErasures(store: ObjectStore, options: Archive
   for (const { key } of await store.list(JOURNAL_PREFIX)) {
     const journal = JSON.parse(Buffer.from(await store.get(key)).toString('utf8')) as Journal;
     options.logger.warn({ journal: key, files: journal.files.length }, 'finishing an erase that was interrupted');
-    await rewrite(store, journal, options, result);
+    await rewrite(store, journal, options, result, true);
     await store.delete(key);
     resumed++;
   }
@@ -106,7 +103,7 @@ export async function resumeArchiveErasures(store: ObjectStore, options: Archive
 }
 
 function emptyResult(): ArchiveEraseResult {
-  return { files_scanned: 0, files_rewritten: 0, rows: 0, journals_resumed: 0, newest_ended_at: null };
+  return { files_scanned: 0, files_rewritten: 0, rows: 0, journals_resumed: 0, resumed_files_rewritten: 0, newest_ended_at: null };
 }
 
 export async function eraseFromArchive(
@@ -143,7 +140,7 @@ export async function eraseFromArchive(
     const journal: Journal = { user: erasure.user, erased_at: erasure.erased_at, files: affected };
     const key = journalKey(erasure);
     await store.put(key, Buffer.from(JSON.stringify(journal)));
-    await rewrite(store, journal, options, result, true);
+    await rewrite(store, journal, options, result, false);
     await store.delete(key);
   }
   return result;

@@ -222,30 +222,35 @@ export class ElasticsearchIndex implements SearchIndex {
    * the replaced versions (Lucene keeps them in its segments until a merge).
    */
   async eraseBodies(user: string, erasedAtMs: number, dryRun = false): Promise<ErasedDocuments> {
-    const query = {
-      bool: {
-        filter: [{ term: { user } }, { range: { '@timestamp': { lte: erasedAtMs, format: 'epoch_millis' } } }],
-        should: ['prompt', 'response', 'error_message'].map((field) => ({ exists: { field } })),
-        minimum_should_match: 1,
-      },
-    };
+    const owned = [{ term: { user } }, { range: { '@timestamp': { lte: erasedAtMs, format: 'epoch_millis' } } }];
+    const withText = { bool: { should: ['prompt', 'response', 'error_message'].map((field) => ({ exists: { field } })), minimum_should_match: 1 } };
     const long = { requestTimeout: 10 * 60_000 };
-    let found: { hits: { total: { value: number } | number }; aggregations: { newest: { value: number | null }; indices: { buckets: { key: string }[] } } };
+    interface Found {
+      hits: { total: { value: number } | number };
+      aggregations: { newest: { value: number | null }; text: { doc_count: number; indices: { buckets: { key: string }[] } } };
+    }
+    let found: Found;
     try {
       const res = await this.client.search({
         index: `${this.options.prefix}-*`,
         ignore_unavailable: true,
         allow_no_indices: true,
-        body: { size: 0, track_total_hits: true, query, aggs: { newest: { max: { field: 'ended_at' } }, indices: { terms: { field: '_index', size: 10_000 } } } },
+        body: {
+          size: 0,
+          track_total_hits: true,
+          query: { bool: { filter: owned } },
+          aggs: { newest: { max: { field: 'ended_at' } }, text: { filter: withText, aggs: { indices: { terms: { field: '_index', size: 10_000 } } } } },
+        },
       });
-      found = res.body as typeof found;
+      found = res.body as Found;
     } catch (err) {
       throw this.unavailable('finding the documents to erase', err);
     }
-    const documents = typeof found.hits.total === 'number' ? found.hits.total : found.hits.total.value;
-    const newestEndedAt = documents > 0 ? found.aggregations.newest.value : null;
+    const total = typeof found.hits.total === 'number' ? found.hits.total : found.hits.total.value;
+    const newestEndedAt = total > 0 ? found.aggregations.newest.value : null;
+    const documents = found.aggregations.text.doc_count;
     if (dryRun || documents === 0) return { documents, newestEndedAt };
-    const indices = found.aggregations.indices.buckets.map((b) => b.key).join(',');
+    const indices = found.aggregations.text.indices.buckets.map((b) => b.key).join(',');
     try {
       await this.client.updateByQuery(
         {
@@ -253,7 +258,10 @@ export class ElasticsearchIndex implements SearchIndex {
           refresh: true,
           conflicts: 'proceed',
           wait_for_completion: true,
-          body: { query, script: { lang: 'painless', source: 'ctx._source.prompt = null; ctx._source.response = null; ctx._source.error_message = null;' } },
+          body: {
+            query: { bool: { filter: [...owned, withText] } },
+            script: { lang: 'painless', source: 'ctx._source.prompt = null; ctx._source.response = null; ctx._source.error_message = null;' },
+          },
         },
         long,
       );

@@ -167,13 +167,15 @@ export class SqliteIndex implements SearchIndex {
   }
 
   eraseBodies(user: string, erasedAtMs: number, dryRun = false): Promise<ErasedDocuments> {
-    const rows = this.db
-      .prepare<[string, number], { rowid: number; ended_at: string | null }>(
-        `SELECT d.rowid AS rowid, json_extract(d.doc, '$.ended_at') AS ended_at FROM docs d JOIN docs_fts f ON f.rowid = d.rowid
-         WHERE d.user = ? AND d.ts <= ? AND (f.prompt IS NOT NULL OR f.response IS NOT NULL OR f.error_message IS NOT NULL)`,
+    const docs = this.db
+      .prepare<[string, number], { rowid: number; ended_at: string | null; text: number }>(
+        `SELECT d.rowid AS rowid, json_extract(d.doc, '$.ended_at') AS ended_at,
+           (f.prompt IS NOT NULL OR f.response IS NOT NULL OR f.error_message IS NOT NULL) AS text
+         FROM docs d JOIN docs_fts f ON f.rowid = d.rowid WHERE d.user = ? AND d.ts <= ?`,
       )
       .all(user, erasedAtMs);
-    const newestEndedAt = rows.length > 0 ? rows.reduce((m, r) => Math.max(m, r.ended_at ? Date.parse(r.ended_at) : 0), 0) : null;
+    const newestEndedAt = docs.length > 0 ? docs.reduce((m, r) => Math.max(m, r.ended_at ? Date.parse(r.ended_at) : 0), 0) : null;
+    const rows = docs.filter((r) => r.text === 1);
     if (dryRun || rows.length === 0) return Promise.resolve({ documents: rows.length, newestEndedAt });
     const clear = this.db.prepare('UPDATE docs_fts SET prompt = NULL, response = NULL, error_message = NULL WHERE rowid = ?');
     this.db.transaction(() => {
