@@ -150,6 +150,12 @@ export async function eraseUser(t: EraseTargets, o: EraseOptions): Promise<Erasu
         'calls of the user still in flight at the erase end later, and their records age out their retention after that',
     );
   }
+  if (view.status === 'done' && (view.live_calls ?? 0) > 0) {
+    notes.push(
+      `${view.live_calls} calls of the user were in flight: their events are recorded when they end, after this erase; ` +
+        'consumers strip their bodies, and erasing again once they ended clears them from the log too',
+    );
+  }
   if (log.status === 'done' && Object.values(log.pending).some((n) => n > 0)) {
     notes.push('"pending": records a consumer had read but not yet stored when the log was rewritten; it removes their bodies itself before storing them');
   }
