@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InferenceEvent } from '../shared/event/inference-event';
 import { modelOf, servedModelOf } from '../shared/event/model-identity';
+import { hasBodies, stripBodies } from '../shared/erasure/erasure';
 import type { RequestQuery } from './request-query';
 
 /**
@@ -71,6 +72,9 @@ export class RequestsStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // `llm-logger erase` may write to the view from another process.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('secure_delete = ON'); // freed space zeroed: an erased body leaves no copy behind
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS requests (
         event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
@@ -147,6 +151,30 @@ export class RequestsStore {
       total += changes;
       if (changes < chunk) return total;
     }
+  }
+
+  /**
+   * Removes the bodies of a user's calls that started at or before
+   * `erasedAtMs` (llm-logger erase), keeping the rest of each event. The old
+   * text is overwritten (secure_delete) and the WAL checkpointed. With
+   * `dryRun`, only counts. Answers the calls that held bodies, and the
+   * newest end among all the user's calls it covers.
+   */
+  eraseBodies(user: string, erasedAtMs: number, dryRun = false): { rows: number; newestEndedAt: number | null } {
+    const calls = this.db
+      .prepare<[string, number], { event_id: string; event_json: string }>('SELECT event_id, event_json FROM requests WHERE user = ? AND started_at <= ?')
+      .all(user, erasedAtMs)
+      .map((r) => ({ id: r.event_id, event: JSON.parse(r.event_json) as InferenceEvent }));
+    // The newest of the user's calls, erased before or not: when the log's copies of them age out.
+    const newestEndedAt = calls.length > 0 ? calls.reduce((m, r) => Math.max(m, r.event.ended_at), 0) : null;
+    const rows = calls.filter((r) => hasBodies(r.event));
+    if (dryRun || rows.length === 0) return { rows: rows.length, newestEndedAt };
+    const update = this.db.prepare('UPDATE requests SET event_json = ? WHERE event_id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) update.run(JSON.stringify(stripBodies(r.event)), r.id);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { rows: rows.length, newestEndedAt };
   }
 
   get(eventId: string): InferenceEvent | null {

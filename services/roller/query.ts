@@ -1,10 +1,11 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config/config';
 import { COLUMNS, type ColumnKind } from './core/column-spec';
 import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
 import { openObjectStore } from './object-store/open-object-store';
+import { dropCachedCopy, queryCacheDir } from './query-cache';
 
 /**
  * `llm-logger query "SQL"`: DuckDB over the Parquet archive, with the files
@@ -37,13 +38,31 @@ async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string
   return `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}/**/*${FILE_SUFFIX}`;
 }
 
-/** Copies the archive's files that are missing or changed into a local mirror; returns its directory. */
+/** Every file under a directory, as keys relative to it ('/'-separated). */
+async function localKeys(dir: string, under = dir): Promise<string[]> {
+  const entries = await readdir(under, { withFileTypes: true }).catch(() => []);
+  const keys: string[] = [];
+  for (const e of entries) {
+    const p = join(under, e.name);
+    if (e.isDirectory()) keys.push(...(await localKeys(dir, p)));
+    else keys.push(relative(dir, p).split(sep).join('/'));
+  }
+  return keys;
+}
+
+/**
+ * Copies the archive's files that are missing or changed into a local
+ * mirror, and removes the copies of files no longer in the archive (past its
+ * retention); returns the mirror's directory.
+ */
 async function mirror(config: Config): Promise<string> {
   const store = openObjectStore(config.archive);
-  const dir = join(config.dataDir, 'query-cache', store.url.replace(/^s3:\/\//, 's3/'));
+  const dir = queryCacheDir(config.dataDir, store.url);
   try {
-    for (const o of await store.list(`${TABLE_DIR}/`)) {
-      if (!o.key.endsWith(FILE_SUFFIX)) continue;
+    const objects = (await store.list(`${TABLE_DIR}/`)).filter((o) => o.key.endsWith(FILE_SUFFIX));
+    const wanted = new Set(objects.map((o) => o.key));
+    for (const key of await localKeys(dir)) if (!wanted.has(key)) await dropCachedCopy(dir, key);
+    for (const o of objects) {
       const target = join(dir, ...o.key.split('/'));
       const have = await stat(target).catch(() => null);
       if (have?.size === o.size) continue;

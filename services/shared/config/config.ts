@@ -125,6 +125,7 @@ const envSchema = z.object({
   ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
   DEDUPE_WINDOW_MS: int(60_000, 7 * 24 * 3_600_000).default(24 * 3_600_000), // ingested copies within 24 h of the first are dropped
   DEDUPE_MAX_IDS: int(1_000, 10_000_000).default(50_000), // ingested ids remembered per log partition, by the aggregator and the roller each (~92 bytes an id)
+  ARCHIVE_RETENTION_DAYS: int(1, 36_500).optional(), // Parquet hours that ended longer ago are deleted; unset = kept for good
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -239,7 +240,7 @@ export interface Config {
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
-  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
   /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
   dedupe: { windowMs: number; maxIds: number };
 }
@@ -460,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
       threads: settings.ROLLER_THREADS,
+      retentionDays: settings.ARCHIVE_RETENTION_DAYS ?? null,
     },
     dedupe: { windowMs: settings.DEDUPE_WINDOW_MS, maxIds: settings.DEDUPE_MAX_IDS },
   };
