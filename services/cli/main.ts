@@ -18,6 +18,7 @@ import type * as SchemasModule from './schemas';
 import type * as TailModule from './tail';
 import { SEARCH_USAGE } from './search-usage';
 import type * as TopologyModule from './topology';
+import type * as KeysModule from './keys';
 
 /*
  * Roles and heavy commands are loaded when used, not at start-up: a process
@@ -37,6 +38,7 @@ const load = {
   topology: () => require('./topology') as typeof TopologyModule,
   schemas: () => require('./schemas') as typeof SchemasModule,
   tail: () => require('./tail') as typeof TailModule,
+  keys: () => require('./keys') as typeof KeysModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -114,6 +116,18 @@ export const COMMANDS: Record<string, Command> = {
     usage: SEARCH_USAGE,
     ownOptions: true,
     run: (args, configPath) => load.search().runSearch(args, loadConfigOrExit(configPath)),
+  },
+  keys: {
+    summary: 'make gateway keys and hash them for LLM_LOGGER_GATEWAY_KEYS_FILE',
+    usage:
+      'llm-logger keys hash [key]\n' +
+      '       llm-logger keys add --id <name> [--user u] [--app a] [--team t] [--upstreams a,b] [--allow-user-header]\n' +
+      '                           [--budget-usd N --budget-period day|month] [--file keys.yaml] [--config file.yaml]\n\n' +
+      '  hash           print the SHA-256 of a key (read from stdin when not given, so it stays out of shell history)\n' +
+      '  add            make a random key, print it once and its entry for LLM_LOGGER_GATEWAY_KEYS_FILE;\n' +
+      '                 with --file, add the entry to that file (a running gateway picks it up within seconds)',
+    ownOptions: true,
+    run: (args, configPath) => Promise.resolve(load.keys().runKeys(args, () => loadConfigOrExit(configPath))),
   },
   query: {
     summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',
