@@ -37,6 +37,15 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
           onLoad: (ids) => budgets.retain(ids),
         })
       : null;
+  if (access.clients.mode === 'open' && access.clients.reason === 'opted-out') {
+    logger.warn(
+      { host: config.gateway.host },
+      'LLM_LOGGER_GATEWAY_AUTH=none: the gateway serves anyone who can reach it, without gateway keys (clients bring their own provider keys)',
+    );
+  }
+  if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
+    logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
+  }
   const onHangup = (): void => void keys?.reload('SIGHUP');
   if (keys) process.on('SIGHUP', onHangup);
   const prices = loadPriceTable(config.priceOverrides);
@@ -90,15 +99,6 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     },
     'gateway listening',
   );
-  if (access.clients.mode === 'open' && access.clients.reason === 'opted-out') {
-    logger.warn(
-      { host: config.gateway.host },
-      'LLM_LOGGER_GATEWAY_AUTH=none: the gateway serves anyone who can reach it, without gateway keys (clients bring their own provider keys)',
-    );
-  }
-  if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
-    logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
-  }
   let closing: Promise<void> | null = null;
   return {
     port,

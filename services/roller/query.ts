@@ -137,9 +137,9 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
         `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
       );
     }
-    await checkStatement(conn, sql);
     let reader;
     try {
+      await checkStatement(conn, sql);
       reader = await conn.runAndReadAll(sql);
     } catch (err) {
       const message = (err as Error).message;
