@@ -206,7 +206,10 @@ function answerClientError(
 ): void {
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+  // As node's own handler does: answer only if the response in flight on this socket (a keep-alive
+  // connection may have served others before) has not started; otherwise the client sees a cut.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }

@@ -101,6 +101,25 @@ test('a request body sent at 1 byte per second is cut off with 408 after LLM_LOG
   expect(await refusedCount('client_timeout', impatient)).toBe(timeoutsBefore + 1);
 });
 
+test('a slow request after an answered one on the same keep-alive connection also gets 408', async () => {
+  const { port } = new URL(impatient.gatewayUrl);
+  const socket = connect(Number(port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (c: Buffer) => (answer += c.toString()));
+  socket.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+  for (const until = Date.now() + 5_000; !answer.includes('\r\n\r\n'); ) {
+    if (Date.now() > until) throw new Error('no answer to the first request');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+  answer = '';
+  socket.write('POST /openai/v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  const drip = setInterval(() => socket.write(' '), 1_000);
+  await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  clearInterval(drip);
+  expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+});
+
 test('a stream that never ends: memory stays bounded, the event keeps at most LLM_LOGGER_RESPONSE_TEXT_MAX_CHARS and says it was cut', async () => {
   const client = new OpenAI({
     apiKey: 'sk-own-key',
