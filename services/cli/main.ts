@@ -20,6 +20,7 @@ import type * as EraseModule from './erase';
 import type * as RetentionModule from './retention';
 import { SEARCH_USAGE } from './search-usage';
 import type * as TopologyModule from './topology';
+import type * as KeysModule from './keys';
 
 /*
  * Roles and heavy commands are loaded when used, not at start-up: a process
@@ -41,6 +42,7 @@ const load = {
   tail: () => require('./tail') as typeof TailModule,
   erase: () => require('./erase') as typeof EraseModule,
   retention: () => require('./retention') as typeof RetentionModule,
+  keys: () => require('./keys') as typeof KeysModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -142,6 +144,18 @@ export const COMMANDS: Record<string, Command> = {
       '  --json         print the result as JSON',
     ownOptions: true,
     run: (args, configPath) => load.retention().runRetention(args, loadConfigOrExit(configPath)),
+  },
+  keys: {
+    summary: 'make gateway keys and hash them for LLM_LOGGER_GATEWAY_KEYS_FILE',
+    usage:
+      'llm-logger keys hash [key]\n' +
+      '       llm-logger keys add --id <name> [--user u] [--app a] [--team t] [--upstreams a,b] [--allow-user-header]\n' +
+      '                           [--budget-usd N --budget-period day|month] [--file keys.yaml] [--config file.yaml]\n\n' +
+      '  hash           print the SHA-256 of a key (read from stdin when not given, so it stays out of shell history)\n' +
+      '  add            make a random key, print it once and its entry for LLM_LOGGER_GATEWAY_KEYS_FILE;\n' +
+      '                 with --file, add the entry to that file (a running gateway picks it up within seconds)',
+    ownOptions: true,
+    run: (args, configPath) => Promise.resolve(load.keys().runKeys(args, () => loadConfigOrExit(configPath))),
   },
   query: {
     summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',

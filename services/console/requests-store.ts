@@ -8,7 +8,12 @@ import type { RequestQuery } from './request-query';
 
 /**
  * The console's own view of recent calls, filled from the log by its consumer
- * group. Upserts by event id, so a redelivered record changes nothing. It
+ * group. Keyed by event id, first write wins: a redelivered record changes
+ * nothing, and neither does a later event that reuses an id with other
+ * content (a forged or repeated ingest). Nothing legitimate rewrites a row:
+ * the store holds only final events of llm.inference.v1 (a call in progress
+ * is shown from the live topic, never stored here), and an event is written
+ * once per call. It
  * keeps the calls that started within its window (`keepMs`): older ones are
  * not stored, and `prune` deletes those that have aged out.
  */
@@ -59,7 +64,7 @@ interface Row {
 
 export class RequestsStore {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
+  private readonly insert: Database.Statement;
   private readonly byId: Database.Statement<[string], Row>;
 
   private readonly deleteOld: Database.Statement<[number, number]>;
@@ -86,9 +91,9 @@ export class RequestsStore {
     `);
     this.migrate();
     this.db.exec('CREATE INDEX IF NOT EXISTS requests_served_model ON requests (served_model, started_at DESC)');
-    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
+    this.insert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
       VALUES (@event_id, @started_at, @upstream, @model, @served_model, @user, @app, @http_status, @error_class, @event_json)
-      ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
+      ON CONFLICT (event_id) DO NOTHING`);
     this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
     this.deleteOld = this.db.prepare(
       'DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?)',
@@ -123,7 +128,7 @@ export class RequestsStore {
     this.db.transaction(() => {
       for (const e of events) {
         if (e.started_at < cutoff) continue;
-        this.upsert.run({
+        this.insert.run({
           event_id: e.event_id,
           started_at: e.started_at,
           upstream: e.upstream,

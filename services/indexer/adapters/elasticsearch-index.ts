@@ -3,7 +3,7 @@ import { LlmLoggerError } from '../../shared/errors';
 import type { Logger } from '../../shared/observability/logger';
 import { expiredIndices } from '../core/audit-document';
 import type { AuditDocument } from '../core/audit-document';
-import { backoffMs, bulkBody, classifyBulkItems, retriableStatus, type BulkItemResult } from '../core/es-bulk';
+import { backoffMs, bulkBody, classifyBulkItems, retriableStatus, type BulkResponseItem } from '../core/es-bulk';
 import { ilmPolicy, indexTemplate, type TagsMapping } from '../core/es-mapping';
 import { esSearchBody } from '../core/es-query';
 import type { SearchHit, SearchPage, SearchQuery } from '../core/search-query';
@@ -136,11 +136,11 @@ export class ElasticsearchIndex implements SearchIndex {
     let pending = docs;
     const deadline = Date.now() + (this.options.retryBudgetMs ?? 60_000);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      let items: { index?: BulkItemResult }[] | null = null;
+      let items: BulkResponseItem[] | null = null;
       let failure: unknown = null;
       try {
         const res = await this.client.bulk({ body: bulkBody(this.options.prefix, pending), refresh: false });
-        items = (res.body as { items: { index?: BulkItemResult }[] }).items;
+        items = (res.body as { items: BulkResponseItem[] }).items;
       } catch (err) {
         if (statusOf(err) === 413) {
           // Request larger than the cluster accepts (http.max_content_length): halve it; a single

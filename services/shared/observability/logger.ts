@@ -13,6 +13,8 @@ const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
+  'headers["x-llm-key"]',
+  'req.headers["x-llm-key"]',
   '*.apiKey',
   'apiKey',
   'request_body',
