@@ -11,6 +11,8 @@ import type { LiveHub } from './live-hub';
 import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
 import type { RequestsStore } from './requests-store';
 import { serveSearch } from './search-route';
+import type { AggregatesAnswer } from './aggregates-contract';
+import { RELATIVE_ACCURACY } from '../aggregator/core/aggregate-record';
 
 /**
  * The console's data routes. Viewers get metadata and aggregates; bodies
@@ -140,8 +142,11 @@ export function apiRoutes(deps: ApiRouteDeps): ConsoleRoute[] {
           groupBy: q.groupBy,
           from: new Date(q.from).toISOString(),
           to: new Date(q.to).toISOString(),
+          rollup: q.rollup ?? false,
+          // Every percentile below is within this relative error of the exact one (the DDSketches' guarantee).
+          relativeAccuracy: RELATIVE_ACCURACY,
           rows: deps.aggregates.query(q),
-        });
+        } satisfies AggregatesAnswer);
       },
     },
     {

@@ -52,7 +52,8 @@ describeBrowser('dashboard in Chromium', () => {
         '',
       ].join('\n'),
     );
-    upstream = await startStandIn();
+    // Answers name dated snapshots, as OpenAI's do.
+    upstream = await startStandIn(0, { servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06', 'gpt-4o-mini': 'gpt-4o-mini-2024-07-18' } });
     cli = await startCli({
       LLM_LOGGER_DATA_DIR: join(dir, 'data'),
       LLM_LOGGER_CONFIG: config,
@@ -149,6 +150,9 @@ describeBrowser('dashboard in Chromium', () => {
     expect(await page.locator('.answer-msg pre').first().textContent()).toBe(answerText);
     const details = await page.locator('aside').textContent();
     expect(details).toContain('dana');
+    // The model asked for heads the page; the snapshot that answered is beside it.
+    expect(await page.locator('.detail-head h2').textContent()).toContain('gpt-4o');
+    expect(details).toContain('served modelgpt-4o-2024-08-06');
     expect(details).toContain('first token');
     expect(details).toMatch(/cost\$0\.\d+/);
     await shot('detail');

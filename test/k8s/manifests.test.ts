@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { COMMANDS } from '../../services/cli/main';
 import { knownVariables, loadConfig } from '../../services/shared/config/config';
+import { resolveGatewayAccess } from '../../services/gateway/core/access-policy';
 import { serveHealth } from '../../services/shared/http/health';
 import { roleUser } from '../../services/shared/log/kafka/strimzi-render';
 import { roleGroup, TOPOLOGY, type Role } from '../../topology/topics';
@@ -201,6 +202,25 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       }
     });
 
+    test('the gateway starts as the overlay promises: prod requires gateway keys from the mounted Secret and ingest tokens; dev opts out explicitly', () => {
+      const d = deployments().find((x) => roleOf(x) === 'gateway')!;
+      const spec = podSpec(d);
+      const c = spec.containers[0]!;
+      const env = { ...containerEnv(c, objects), LLM_LOGGER_CONFIG: join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml') };
+      // What the gateway decides at start-up (and refuses to start on, naming the setting).
+      const access = resolveGatewayAccess(loadConfig(env).gateway);
+      if (overlay.endsWith('/prod')) {
+        expect(access.clients).toEqual({ mode: 'keys', file: '/etc/llm-logger/gateway-keys/keys.yaml' });
+        expect(access.ingest).toEqual({ mode: 'tokens' });
+        expect(access.injecting).toEqual(['anthropic', 'openai']);
+        const mount = c.volumeMounts!.find((m) => '/etc/llm-logger/gateway-keys/keys.yaml'.startsWith(`${m.mountPath}/`))!;
+        const volume = (spec.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount.name);
+        expect(volume?.secret?.secretName).toBe('llm-logger-gateway-keys');
+      } else {
+        expect(access).toEqual({ clients: { mode: 'open', reason: 'opted-out' }, ingest: { mode: 'open', reason: 'opted-out' }, injecting: [] });
+      }
+    });
+
     test('probes point at /healthz and /readyz on the port the role listens on, and those paths are served', async () => {
       for (const d of deployments()) {
         const role = roleOf(d)!;
@@ -332,8 +352,11 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         if (max !== undefined) expect({ role, policy: (d.spec as { podManagementPolicy?: string }).podManagementPolicy }).toEqual({ role, policy: 'Parallel' });
         // Every pod name the StatefulSet can have (ordinals below KEDA's maximum) is a group instance id Kafka accepts.
         for (const ordinal of [0, (max ?? 1) - 1]) {
-          const env = { ...containerEnv(c, objects), LLM_LOGGER_INSTANCE: `${d.metadata.name}-${ordinal}` };
-          env.LLM_LOGGER_CONFIG = join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml');
+          const env: Record<string, string> = {
+            ...containerEnv(c, objects),
+            LLM_LOGGER_INSTANCE: `${d.metadata.name}-${ordinal}`,
+            LLM_LOGGER_CONFIG: join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml'),
+          };
           const kafka = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_')))).log.kafka;
           expect(kafka.groupInstanceId).toBe(`${d.metadata.name}-${ordinal}`);
           // The session outlasts a container restart (and its 10 s back-off); a pod really gone hands its partitions over within a minute.

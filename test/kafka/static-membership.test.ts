@@ -42,7 +42,7 @@ describeWithInfra('static group membership (indexer processes on Kafka)', (setti
     LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS: '120000',
   });
   const members = () => describeGroup(settings().brokers, group, TOPICS.inference);
-  const of = (who: 'a' | 'b', list: { memberId: string }[]) => list.filter((m) => m.memberId.startsWith(`${instances[who]}-`));
+  const of = <M extends { memberId: string }>(who: 'a' | 'b', list: M[]): M[] => list.filter((m) => m.memberId.startsWith(`${instances[who]}-`));
 
   /** 24 batches: every partition of llm.inference.v1 gets some (one batch, one partition). */
   async function send(): Promise<void> {

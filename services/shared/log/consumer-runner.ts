@@ -52,6 +52,8 @@ export interface ConsumerOptions<T> {
   holdsRecords?: boolean;
   /** See SubscribeOptions.onRevoked. */
   onRevoked?: (partitions: number[]) => void;
+  /** See SubscribeOptions.onCommitted. */
+  onCommitted?: (positions: CommitPositions) => void;
 }
 
 export interface RunnerMetrics {
@@ -194,6 +196,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
       rewind: options.rewind,
       maxBatch: options.maxBatch,
       onRevoked: options.onRevoked,
+      onCommitted: options.onCommitted,
     },
     handleBatch,
   );

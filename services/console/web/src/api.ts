@@ -1,8 +1,8 @@
-import type { AggregateGroupBy, AggregateRow, AggregateWindow } from '../../aggregates-contract';
+import type { AggregateGroupBy, AggregateRow, AggregatesAnswer, AggregateWindow } from '../../aggregates-contract';
 
 /** Fetch helpers for the console API (same origin; the session cookie rides along). */
 
-export type { AggregateGroupBy, AggregateRow, AggregateWindow };
+export type { AggregateGroupBy, AggregateRow, AggregatesAnswer, AggregateWindow };
 
 export type { RequestSummary } from '../../requests-store';
 export type { AlertTransition } from '../../alerts/alert-tracker';
@@ -41,8 +41,9 @@ export async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
-export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number): Promise<{ rows: AggregateRow[] }> {
-  const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to) });
+/** `rollup`: one row per group over the whole range, its percentiles merged from every window's sketch. */
+export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number, rollup = false): Promise<AggregatesAnswer> {
+  const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to), rollup: String(rollup) });
   return getJson(`/api/aggregates?${q}`);
 }
 

@@ -224,14 +224,13 @@ export class RdkafkaGroupConsumer {
   /**
    * Commits next offsets, acknowledged by the group coordinator. Partitions
    * given up meanwhile are left out: their next owner resumes from the last
-   * commit that went through.
+   * commit that went through. Resolves with the positions committed.
    */
-  commit(positions: Iterable<[number, number]>): Promise<void> {
-    const offsets = [...positions]
-      .filter(([partition]) => this.assigned.has(partition))
-      .map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
-    if (offsets.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.consumer.commitCb(offsets, (err) => (err ? reject(err) : resolve())));
+  commit(positions: Iterable<[number, number]>): Promise<Map<number, number>> {
+    const held = new Map([...positions].filter(([partition]) => this.assigned.has(partition)));
+    if (held.size === 0) return Promise.resolve(held);
+    const offsets = [...held].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+    return new Promise((resolve, reject) => this.consumer.commitCb(offsets, (err) => (err ? reject(err) : resolve(held))));
   }
 
   /** Goes back to the first of these records in each of their partitions still held (a batch to read again). */
