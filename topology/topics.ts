@@ -65,7 +65,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     minInsyncReplicas: 2,
     cleanupPolicy: 'delete',
     retentionMs: 7 * DAY_MS,
-    valueSchema: 'inference-event.v1.avsc',
+    valueSchema: 'inference-event.v2.avsc',
     partitioning: 'batch',
     producers: ['gateway'],
     consumers: ['aggregator', 'indexer', 'roller', 'console'],

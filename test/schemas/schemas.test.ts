@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
 
 /**
  * Every Avro schema under schemas/ round-trips a representative value, and
@@ -142,7 +142,7 @@ describe('Avro schemas', () => {
         expect(next.type.isValid(read)).toBe(true);
       }
     }
-    // Today only v1 exists; the loop above runs for every later version.
+    // The loop above runs for every version after v1 (inference-event.v2 today).
     expect(pairs.length).toBe(files.filter((f) => Number(VERSIONED.exec(f.file)?.[2]) > 1).length);
   });
 
@@ -167,7 +167,7 @@ describe('Avro schemas', () => {
   });
 });
 
-describe('inference-event.v1', () => {
+describe('inference-event (current version)', () => {
   const full: InferenceEvent = {
     event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
     schema_version: 1,
@@ -198,6 +198,12 @@ describe('inference-event.v1', () => {
       cache_write_tokens: 100,
       reasoning_tokens: 0,
       source: 'provider',
+      cache_write_1h_tokens: 60,
+      input_audio_tokens: 7,
+      input_image_tokens: 8,
+      output_audio_tokens: 9,
+      output_image_tokens: 10,
+      note: 'prompt_tokens: -3 is negative',
     },
     cost_micro_usd: 9_876,
     price_version: 'prices-2025-01',
@@ -216,10 +222,12 @@ describe('inference-event.v1', () => {
     response_body: 'event: message_start\ndata: {}\n\n',
     response_text: 'Hi 😀',
     tool_calls: '[{"id":"t1","name":"get","arguments":"{}"}]',
+    service_tier: 'priority',
+    cost_note: 'service tier priority; long context (input above 200000 tokens)',
   };
 
   it('is the type the services use', () => {
-    const fromFile = files.find((f) => f.file === 'inference-event.v1.avsc');
+    const fromFile = files.find((f) => f.file === 'inference-event.v2.avsc');
     expect(fromFile?.type.equals(inferenceEventType())).toBe(true);
   });
 
@@ -231,7 +239,7 @@ describe('inference-event.v1', () => {
 
   it('fills defaults when reading a record that lacks optional fields', () => {
     const type = inferenceEventType();
-    const schema = files.find((f) => f.file === 'inference-event.v1.avsc')?.schema as { fields: { name: string; default?: unknown }[] };
+    const schema = files.find((f) => f.file === 'inference-event.v2.avsc')?.schema as { fields: { name: string; default?: unknown }[] };
     const fields = schema.fields;
     const required = fields.filter((f) => f.default === undefined).map((f) => f.name);
     expect(required.sort()).toEqual(
@@ -256,5 +264,32 @@ describe('inference-event.v1', () => {
     const written = Object.fromEntries(required.map((name) => [name, (full as unknown as Record<string, unknown>)[name]]));
     const read = readAcrossVersions(minimal, type, written) as InferenceEvent;
     expect(read).toMatchObject({ schema_version: 1, tags: {}, chunk_count: 0, user: null, body_captured: false });
+  });
+
+  it('v2 reads a v1 record with the usage breakdown, service_tier and cost_note null, and keeps cache_write_tokens as it was', () => {
+    const v1 = files.find((f) => f.file === 'inference-event.v1.avsc')!;
+    const v2 = files.find((f) => f.file === 'inference-event.v2.avsc')!;
+    const { service_tier: _t, cost_note: _n, ...older } = full;
+    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...olderUsage } =
+      full.usage;
+    const read = readAcrossVersions(v1.type, v2.type, { ...older, schema_version: 1, usage: olderUsage }) as InferenceEvent;
+    expect(read.usage).toEqual({
+      ...olderUsage,
+      cache_write_1h_tokens: null,
+      input_audio_tokens: null,
+      input_image_tokens: null,
+      output_audio_tokens: null,
+      output_image_tokens: null,
+      note: null,
+    });
+    expect(read).toMatchObject({ service_tier: null, cost_note: null });
+    // Every field v1 had is unchanged in v2 (same type, default and meaning): v2 only appends.
+    const fieldsOf = (f: SchemaFile) => (f.schema as { fields: { name: string; type: unknown }[] }).fields;
+    const usageOf = (f: SchemaFile) => (fieldsOf(f).find((x) => x.name === 'usage')!.type as { fields: unknown[] }).fields;
+    const v1Fields = fieldsOf(v1).filter((f) => f.name !== 'usage');
+    expect(fieldsOf(v2).filter((f) => f.name !== 'usage').slice(0, v1Fields.length)).toEqual(v1Fields);
+    expect(usageOf(v2).slice(0, usageOf(v1).length)).toEqual(usageOf(v1));
+    // Events the gateway writes now say which version they were written with.
+    expect(INFERENCE_EVENT_SCHEMA_VERSION).toBe(2);
   });
 });

@@ -4,7 +4,7 @@ import avro from 'avsc';
 
 /**
  * The inference event as TypeScript sees it. Field names follow the Avro
- * schema in schemas/inference-event.v1.avsc (the source of truth) so values
+ * schema in schemas/inference-event.v2.avsc (the source of truth) so values
  * go to and from Avro without a mapping layer.
  */
 export interface Usage {
@@ -14,6 +14,19 @@ export interface Usage {
   cache_write_tokens: number | null;
   reasoning_tokens: number | null;
   source: 'provider' | 'estimated' | 'none';
+  /*
+   * Added in schema v2 (optional here so code that builds events without
+   * them still compiles; decoding always fills them, null by default).
+   */
+  /** Of cache_write_tokens, those written with the 1-hour TTL; the rest are 5-minute writes. */
+  cache_write_1h_tokens?: number | null;
+  /** Of input_tokens / output_tokens, the audio and image tokens. */
+  input_audio_tokens?: number | null;
+  input_image_tokens?: number | null;
+  output_audio_tokens?: number | null;
+  output_image_tokens?: number | null;
+  /** Why a count is null although the upstream sent one (negative, fractional, beyond 2^53). */
+  note?: string | null;
 }
 
 export interface InferenceEvent {
@@ -57,6 +70,10 @@ export interface InferenceEvent {
   response_body: string | null;
   response_text: string | null;
   tool_calls: string | null;
+  /** v2: the processing tier the provider reported (or an ingested event declares); it selects the price. */
+  service_tier?: string | null;
+  /** v2: how the cost was priced when not at base rates, or why it is null although usage is known. */
+  cost_note?: string | null;
 }
 
 export const ERROR_CLASSES = [
@@ -71,10 +88,10 @@ export const ERROR_CLASSES = [
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
-export const INFERENCE_EVENT_SCHEMA_VERSION = 1;
+export const INFERENCE_EVENT_SCHEMA_VERSION = 2;
 export const INFERENCE_EVENT_SUBJECT = 'llm.inference.v1-value';
 
-export const INFERENCE_EVENT_SCHEMA_FILE = 'inference-event.v1.avsc';
+export const INFERENCE_EVENT_SCHEMA_FILE = 'inference-event.v2.avsc';
 
 /** schemas/ at the repository root, from sources (services/…) or compiled output (dist/services/…). */
 export const SCHEMAS_DIR = existsSync(join(__dirname, '..', '..', '..', 'schemas'))
