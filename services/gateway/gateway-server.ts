@@ -5,7 +5,8 @@ import type { Config } from '../shared/config/config';
 import { inferenceEventType } from '../shared/event/inference-event';
 import type { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
-import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
+import { estimateTokens, priceCall } from '../shared/pricing';
+import type { PriceBook } from './price-reload';
 import { ingestNotes, validateIngestItem, type IngestHorizons, type IngestNote, type IngestRejection } from './core/ingest-validation';
 import { isRouteError, resolveRoute } from './core/routing';
 import { boundedMemo } from '../shared/bounded-memo';
@@ -23,7 +24,8 @@ export interface GatewayDeps {
   config: Config;
   recorder: EventRecorder;
   metrics: GatewayMetrics;
-  prices: PriceTable;
+  /** The prices in force (reloaded without a restart). */
+  prices: PriceBook;
   registry: Registry;
   logger: Logger;
   /** Calls in flight for the live view (null: not published). */
@@ -57,9 +59,10 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const ended = new EndedCalls({
     eventDeps: {
       estimateTokens,
-      price: (provider, model, usage) => {
-        const priced = priceCall(deps.prices, provider, model, usage);
+      price: (provider, model, usage, serviceTier) => {
+        const priced = priceCall(deps.prices.current, provider, model, usage, serviceTier);
         if (priced.reason === 'unknown_model') metrics.unknownModel.inc({ provider });
+        else if (priced.reason !== 'priced' && priced.reason !== 'no_usage') metrics.unpriced.inc({ provider, reason: priced.reason });
         return priced;
       },
     },

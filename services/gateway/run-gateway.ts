@@ -6,7 +6,8 @@ import { inferenceEventSerde } from '../shared/event/inference-serde';
 import type { EventLog } from '../shared/log/event-log';
 import { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
-import { loadPriceTable } from '../shared/pricing';
+import { loadPrices, priceSourceOf } from '../shared/config/price-file';
+import { startPriceReload } from './price-reload';
 import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
@@ -21,7 +22,9 @@ export interface RunningRole {
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
 export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
-  const prices = loadPriceTable(config.priceOverrides);
+  // Prices are validated here (a bad file stops the start with the field named) and again on every reload.
+  const priceSource = priceSourceOf(config);
+  const prices = startPriceReload(priceSource, loadPrices(priceSource), registry, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const recorder: EventRecorder = new EventRecorder(
     log,
@@ -63,6 +66,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     port,
     close() {
       closing ??= (async () => {
+        prices.close();
         await gateway.close(config.gateway.shutdownGraceMs);
         live?.stop();
         await recorder.shutdown(config.gateway.shutdownGraceMs);

@@ -37,7 +37,7 @@ describe('validateIngestItem', () => {
     expect(r.event).toEqual({
       ...MINIMAL,
       event_id: GENERATED_ID,
-      schema_version: 1,
+      schema_version: 2,
       gateway_instance: 'ingest',
       latency_ms: 1500,
       first_token_at: null,
@@ -56,6 +56,12 @@ describe('validateIngestItem', () => {
         cache_write_tokens: null,
         reasoning_tokens: null,
         source: 'none',
+        cache_write_1h_tokens: null,
+        input_audio_tokens: null,
+        input_image_tokens: null,
+        output_audio_tokens: null,
+        output_image_tokens: null,
+        note: null,
       },
       cost_micro_usd: null,
       price_version: null,
@@ -74,6 +80,8 @@ describe('validateIngestItem', () => {
       response_body: null,
       response_text: null,
       tool_calls: null,
+      service_tier: null,
+      cost_note: null,
     });
     // What was accepted encodes and decodes as the Avro record.
     expect(type.fromBuffer(type.toBuffer(r.event))).toEqual(r.event);

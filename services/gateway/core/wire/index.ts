@@ -17,6 +17,7 @@ export { emptyParsedResponse } from './parsed-response';
 export { parseRequest } from './request';
 export { createSseParser, parseSseText, type SseParser, type SseParserOptions } from './sse-parser';
 export { createUsageStripper, injectIncludeUsage, type UsageStripper } from './usage-injection';
+export { rejectionKinds, type RejectionKind } from './usage-normalize';
 
 /** Parses a non-streamed response body (the result of `JSON.parse`, or undefined when it was not JSON). */
 export function parseResponseBody(endpoint: Endpoint, wire: WireFormat, json: unknown): ParsedResponse {

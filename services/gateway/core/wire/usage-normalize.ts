@@ -44,11 +44,25 @@ class CountReader {
   }
 }
 
+/** Why a count was refused: the kinds a metric counts, and how each reads in `rejected`. */
+const REJECTION_KINDS = {
+  not_a_number: 'is not a number',
+  negative: 'is negative',
+  too_large: 'is larger than 2^53',
+  fractional: 'is not a whole number',
+} as const;
+export type RejectionKind = keyof typeof REJECTION_KINDS;
+
 function describeBadCount(value: unknown): string {
-  if (typeof value !== 'number') return `${JSON.stringify(value)?.slice(0, 40) ?? typeof value} is not a number`;
-  if (value < 0) return `${value} is negative`;
-  if (!Number.isFinite(value) || value > Number.MAX_SAFE_INTEGER) return `${value} is larger than 2^53`;
-  return `${value} is not a whole number`;
+  if (typeof value !== 'number') return `${JSON.stringify(value)?.slice(0, 40) ?? typeof value} ${REJECTION_KINDS.not_a_number}`;
+  if (value < 0) return `${value} ${REJECTION_KINDS.negative}`;
+  if (!Number.isFinite(value) || value > Number.MAX_SAFE_INTEGER) return `${value} ${REJECTION_KINDS.too_large}`;
+  return `${value} ${REJECTION_KINDS.fractional}`;
+}
+
+/** The kinds of refusal in a `rejected` text (for metrics), each once. */
+export function rejectionKinds(rejected: string): RejectionKind[] {
+  return (Object.keys(REJECTION_KINDS) as RejectionKind[]).filter((kind) => rejected.includes(REJECTION_KINDS[kind]));
 }
 
 /** Sets the optional breakdown fields only when reported, so "not reported" stays absent. */
@@ -115,7 +129,7 @@ export function fromAnthropicUsage(usage: unknown): TokenUsage | null {
     cacheWriteTokens: cacheWrite,
     reasoningTokens: null,
   };
-  if (total !== null && !Number.isSafeInteger(total)) (r.problems ??= []).push(`input_tokens: the prompt's total ${total} is larger than 2^53`);
+  if (total !== null && !Number.isSafeInteger(total)) (r.problems ??= []).push(`input_tokens: the prompt's total ${total} ${REJECTION_KINDS.too_large}`);
   const oneHour = r.count('ephemeral_1h_input_tokens', 'cache_creation');
   setIfReported(result, 'cacheWrite1hTokens', oneHour, r.refused('ephemeral_1h_input_tokens', 'cache_creation'));
   return r.finish(result);
