@@ -266,6 +266,19 @@ prices:
       expect(c.priceOverrides).toEqual({ openai: { 'gpt-x': { input: 1 } } });
     });
 
+    it('takes prices from LLM_LOGGER_PRICES_FILE or from prices:, never both', () => {
+      const withPrices = configFile('prices:\n  models: []\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: withPrices })).toMatchObject({ pricesFile: null, configFile: withPrices });
+      expect(() => loadConfig({ LLM_LOGGER_CONFIG: withPrices, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toThrow(
+        /LLM_LOGGER_PRICES_FILE is set and config file .* has prices: too/,
+      );
+      const without = configFile('upstreams: {}\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: without, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toMatchObject({
+        pricesFile: '/etc/llm-logger/prices.yaml',
+        configFile: without,
+      });
+    });
+
     it('is found through LLM_LOGGER_CONFIG', () => {
       const path = configFile('upstreams:\n  vllm:\n    url: http://127.0.0.1:8000\n    format: openai\n');
       expect(loadConfig({ LLM_LOGGER_CONFIG: path }).gateway.upstreams.has('vllm')).toBe(true);
