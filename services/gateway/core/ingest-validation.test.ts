@@ -194,6 +194,22 @@ describe('validateIngestItem', () => {
     expect(rejection({ ...MINIMAL, latency_ms: -1 }).field).toBe('latency_ms');
   });
 
+  it.each([
+    [{ usage: { input_tokens: -5 } }, 'usage.input_tokens', 'must not be negative, got -5'],
+    [{ usage: { input_tokens: 5, cache_write_1h_tokens: -1 } }, 'usage.cache_write_1h_tokens', 'must not be negative, got -1'],
+    [{ cost_micro_usd: -3 }, 'cost_micro_usd', 'must not be negative, got -3'],
+    [{ usage: { output_tokens: 2.5 } }, 'usage.output_tokens', 'expected'],
+  ])('rejects the negative or fractional count in %j, naming it', (extra, field, message) => {
+    const r = rejection({ ...MINIMAL, ...extra });
+    expect(r).toMatchObject({ field });
+    expect(r.message).toContain(message);
+  });
+
+  it('takes the v2 fields: service tier, cost note and the usage breakdown', () => {
+    const r = validate({ ...MINIMAL, service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { input_tokens: 10, output_tokens: 2, cache_write_1h_tokens: 4, note: null } });
+    expect(r.ok && r.event).toMatchObject({ service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { cache_write_1h_tokens: 4, input_audio_tokens: null } });
+  });
+
   it.each([null, 'text', 42, [MINIMAL]])('rejects the non-object item %j', (item) => {
     expect(rejection(item).field).toBe('');
   });

@@ -140,6 +140,11 @@ export function validateIngestItem(
     return reject('first_token_at', 'must be between started_at and ended_at');
   }
   if (event.latency_ms < 0) return reject('latency_ms', 'must not be negative');
+  // Token counts and costs are sums downstream: a negative one would corrupt every aggregate it joins.
+  for (const [field, value] of Object.entries(event.usage)) {
+    if (typeof value === 'number' && value < 0) return reject(`usage.${field}`, `must not be negative, got ${value}`);
+  }
+  if (event.cost_micro_usd !== null && event.cost_micro_usd < 0) return reject('cost_micro_usd', `must not be negative, got ${event.cost_micro_usd}`);
   return { ok: true, event };
 }
 
