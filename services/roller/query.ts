@@ -3,12 +3,15 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config/config';
 import { COLUMNS, type ColumnKind } from './core/column-spec';
-import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
+import { FILE_SUFFIX, REPRICED_DIR, TABLE_DIR } from './core/file-layout';
+import { REPRICED_COLUMNS } from './core/reprice';
 import { openObjectStore } from './object-store/open-object-store';
 
 /**
  * `llm-logger query "SQL"`: DuckDB over the Parquet archive, with the files
- * as the view `llm_inference` (Hive columns `dt` and `hour` included).
+ * as the view `llm_inference` (Hive columns `dt` and `hour` included), the
+ * corrections `llm-logger reprice` wrote as `llm_inference_repriced`, and the
+ * two together as `llm_inference_priced` (each event with its latest cost).
  *
  * S3 archives are read by DuckDB's httpfs extension when it is installed;
  * DuckDB downloads extensions from its own site, which not every machine may
@@ -18,6 +21,7 @@ import { openObjectStore } from './object-store/open-object-store';
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/** The archive's root as DuckDB reads it: an s3:// URL (httpfs) or a local directory. */
 async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string | null> {
   if (config.archive.kind !== 's3') return null;
   try {
@@ -34,7 +38,7 @@ async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string
   if (a.credentials) parts.push(`KEY_ID ${sqlString(a.credentials.accessKeyId)}`, `SECRET ${sqlString(a.credentials.secretAccessKey)}`);
   else parts.push('PROVIDER credential_chain');
   await conn.run(`CREATE SECRET llm_logger_archive (${parts.join(', ')})`);
-  return `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}/**/*${FILE_SUFFIX}`;
+  return `s3://${a.bucket}/${a.prefix ? `${a.prefix}` : ''}`.replace(/\/$/, '');
 }
 
 /** Copies the archive's files that are missing or changed into a local mirror; returns its directory. */
@@ -42,7 +46,8 @@ async function mirror(config: Config): Promise<string> {
   const store = openObjectStore(config.archive);
   const dir = join(config.dataDir, 'query-cache', store.url.replace(/^s3:\/\//, 's3/'));
   try {
-    for (const o of await store.list(`${TABLE_DIR}/`)) {
+    const objects = [...(await store.list(`${TABLE_DIR}/`)), ...(await store.list(`${REPRICED_DIR}/`))];
+    for (const o of objects) {
       if (!o.key.endsWith(FILE_SUFFIX)) continue;
       const target = join(dir, ...o.key.split('/'));
       const have = await stat(target).catch(() => null);
@@ -56,7 +61,7 @@ async function mirror(config: Config): Promise<string> {
   return dir;
 }
 
-const DUCKDB_TYPES: Record<ColumnKind, string> = {
+export const DUCKDB_TYPES: Record<ColumnKind, string> = {
   utf8: 'VARCHAR',
   int32: 'INTEGER',
   int64: 'BIGINT',
@@ -71,6 +76,47 @@ function emptyColumns(): string {
   return [...cols, 'NULL::VARCHAR AS dt', 'NULL::BIGINT AS hour'].join(', ');
 }
 
+async function hasFiles(conn: DuckDBConnection, glob: string): Promise<boolean> {
+  const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
+  return Number(files.getRows()[0]![0]) > 0;
+}
+
+/**
+ * Creates the views `llm_inference`, `llm_inference_repriced` and
+ * `llm_inference_priced` over the archive the configuration names. With no
+ * file yet a view is empty but has every column, so a query still binds.
+ * Files of older layouts are read by column name (`union_by_name`): a column
+ * they lack reads as null. Returns the archive root as DuckDB reads it.
+ */
+export async function attachArchive(conn: DuckDBConnection, config: Config): Promise<string> {
+  let root = await tryHttpfs(conn, config);
+  root ??= config.archive.kind === 'local' ? config.archive.dir : await mirror(config);
+  const events = `${root}/${TABLE_DIR}/**/*${FILE_SUFFIX}`;
+  if (await hasFiles(conn, events)) {
+    await conn.run(`CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(events)}, hive_partitioning = true, union_by_name = true)`);
+  } else {
+    await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
+  }
+  const repriced = `${root}/${REPRICED_DIR}/**/*${FILE_SUFFIX}`;
+  if (await hasFiles(conn, repriced)) {
+    await conn.run(
+      `CREATE VIEW llm_inference_repriced AS SELECT * FROM read_parquet(${sqlString(repriced)}, union_by_name = true)`,
+    );
+  } else {
+    const cols = REPRICED_COLUMNS.map((c) => `NULL::${DUCKDB_TYPES[c.kind]} AS "${c.name}"`).join(', ');
+    await conn.run(`CREATE VIEW llm_inference_repriced AS SELECT ${cols} WHERE false`);
+  }
+  // Each event with its latest correction, if any; the archive's own columns are never changed.
+  await conn.run(`CREATE VIEW llm_inference_priced AS
+    SELECT i.*, coalesce(r.new_cost_micro_usd, i.cost_micro_usd) AS effective_cost_micro_usd,
+      coalesce(r.new_price_version, i.price_version) AS effective_price_version, r.repriced_at
+    FROM llm_inference i LEFT JOIN (
+      SELECT event_id, new_cost_micro_usd, new_price_version, repriced_at FROM llm_inference_repriced
+      QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY repriced_at DESC) = 1
+    ) r ON r.event_id = i.event_id`);
+  return root;
+}
+
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
@@ -81,20 +127,7 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    let glob = await tryHttpfs(conn, config);
-    if (!glob) {
-      const root = config.archive.kind === 'local' ? config.archive.dir : await mirror(config);
-      glob = join(root, TABLE_DIR, '**', `*${FILE_SUFFIX}`);
-    }
-    const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
-    if (Number(files.getRows()[0]![0]) === 0) {
-      // No file yet: an empty view with every column, so a query still binds and returns no rows.
-      await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
-    } else {
-      await conn.run(
-        `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
-      );
-    }
+    await attachArchive(conn, config);
     const reader = await conn.runAndReadAll(sql);
     return { columns: reader.columnNames(), rows: reader.getRowsJson() };
   } finally {
