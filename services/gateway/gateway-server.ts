@@ -14,6 +14,7 @@ import type { GatewayMetrics } from './gateway-metrics';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { UpstreamDeadlines } from './upstream-deadlines';
+import { UsageInjectionPolicy } from './usage-injection-policy';
 import { Agent } from './undici-parts';
 import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
@@ -89,6 +90,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     metrics,
     logger,
     live: deps.live ?? null,
+    usageInjection: new UsageInjectionPolicy(deps.registry, logger),
   };
 
   let ready = true;

@@ -59,7 +59,7 @@ describe('POST /ingest/v1/events', () => {
       upstream: 'my-sdk',
       latency_ms: 1250,
       gateway_instance: 'ingest',
-      schema_version: 1,
+      schema_version: 2,
       tags: {},
       client_cancelled: false,
       usage: { input_tokens: 10, output_tokens: 20, cached_input_tokens: null, source: 'provider' },

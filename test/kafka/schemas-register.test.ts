@@ -19,7 +19,7 @@ describe('which schema goes under which subject', () => {
     const { registrations, problems } = planSchemaRegistrations(readdirSync(SCHEMAS_DIR), TOPOLOGY);
     expect(problems).toEqual([]);
     expect(registrations).toEqual([
-      { subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: [INFERENCE_EVENT_SCHEMA_FILE] },
+      { subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: ['inference-event.v1.avsc', INFERENCE_EVENT_SCHEMA_FILE] },
       { subject: `${TOPICS.aggregates}-value`, topic: TOPICS.aggregates, files: ['aggregate.v1.avsc'] },
     ]);
   });
@@ -110,6 +110,15 @@ describeWithInfra('schemas register', (settings) => {
     const again = await cli({ topics: [topic], schemasDir: dir });
     expect(again).toEqual(first);
     expect(await versions(`${topic.name}-value`)).toEqual([1]);
+  });
+
+  test('the real schemas/ register in order, each version accepted by the registry as BACKWARD compatible', async () => {
+    const topic = uniqueTopic();
+    const dir = schemasDir(Object.fromEntries(['inference-event.v1.avsc', 'inference-event.v2.avsc'].map((f) => [f, readFileSync(join(SCHEMAS_DIR, f), 'utf8')])));
+    const r = await cli({ topics: [topic], schemasDir: dir });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('  ')[1])).toEqual(['inference-event.v1.avsc', 'inference-event.v2.avsc']);
+    expect(await versions(`${topic.name}-value`)).toEqual([1, 2]);
   });
 
   test('versions are registered oldest first; running again changes nothing', async () => {

@@ -22,6 +22,16 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-service-tier: flex` the `service_tier` a chat answer reports
  */
 
+/** How this stand-in differs from the providers it imitates (the servers the gateway must cope with). */
+export interface StandInOptions {
+  /**
+   * Answer 400 to any request with `stream_options`, as a self-hosted server
+   * or an older Azure api-version does: `{"error": {"message": "Unrecognized
+   * request argument supplied: stream_options", …}}`.
+   */
+  rejectStreamOptions?: boolean;
+}
+
 export interface RecordedRequest {
   method: string;
   url: string;
@@ -208,7 +218,7 @@ function embeddingsAnswer(model: string, body: Record<string, unknown>): unknown
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, standIn: StandInOptions): Promise<void> {
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -251,6 +261,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
     res.end(err);
     return;
   }
+  if (standIn.rejectStreamOptions && body.stream_options !== undefined) {
+    const err = JSON.stringify({
+      error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: null, code: null },
+    });
+    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err) });
+    res.end(err);
+    return;
+  }
   const model = typeof body.model === 'string' ? body.model : 'stand-in-model';
   const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
   const url = req.url ?? '';
@@ -278,7 +296,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
   res.end(json);
 }
 
-export async function startStandIn(port = 0): Promise<StandIn> {
+export async function startStandIn(port = 0, options: StandInOptions = {}): Promise<StandIn> {
   const requests: RecordedRequest[] = [];
   const aborted: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -290,7 +308,7 @@ export async function startStandIn(port = 0): Promise<StandIn> {
       res.on('close', () => {
         if (!res.writableFinished) aborted.push(req.url ?? '');
       });
-      handle(req, res, body).catch((err: unknown) => {
+      handle(req, res, body, options).catch((err: unknown) => {
         res.destroy(err as Error);
       });
     });

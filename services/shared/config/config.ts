@@ -339,7 +339,7 @@ function checkUnknownVariables(env: NodeJS.ProcessEnv): void {
   const unknown = Object.keys(env)
     .filter((k) => k.startsWith(ENV_PREFIX))
     .map((k) => k.slice(ENV_PREFIX.length))
-    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY)$/.test(k));
+    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY|USAGE_INJECTION)$/.test(k));
   if (unknown.length > 0) {
     throw new LlmLoggerError(
       'CONFIG_INVALID',
