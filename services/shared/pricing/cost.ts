@@ -288,9 +288,9 @@ export function exactCostMicroUsd(price: RateSet, usage: TokenUsage): number | n
 }
 
 interface Selection {
-  set: RateSet;
-  multiplier: number | null;
-  note: string | null;
+  readonly set: RateSet;
+  readonly multiplier: number | null;
+  readonly note: string | null;
 }
 
 /** The long-context tier the prompt falls in (the highest threshold it exceeds), or the set itself. */
@@ -299,6 +299,18 @@ function pickLongContext(set: RateSet, tiers: readonly LongContextTier[] | undef
   let picked: LongContextTier | null = null;
   for (const tier of tiers) if (inputTokens > tier.aboveInputTokens) picked = tier;
   return picked === null ? { set, note: null } : { set: picked, note: `long context: input above ${picked.aboveInputTokens} tokens` };
+}
+
+const standard = new WeakMap<ModelPrice, Selection>();
+
+/** A row's own prices, as a selection made once per row. */
+function ownPrices(price: ModelPrice): Selection {
+  let selection = standard.get(price);
+  if (selection === undefined) {
+    selection = { set: price, multiplier: null, note: null };
+    standard.set(price, selection);
+  }
+  return selection;
 }
 
 const joinNotes = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : `${a}; ${b}`);
@@ -311,6 +323,7 @@ const joinNotes = (a: string | null, b: string | null): string | null => (a === 
 export function selectRates(table: PriceTable, price: ModelPrice, serviceTier: string | null, inputTokens: number): Selection | null {
   const tier = serviceTier === null ? null : serviceTier.toLowerCase();
   if (tier === null || STANDARD_TIER_NAMES.has(tier)) {
+    if (price.longContext === undefined) return ownPrices(price); // most calls: nothing to choose, nothing to allocate
     const base = pickLongContext(price, price.longContext, inputTokens);
     return { set: base.set, multiplier: null, note: base.note };
   }
