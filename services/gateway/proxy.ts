@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Transform } from 'node:stream';
-import { brotliDecompressSync, createBrotliDecompress, createGunzip, createInflate, gunzipSync, inflateSync } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import { sendJsonError } from '../shared/http/json-response';
@@ -19,7 +19,7 @@ import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 import { UpstreamTimeoutError, type UpstreamDeadlines } from './upstream-deadlines';
 import { errors as undiciErrors } from './undici-parts';
-import { REFUSAL_BODY_MAX_BYTES, refusesUsageOption, type UsageInjectionPolicy } from './usage-injection-policy';
+import { REFUSAL_BODY_MAX_BYTES, refusalText, refusesUsageOption, type UsageInjectionPolicy } from './usage-injection-policy';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
@@ -79,20 +79,6 @@ function decoderFor(encoding: string | string[] | undefined): Transform | null {
   if (value === 'deflate') return createInflate();
   if (value === 'br') return createBrotliDecompress();
   return null; // identity, or an encoding we cannot read: forwarded, not parsed
-}
-
-/** A short error body as text, decoded if the upstream compressed it ('' when it cannot be read). */
-function errorBodyText(chunks: Buffer[], encoding: string | string[] | undefined): string {
-  const raw = Buffer.concat(chunks);
-  const value = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
-  try {
-    if (value === 'gzip' || value === 'x-gzip') return gunzipSync(raw).toString('utf8');
-    if (value === 'deflate') return inflateSync(raw).toString('utf8');
-    if (value === 'br') return brotliDecompressSync(raw).toString('utf8');
-    return raw.toString('utf8');
-  } catch {
-    return '';
-  }
 }
 
 function classifyUpstreamError(err: unknown): CallFailure & { status: 502 | 504 } {
@@ -358,7 +344,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           },
           onResponseEnd() {
             if (held) {
-              const text = errorBodyText(held.chunks, held.headers['content-encoding']);
+              const text = refusalText(held.chunks, held.headers['content-encoding']);
               if (refusesUsageOption(text)) {
                 deps.usageInjection.refused(upstream, text);
                 resolve(true);

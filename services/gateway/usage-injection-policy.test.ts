@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import type { Upstream } from '../shared/config/upstreams';
 import { createLogger } from '../shared/observability/logger';
-import { refusesUsageOption, UsageInjectionPolicy } from './usage-injection-policy';
+import { gzipSync } from 'node:zlib';
+import { refusalText, refusesUsageOption, UsageInjectionPolicy } from './usage-injection-policy';
 
 const upstream = (name: string, usageInjection?: Upstream['usageInjection']): Upstream => ({
   name,
@@ -38,4 +39,11 @@ test.each([
   ['', false],
 ])('a 400 body %p names the option: %p', (body, names) => {
   expect(refusesUsageOption(body)).toBe(names);
+});
+
+test('a held body is read through its content encoding, and an unreadable one names nothing', () => {
+  const body = '{"error":{"message":"Unrecognized request argument supplied: stream_options"}}';
+  expect(refusalText([gzipSync(body).subarray(0, 10), gzipSync(body).subarray(10)], 'gzip')).toBe(body);
+  expect(refusalText([Buffer.from(body)], undefined)).toBe(body);
+  expect(refusalText([Buffer.from('not gzip')], 'gzip')).toBe('');
 });

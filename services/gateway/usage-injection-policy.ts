@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Upstream } from '../shared/config/upstreams';
 import type { Logger } from '../shared/observability/logger';
@@ -63,4 +64,18 @@ export const REFUSAL_BODY_MAX_BYTES = 64 * 1024;
 /** A 400 whose body names the option the gateway added: the upstream refuses it, not the client's request. */
 export function refusesUsageOption(body: string): boolean {
   return /stream_options|include_usage/.test(body);
+}
+
+/** A held 400's body as text, decoded if the upstream compressed it ('' when it cannot be read). */
+export function refusalText(chunks: readonly Buffer[], encoding: string | string[] | undefined): string {
+  const raw = Buffer.concat(chunks);
+  const value = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
+  try {
+    if (value === 'gzip' || value === 'x-gzip') return gunzipSync(raw).toString('utf8');
+    if (value === 'deflate') return inflateSync(raw).toString('utf8');
+    if (value === 'br') return brotliDecompressSync(raw).toString('utf8');
+    return raw.toString('utf8');
+  } catch {
+    return '';
+  }
 }
