@@ -63,6 +63,8 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
   let usage: ParsedResponse['usage'] = null;
   let error: ParsedResponse['error'] = null;
   let serviceTier: string | null = null;
+  // Every chunk repeats the tier: it is read again only when it changes.
+  let rawTier: unknown;
   let chunkCount = 0;
 
   function choiceState(index: number): ChoiceState {
@@ -85,7 +87,10 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
       // With include_usage every chunk but the last carries `"usage":null`.
       usage = fromOpenAiChatUsage(chunk.usage) ?? usage;
       error = parseOpenAiError(chunk) ?? error;
-      serviceTier = serviceTierOrNull(chunk.service_tier) ?? serviceTier;
+      if (chunk.service_tier !== rawTier) {
+        rawTier = chunk.service_tier;
+        serviceTier = serviceTierOrNull(rawTier) ?? serviceTier;
+      }
       for (const choice of choicesInIndexOrder(chunk.choices)) {
         const state = choiceState(choice.index);
         const delta = isObject(choice.body.delta) ? choice.body.delta : {};

@@ -12,36 +12,43 @@
 import { isObject, type JsonObject } from './json-value';
 import type { TokenUsage, WireFormat } from './types';
 
-/** Collects the reasons counts were refused while one usage object is read. */
-class CountReader {
-  problems: string[] | null = null;
+/*
+ * Reading one usage object is synchronous, so the reasons its counts were
+ * refused are collected here rather than in an object per call (this runs
+ * for every recorded call).
+ */
+let problems: string[] | null = null;
 
-  constructor(private readonly usage: JsonObject) {}
+/** `count` results that are not counts. */
+const NOT_REPORTED = -1;
+const REFUSED = -2;
 
-  /** `usage[key]`, or `usage[parent][key]` when a parent is given; null when absent or refused. */
-  count(key: string, parent?: string): number | null {
-    let holder: unknown = this.usage;
-    if (parent !== undefined) {
-      holder = this.usage[parent];
-      if (!isObject(holder)) return null;
-    }
-    const value = (holder as JsonObject)[key];
-    if (value === undefined || value === null) return null;
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    (this.problems ??= []).push(`${parent === undefined ? '' : `${parent}.`}${key}: ${describeBadCount(value)}`);
-    return null;
+/** `usage[key]`, or `usage[parent][key]`: the count, NOT_REPORTED, or REFUSED (its reason noted). */
+function count(usage: JsonObject, key: string, parent?: string): number {
+  let holder: unknown = usage;
+  if (parent !== undefined) {
+    holder = usage[parent];
+    if (!isObject(holder)) return NOT_REPORTED;
   }
+  const value = (holder as JsonObject)[key];
+  if (value === undefined || value === null) return NOT_REPORTED;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  (problems ??= []).push(`${parent === undefined ? '' : `${parent}.`}${key}: ${describeBadCount(value)}`);
+  return REFUSED;
+}
 
-  /** True when `key` (under `parent`) was sent but refused. */
-  refused(key: string, parent?: string): boolean {
-    const name = `${parent === undefined ? '' : `${parent}.`}${key}: `;
-    return this.problems?.some((p) => p.startsWith(name)) ?? false;
-  }
+/** A count for a field that is null when unknown. */
+const orNull = (n: number): number | null => (n >= 0 ? n : null);
+/** A count for a breakdown field, absent (undefined) when not reported and null when refused. */
+const breakdown = (n: number): number | null | undefined => (n >= 0 ? n : n === REFUSED ? null : undefined);
 
-  finish(usage: TokenUsage): TokenUsage | null {
-    if (this.problems !== null) usage.rejected = this.problems.join('; ');
-    return hasAnyCount(usage) ? usage : null;
+/** Ends the reading of one usage object: its refusals, and null when it reported nothing at all. */
+function finish(usage: TokenUsage): TokenUsage | null {
+  if (problems !== null) {
+    usage.rejected = problems.join('; ');
+    problems = null;
   }
+  return hasAnyCount(usage) ? usage : null;
 }
 
 /** Why a count was refused: the kinds a metric counts, and how each reads in `rejected`. */
@@ -65,47 +72,36 @@ export function rejectionKinds(rejected: string): RejectionKind[] {
   return (Object.keys(REJECTION_KINDS) as RejectionKind[]).filter((kind) => rejected.includes(REJECTION_KINDS[kind]));
 }
 
-/** Sets the optional breakdown fields only when reported, so "not reported" stays absent. */
-function setIfReported(usage: TokenUsage, key: keyof TokenUsage, value: number | null, refused: boolean): void {
-  if (value !== null || refused) (usage as unknown as Record<string, unknown>)[key] = value;
-}
-
 /** Chat Completions / legacy Completions: `prompt_tokens`, `completion_tokens` and their details. */
 export function fromOpenAiChatUsage(usage: unknown): TokenUsage | null {
   if (!isObject(usage)) return null;
-  const r = new CountReader(usage);
-  const result: TokenUsage = {
-    inputTokens: r.count('prompt_tokens'),
-    outputTokens: r.count('completion_tokens'),
-    cachedInputTokens: r.count('cached_tokens', 'prompt_tokens_details'),
-    cacheWriteTokens: null,
-    reasoningTokens: r.count('reasoning_tokens', 'completion_tokens_details'),
-  };
-  modality(r, result, 'prompt_tokens_details', 'completion_tokens_details');
-  return r.finish(result);
+  problems = null;
+  return finish(openAiUsage(usage, 'prompt_tokens', 'completion_tokens', 'prompt_tokens_details', 'completion_tokens_details'));
 }
 
 /** Responses API (and the Images API): `input_tokens`, `output_tokens` and their `_details`. */
 export function fromOpenAiResponsesUsage(usage: unknown): TokenUsage | null {
   if (!isObject(usage)) return null;
-  const r = new CountReader(usage);
-  const result: TokenUsage = {
-    inputTokens: r.count('input_tokens'),
-    outputTokens: r.count('output_tokens'),
-    cachedInputTokens: r.count('cached_tokens', 'input_tokens_details'),
-    cacheWriteTokens: null,
-    reasoningTokens: r.count('reasoning_tokens', 'output_tokens_details'),
-  };
-  modality(r, result, 'input_tokens_details', 'output_tokens_details');
-  return r.finish(result);
+  problems = null;
+  return finish(openAiUsage(usage, 'input_tokens', 'output_tokens', 'input_tokens_details', 'output_tokens_details'));
 }
 
-/** Audio and image tokens, where the details report them (they are part of the input / output counts). */
-function modality(r: CountReader, usage: TokenUsage, inputDetails: string, outputDetails: string): void {
-  setIfReported(usage, 'inputAudioTokens', r.count('audio_tokens', inputDetails), r.refused('audio_tokens', inputDetails));
-  setIfReported(usage, 'inputImageTokens', r.count('image_tokens', inputDetails), r.refused('image_tokens', inputDetails));
-  setIfReported(usage, 'outputAudioTokens', r.count('audio_tokens', outputDetails), r.refused('audio_tokens', outputDetails));
-  setIfReported(usage, 'outputImageTokens', r.count('image_tokens', outputDetails), r.refused('image_tokens', outputDetails));
+/** Both OpenAI dialects; every TokenUsage has the same fields (breakdowns undefined when not reported). */
+function openAiUsage(usage: JsonObject, input: string, output: string, inputDetails: string, outputDetails: string): TokenUsage {
+  return {
+    inputTokens: orNull(count(usage, input)),
+    outputTokens: orNull(count(usage, output)),
+    cachedInputTokens: orNull(count(usage, 'cached_tokens', inputDetails)),
+    cacheWriteTokens: null,
+    reasoningTokens: orNull(count(usage, 'reasoning_tokens', outputDetails)),
+    cacheWrite1hTokens: undefined,
+    // Audio and image tokens are parts of the input and output counts.
+    inputAudioTokens: breakdown(count(usage, 'audio_tokens', inputDetails)),
+    inputImageTokens: breakdown(count(usage, 'image_tokens', inputDetails)),
+    outputAudioTokens: breakdown(count(usage, 'audio_tokens', outputDetails)),
+    outputImageTokens: breakdown(count(usage, 'image_tokens', outputDetails)),
+    rejected: undefined,
+  };
 }
 
 /**
@@ -116,23 +112,31 @@ function modality(r: CountReader, usage: TokenUsage, inputDetails: string, outpu
  */
 export function fromAnthropicUsage(usage: unknown): TokenUsage | null {
   if (!isObject(usage)) return null;
-  const r = new CountReader(usage);
-  const uncached = r.count('input_tokens');
-  const cacheRead = r.count('cache_read_input_tokens');
-  const cacheWrite = r.count('cache_creation_input_tokens');
-  const partRefused = r.refused('cache_read_input_tokens') || r.refused('cache_creation_input_tokens');
-  const total = uncached === null || partRefused ? null : uncached + (cacheRead ?? 0) + (cacheWrite ?? 0);
-  const result: TokenUsage = {
-    inputTokens: total !== null && Number.isSafeInteger(total) ? total : null,
-    outputTokens: r.count('output_tokens'),
-    cachedInputTokens: cacheRead,
-    cacheWriteTokens: cacheWrite,
+  problems = null;
+  const uncached = count(usage, 'input_tokens');
+  const cacheRead = count(usage, 'cache_read_input_tokens');
+  const cacheWrite = count(usage, 'cache_creation_input_tokens');
+  let total: number | null = null;
+  if (uncached >= 0 && cacheRead !== REFUSED && cacheWrite !== REFUSED) {
+    total = uncached + Math.max(0, cacheRead) + Math.max(0, cacheWrite);
+    if (!Number.isSafeInteger(total)) {
+      (problems ??= []).push(`input_tokens: the prompt's total ${total} ${REJECTION_KINDS.too_large}`);
+      total = null;
+    }
+  }
+  return finish({
+    inputTokens: total,
+    outputTokens: orNull(count(usage, 'output_tokens')),
+    cachedInputTokens: orNull(cacheRead),
+    cacheWriteTokens: orNull(cacheWrite),
     reasoningTokens: null,
-  };
-  if (total !== null && !Number.isSafeInteger(total)) (r.problems ??= []).push(`input_tokens: the prompt's total ${total} ${REJECTION_KINDS.too_large}`);
-  const oneHour = r.count('ephemeral_1h_input_tokens', 'cache_creation');
-  setIfReported(result, 'cacheWrite1hTokens', oneHour, r.refused('ephemeral_1h_input_tokens', 'cache_creation'));
-  return r.finish(result);
+    cacheWrite1hTokens: breakdown(count(usage, 'ephemeral_1h_input_tokens', 'cache_creation')),
+    inputAudioTokens: undefined,
+    inputImageTokens: undefined,
+    outputAudioTokens: undefined,
+    outputImageTokens: undefined,
+    rejected: undefined,
+  });
 }
 
 /**
@@ -148,10 +152,22 @@ export function fromUnknownUsage(wire: WireFormat, usage: unknown): TokenUsage |
 /** Embeddings report only the prompt; their output is zero tokens by definition. */
 export function fromOpenAiEmbeddingsUsage(usage: unknown): TokenUsage | null {
   if (!isObject(usage)) return null;
-  const r = new CountReader(usage);
-  const inputTokens = r.count('prompt_tokens');
-  if (inputTokens === null && r.problems === null) return null;
-  return r.finish({ inputTokens, outputTokens: inputTokens === null ? null : 0, cachedInputTokens: null, cacheWriteTokens: null, reasoningTokens: null });
+  problems = null;
+  const input = count(usage, 'prompt_tokens');
+  if (input === NOT_REPORTED) return null;
+  return finish({
+    inputTokens: orNull(input),
+    outputTokens: input >= 0 ? 0 : null,
+    cachedInputTokens: null,
+    cacheWriteTokens: null,
+    reasoningTokens: null,
+    cacheWrite1hTokens: undefined,
+    inputAudioTokens: undefined,
+    inputImageTokens: undefined,
+    outputAudioTokens: undefined,
+    outputImageTokens: undefined,
+    rejected: undefined,
+  });
 }
 
 function hasAnyCount(usage: TokenUsage): boolean {
