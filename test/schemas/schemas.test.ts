@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_FILE, INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
 
 /**
  * Every Avro schema under schemas/ round-trips a representative value, and
@@ -167,10 +167,10 @@ describe('Avro schemas', () => {
   });
 });
 
-describe('inference-event (current version)', () => {
+describe('inference-event (the current version)', () => {
   const full: InferenceEvent = {
     event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
-    schema_version: 1,
+    schema_version: 2,
     started_at: 1_700_000_000_000,
     first_token_at: 1_700_000_000_150,
     ended_at: 1_700_000_001_001,
@@ -222,12 +222,15 @@ describe('inference-event (current version)', () => {
     response_body: 'event: message_start\ndata: {}\n\n',
     response_text: 'Hi 😀',
     tool_calls: '[{"id":"t1","name":"get","arguments":"{}"}]',
+    gateway_key_id: 'search-prod',
+    truncated_fields: 'request_model,response_text',
     service_tier: 'priority',
     cost_note: 'service tier priority; long context (input above 200000 tokens)',
   };
 
   it('is the type the services use', () => {
-    const fromFile = files.find((f) => f.file === 'inference-event.v2.avsc');
+    expect(INFERENCE_EVENT_SCHEMA_FILE).toBe('inference-event.v2.avsc');
+    const fromFile = files.find((f) => f.file === INFERENCE_EVENT_SCHEMA_FILE);
     expect(fromFile?.type.equals(inferenceEventType())).toBe(true);
   });
 
@@ -239,7 +242,7 @@ describe('inference-event (current version)', () => {
 
   it('fills defaults when reading a record that lacks optional fields', () => {
     const type = inferenceEventType();
-    const schema = files.find((f) => f.file === 'inference-event.v2.avsc')?.schema as { fields: { name: string; default?: unknown }[] };
+    const schema = files.find((f) => f.file === INFERENCE_EVENT_SCHEMA_FILE)?.schema as { fields: { name: string; default?: unknown }[] };
     const fields = schema.fields;
     const required = fields.filter((f) => f.default === undefined).map((f) => f.name);
     expect(required.sort()).toEqual(
@@ -266,30 +269,67 @@ describe('inference-event (current version)', () => {
     expect(read).toMatchObject({ schema_version: 1, tags: {}, chunk_count: 0, user: null, body_captured: false });
   });
 
-  it('v2 reads a v1 record with the usage breakdown, service_tier and cost_note null, and keeps cache_write_tokens as it was', () => {
+  it('v2 reads a fully populated v1 record: key identity, truncation flags, usage breakdown, service_tier and cost_note are null', () => {
     const v1 = files.find((f) => f.file === 'inference-event.v1.avsc')!;
-    const v2 = files.find((f) => f.file === 'inference-event.v2.avsc')!;
-    const { service_tier: _t, cost_note: _n, ...older } = full;
-    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...olderUsage } =
+    const { gateway_key_id: _k, truncated_fields: _t, service_tier: _s, cost_note: _n, ...v1Event } = full;
+    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...v1Usage } =
       full.usage;
-    const read = readAcrossVersions(v1.type, v2.type, { ...older, schema_version: 1, usage: olderUsage }) as InferenceEvent;
-    expect(read.usage).toEqual({
-      ...olderUsage,
-      cache_write_1h_tokens: null,
-      input_audio_tokens: null,
-      input_image_tokens: null,
-      output_audio_tokens: null,
-      output_image_tokens: null,
-      note: null,
+    const read = readAcrossVersions(v1.type, inferenceEventType(), { ...v1Event, schema_version: 1, usage: v1Usage }) as InferenceEvent;
+    expect(read).toEqual({
+      ...v1Event,
+      schema_version: 1,
+      // cache_write_tokens keeps its meaning (all cache writes); the new counts are null.
+      usage: {
+        ...v1Usage,
+        cache_write_1h_tokens: null,
+        input_audio_tokens: null,
+        input_image_tokens: null,
+        output_audio_tokens: null,
+        output_image_tokens: null,
+        note: null,
+      },
+      gateway_key_id: null,
+      truncated_fields: null,
+      service_tier: null,
+      cost_note: null,
     });
-    expect(read).toMatchObject({ service_tier: null, cost_note: null });
-    // Every field v1 had is unchanged in v2 (same type, default and meaning): v2 only appends.
-    const fieldsOf = (f: SchemaFile) => (f.schema as { fields: { name: string; type: unknown }[] }).fields;
-    const usageOf = (f: SchemaFile) => (fieldsOf(f).find((x) => x.name === 'usage')!.type as { fields: unknown[] }).fields;
-    const v1Fields = fieldsOf(v1).filter((f) => f.name !== 'usage');
-    expect(fieldsOf(v2).filter((f) => f.name !== 'usage').slice(0, v1Fields.length)).toEqual(v1Fields);
-    expect(usageOf(v2).slice(0, usageOf(v1).length)).toEqual(usageOf(v1));
     // Events the gateway writes now say which version they were written with.
     expect(INFERENCE_EVENT_SCHEMA_VERSION).toBe(2);
+  });
+
+  it('v2 adds only optional fields with null defaults, at the end (of the event and of its usage)', () => {
+    type Field = { name: string; type: unknown; default?: unknown };
+    const fieldsOf = (file: string): Field[] => (files.find((f) => f.file === file)!.schema as unknown as { fields: Field[] }).fields;
+    const usageOf = (fields: Field[]): Field[] => (fields.find((f) => f.name === 'usage')!.type as { fields: Field[] }).fields;
+    const v1 = fieldsOf('inference-event.v1.avsc');
+    const v2 = fieldsOf('inference-event.v2.avsc');
+    const outside = (fields: Field[]): Field[] => fields.filter((f) => f.name !== 'usage');
+    expect(outside(v2).slice(0, outside(v1).length)).toEqual(outside(v1));
+    expect(v2.findIndex((f) => f.name === 'usage')).toBe(v1.findIndex((f) => f.name === 'usage'));
+    expect(outside(v2).slice(outside(v1).length).map((f) => [f.name, f.type, f.default])).toEqual([
+      ['gateway_key_id', ['null', 'string'], null],
+      ['truncated_fields', ['null', 'string'], null],
+      ['service_tier', ['null', 'string'], null],
+      ['cost_note', ['null', 'string'], null],
+    ]);
+    expect(usageOf(v2).slice(0, usageOf(v1).length)).toEqual(usageOf(v1));
+    expect(usageOf(v2).slice(usageOf(v1).length).map((f) => [f.name, f.type, f.default])).toEqual([
+      ['cache_write_1h_tokens', ['null', 'long'], null],
+      ['input_audio_tokens', ['null', 'long'], null],
+      ['input_image_tokens', ['null', 'long'], null],
+      ['output_audio_tokens', ['null', 'long'], null],
+      ['output_image_tokens', ['null', 'long'], null],
+      ['note', ['null', 'string'], null],
+    ]);
+  });
+
+  it('reads a record written with the first v2 (keys and truncation only, before the pricing fields)', () => {
+    const before = avro.Type.forSchema(JSON.parse(readFileSync(join(__dirname, 'fixtures', 'inference-event.v2.before-pricing.avsc'), 'utf8')));
+    const { service_tier: _s, cost_note: _n, ...earlier } = full;
+    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...earlierUsage } =
+      full.usage;
+    const read = readAcrossVersions(before, inferenceEventType(), { ...earlier, usage: earlierUsage }) as InferenceEvent;
+    expect(read).toMatchObject({ gateway_key_id: 'search-prod', truncated_fields: 'request_model,response_text', service_tier: null, cost_note: null });
+    expect(read.usage).toMatchObject({ ...earlierUsage, cache_write_1h_tokens: null, note: null });
   });
 });

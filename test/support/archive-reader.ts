@@ -24,7 +24,7 @@ const SELECT = `SELECT event_id, schema_version, epoch_ms(started_at) AS started
   cache_write_1h_tokens, input_audio_tokens, input_image_tokens, output_audio_tokens, output_image_tokens, usage_note,
   cost_micro_usd, price_version, chunk_count, request_bytes, response_bytes, "user", app, session, trace_id,
   to_json(tags)::VARCHAR AS tags, client_cancelled, body_captured, body_truncated, request_body, response_body, response_text, tool_calls,
-  service_tier, cost_note,
+  gateway_key_id, truncated_fields, service_tier, cost_note,
   dt::VARCHAR AS dt, hour::INTEGER AS hour, filename AS file`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -89,6 +89,8 @@ export async function readArchiveWithDuckDb(root: string): Promise<ArchivedRow[]
       response_body: r.response_body as string | null,
       response_text: r.response_text as string | null,
       tool_calls: r.tool_calls as string | null,
+      gateway_key_id: r.gateway_key_id as string | null,
+      truncated_fields: r.truncated_fields as string | null,
       service_tier: r.service_tier as string | null,
       cost_note: r.cost_note as string | null,
       dt: r.dt as string,

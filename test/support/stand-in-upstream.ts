@@ -20,6 +20,13 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-usage: {"prompt_tokens": -5}` members merged into the generated answer's usage
  *   (bytes as given: `9007199254740993` stays that number on the wire)
  * - `x-stand-in-service-tier: flex` the `service_tier` a chat answer reports
+ * - `x-stand-in-endless: text|line` a chat stream that never ends, for as long as the client reads:
+ *   `text` sends content chunks of 1,000 characters, `line` one `data:` line that never gets its line break
+ *
+ * A generated answer names the requested model, unless `servedModels` maps it
+ * to a snapshot: OpenAI answers a call for `gpt-4o` with
+ * `"model": "gpt-4o-2024-08-06"`, and so does the stand-in given
+ * `{ servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06' } }`.
  */
 
 /** How this stand-in differs from the providers it imitates (the servers the gateway must cope with). */
@@ -30,6 +37,8 @@ export interface StandInOptions {
    * request argument supplied: stream_options", …}}`.
    */
   rejectStreamOptions?: boolean;
+  /** Requested model → the model the answer names (a dated snapshot). */
+  servedModels?: Record<string, string>;
 }
 
 export interface RecordedRequest {
@@ -218,11 +227,34 @@ function embeddingsAnswer(model: string, body: Record<string, unknown>): unknown
   };
 }
 
+/** Writes `next()` for as long as the client reads (respecting backpressure), until it goes away. */
+async function writeForever(res: ServerResponse, first: string, next: () => Buffer): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.write(first);
+  while (!res.destroyed) {
+    if (!res.write(next())) await new Promise<void>((r) => {
+      res.once('drain', r);
+      res.once('close', r);
+    });
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, standIn: StandInOptions): Promise<void> {
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
+  const endless = header('x-stand-in-endless');
+  if (endless === 'text') {
+    const chunk = Buffer.from(`data: ${JSON.stringify({ id: 'chatcmpl-endless', object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'e'.repeat(1_000) }, finish_reason: null }] })}\n\n`);
+    await writeForever(res, '', () => chunk);
+    return;
+  }
+  if (endless === 'line') {
+    const chunk = Buffer.alloc(64 * 1024, 0x6c);
+    await writeForever(res, 'data: {"choices":[{"index":0,"delta":{"content":"', () => chunk);
+    return;
+  }
   const delay = Number(header('x-stand-in-delay-ms') ?? 0);
   const hang = header('x-stand-in-hang');
   if (hang === 'headers') return; // never answers
@@ -269,7 +301,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, st
     res.end(err);
     return;
   }
-  const model = typeof body.model === 'string' ? body.model : 'stand-in-model';
+  const requested = typeof body.model === 'string' ? body.model : 'stand-in-model';
+  const model = standIn.servedModels?.[requested] ?? requested;
   const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
   const url = req.url ?? '';
 

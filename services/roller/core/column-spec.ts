@@ -10,7 +10,12 @@ import type { InferenceEvent } from '../../shared/event/inference-event';
  * PARQUET_LAYOUT_VERSION changes whenever a column is added, renamed or
  * retyped; readers find it in the file metadata (`llm_logger.layout_version`).
  */
-export const PARQUET_LAYOUT_VERSION = 2; // 2: the v2 event's usage breakdown, service_tier and cost_note
+/*
+ * 2: gateway_key_id, truncated_fields (event schema v2). 3: the v2 event's
+ * usage breakdown (1-hour cache writes, audio and image tokens, usage_note),
+ * service_tier and cost_note.
+ */
+export const PARQUET_LAYOUT_VERSION = 3;
 
 /** A row as it goes in: the event and where it was read from. */
 export interface ArchivedEvent {
@@ -32,6 +37,7 @@ const e = (name: keyof InferenceEvent, kind: ColumnKind, nullable = false): Colu
   name,
   kind,
   nullable,
+  // Fields added by a later schema version are absent from values built by older code: null.
   get: (r) => r.event[name] ?? null,
 });
 /** Usage fields lifted to the top level; its two strings are prefixed so they read as usage's. */
@@ -95,6 +101,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   e('response_body', 'utf8', true),
   e('response_text', 'utf8', true),
   e('tool_calls', 'utf8', true),
+  e('gateway_key_id', 'utf8', true),
+  e('truncated_fields', 'utf8', true),
   e('service_tier', 'utf8', true),
   e('cost_note', 'utf8', true),
   { name: 'log_partition', kind: 'int32', nullable: false, get: (r) => r.partition },

@@ -70,6 +70,12 @@ export interface InferenceEvent {
   response_body: string | null;
   response_text: string | null;
   tool_calls: string | null;
+  /**
+   * v2. Optional here so that events written before v2 (and values built by
+   * older code) still type-check; decoding always fills them (default null).
+   */
+  gateway_key_id?: string | null;
+  truncated_fields?: string | null;
   /** v2: the processing tier the provider reported (or an ingested event declares); it selects the price. */
   service_tier?: string | null;
   /** v2: how the cost was priced when not at base rates, or why it is null although usage is known. */

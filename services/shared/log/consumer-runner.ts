@@ -50,6 +50,8 @@ export interface ConsumerOptions<T> {
   holdsRecords?: boolean;
   /** See SubscribeOptions.onRevoked. */
   onRevoked?: (partitions: number[]) => void;
+  /** See SubscribeOptions.onCommitted. */
+  onCommitted?: (positions: CommitPositions) => void;
 }
 
 export interface RunnerMetrics {
@@ -191,6 +193,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
       start: options.start,
       maxBatch: options.maxBatch,
       onRevoked: options.onRevoked,
+      onCommitted: options.onCommitted,
     },
     handleBatch,
   );

@@ -49,4 +49,18 @@ describe('EventRecorder', () => {
     expect(decoded.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
     expect(decoded.map((e) => e.request_body)).toEqual(events.map((e) => e.request_body));
   });
+
+  it('marks an ingested event with the time it was accepted and places it by its id; the gateway\'s own stay as they were', async () => {
+    const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
+    const appended: ProducerRecord[] = [];
+    const log = { append: async (_topic: string, records: ProducerRecord[]) => void appended.push(...records.map((r) => ({ ...r }))) } as unknown as EventLog;
+    const recorder = new EventRecorder(log, serde, { maxQueue: 100, maxBatch: 10, lingerMs: 1 });
+    await recorder.recordIngested(sampleEvent({ event_id: 'posted' }), 1_700_000_000_123);
+    await recorder.recordDurable(sampleEvent({ event_id: 'own' }));
+    await recorder.shutdown(1_000);
+    expect(appended.map(({ key, headers, partitionByKey }) => ({ key, headers, partitionByKey }))).toEqual([
+      { key: 'posted', headers: { 'x-llm-ingested-at': '1700000000123' }, partitionByKey: true },
+      { key: 'own', headers: undefined, partitionByKey: undefined },
+    ]);
+  });
 });

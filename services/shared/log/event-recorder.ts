@@ -2,6 +2,7 @@ import { TOPICS } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { InferenceEvent } from '../event/inference-event';
 import type { AvroSerde } from '../event/serde';
+import { ingestedHeaders } from '../event/ingest-origin';
 import { BatchHandoff, type HandoffOptions } from './batch-handoff';
 import { SlabPool } from './slab-pool';
 import type { EventLog, ProducerRecord } from './event-log';
@@ -40,9 +41,11 @@ export class EventRecorder {
   }
 
   /** The record for an event, or null (counted as dropped) when it cannot be encoded. */
-  private encode(event: InferenceEvent): ProducerRecord | null {
+  private encode(event: InferenceEvent, ingestedAt?: number): ProducerRecord | null {
     try {
-      return { key: event.event_id, value: this.serde.encode(event, this.take), timestamp: event.ended_at };
+      const value = this.serde.encode(event, this.take);
+      if (ingestedAt === undefined) return { key: event.event_id, value, timestamp: event.ended_at };
+      return { key: event.event_id, value, timestamp: event.ended_at, headers: ingestedHeaders(ingestedAt), partitionByKey: true };
     } catch (err) {
       this.options.onDrop?.(1);
       this.onEncodeError(err, event.event_id);
@@ -57,6 +60,17 @@ export class EventRecorder {
 
   recordDurable(event: InferenceEvent): Promise<void> {
     const record = this.encode(event);
+    if (!record) return Promise.reject(new LlmLoggerError('EVENT_INVALID', `event ${event.event_id} cannot be encoded`));
+    return this.handoff.offerDurable(record);
+  }
+
+  /**
+   * An event from the ingest API, accepted at `acceptedAt` (epoch ms): marked
+   * as ingested and placed by its id, so the consumers drop a copy posted
+   * again (see ingest-origin.ts). Resolves once durable.
+   */
+  recordIngested(event: InferenceEvent, acceptedAt: number): Promise<void> {
+    const record = this.encode(event, acceptedAt);
     if (!record) return Promise.reject(new LlmLoggerError('EVENT_INVALID', `event ${event.event_id} cannot be encoded`));
     return this.handoff.offerDurable(record);
   }
