@@ -206,6 +206,12 @@ describe('validateIngestItem', () => {
     expect(r.message).toContain(message);
   });
 
+  it('refuses a service tier or cost note longer than the event keeps, naming the field', () => {
+    expect(rejection({ ...MINIMAL, service_tier: 't'.repeat(65) })).toMatchObject({ field: 'service_tier', message: 'must be at most 64 characters, got 65' });
+    expect(rejection({ ...MINIMAL, cost_note: 'n'.repeat(1_025) })).toMatchObject({ field: 'cost_note', message: 'must be at most 1024 characters, got 1025' });
+    expect(validate({ ...MINIMAL, service_tier: 't'.repeat(64), cost_note: 'n'.repeat(1_024) }).ok).toBe(true);
+  });
+
   it('takes the v2 fields: service tier, cost note and the usage breakdown', () => {
     const r = validate({ ...MINIMAL, service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { input_tokens: 10, output_tokens: 2, cache_write_1h_tokens: 4, note: null } });
     expect(r.ok && r.event).toMatchObject({ service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { cache_write_1h_tokens: 4, input_audio_tokens: null } });

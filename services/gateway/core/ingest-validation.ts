@@ -187,7 +187,7 @@ export function validateIngestItem(
   }
   for (const f of Object.keys(FIELD_MAX_CHARS) as CappedField[]) {
     const v = event[f];
-    if (v !== null && v.length > FIELD_MAX_CHARS[f]) return reject(f, `must be at most ${FIELD_MAX_CHARS[f]} characters, got ${v.length}`);
+    if (v != null && v.length > FIELD_MAX_CHARS[f]) return reject(f, `must be at most ${FIELD_MAX_CHARS[f]} characters, got ${v.length}`);
   }
   return { ok: true, event, notes };
 }
