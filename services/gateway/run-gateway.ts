@@ -12,6 +12,9 @@ import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 import { startLivePublisher } from './live-publisher';
+import { TOPICS } from '../../topology/topics';
+import { TopicPresence } from './topic-presence';
+import type * as TopologyAdminModule from '../shared/log/kafka/topology-admin';
 
 export interface RunningRole {
   /** Port actually bound (useful with port 0). */
@@ -20,7 +23,13 @@ export interface RunningRole {
 }
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
-export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+export async function runGateway(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  options: { /** tests: the topics whose absence makes the gateway unready */ requiredTopics?: readonly string[] } = {},
+): Promise<RunningRole> {
   const prices = loadPriceTable(config.priceOverrides);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const recorder: EventRecorder = new EventRecorder(
@@ -40,6 +49,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
+  const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     live: live?.coalescer ?? null,
     config,
@@ -48,8 +58,10 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     prices,
     registry,
     logger,
+    logReady: () => topics?.ready() ?? true,
     logDetails: () => ({
       log: log.kind,
+      ...topics?.details(),
       handoff_queue: recorder.handoff.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
@@ -63,6 +75,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     port,
     close() {
       closing ??= (async () => {
+        topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         live?.stop();
         await recorder.shutdown(config.gateway.shutdownGraceMs);
@@ -70,4 +83,22 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
       return closing;
     },
   };
+}
+
+/** Watches for the gateway's topics on Kafka (the admin client is loaded only here, as `topology` does). */
+function watchTopics(config: Config, topics: readonly string[], logger: Logger): TopicPresence {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KafkaTopologyAdmin } = require('../shared/log/kafka/topology-admin') as typeof TopologyAdminModule;
+  return new TopicPresence({
+    topics,
+    logger,
+    probe: async (names) => {
+      const admin = await KafkaTopologyAdmin.connect(config.log.kafkaBrokers!, config.log.kafka);
+      try {
+        return await admin.missingTopics(names);
+      } finally {
+        await admin.close();
+      }
+    },
+  });
 }
