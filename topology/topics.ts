@@ -11,6 +11,7 @@ export const TOPICS = {
   dlq: 'llm.inference.dlq.v1',
   aggregatorChangelog: 'llm.aggregator.changelog.v1',
   access: 'llm.access.v1',
+  erasures: 'llm.erasures.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -66,7 +67,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     minInsyncReplicas: 2,
     cleanupPolicy: 'delete',
     retentionMs: 7 * DAY_MS,
-    valueSchema: 'inference-event.v1.avsc',
+    valueSchema: 'inference-event.v2.avsc',
     partitioning: 'batch',
     producers: ['gateway'],
     consumers: ['aggregator', 'indexer', 'roller', 'console'],
@@ -151,6 +152,20 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     producers: ['console'],
     consumers: ['console'],
     doc: 'The access log: who read which bodies or searched what in the console, when and from where.',
+  },
+  {
+    name: TOPICS.erasures,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    // Kept for good (the newest erasure per user): consumers honour it for records that reach them later.
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    valueSchema: null, // JSON: {"user", "erased_at", "source"}
+    partitioning: 'key',
+    producers: ['console'], // POST /api/admin/erase; `llm-logger erase` runs with an operator's credentials
+    consumers: ['console', 'indexer', 'roller'],
+    doc: "User erasures (llm-logger erase): consumers strip the bodies of the user's calls that started before it.",
   },
 ];
 

@@ -100,6 +100,18 @@ export class LiveHub {
     }
   }
 
+  /** Forgets the prompt and answer text of a user's calls in flight (erasure); answers how many. */
+  eraseUser(user: string): number {
+    let n = 0;
+    for (const call of this.inFlight.values()) {
+      if (call.user !== user || (call.prompt === null && call.text === '')) continue;
+      call.prompt = null;
+      call.text = '';
+      n++;
+    }
+    return n;
+  }
+
   /** New data may change the aggregates: tell dashboards to refetch (throttled). */
   onAggregates(): void {
     if (this.aggregatesTimer) return;

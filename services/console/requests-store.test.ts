@@ -112,3 +112,17 @@ describe('RequestsStore models', () => {
     }
   });
 });
+
+describe('RequestsStore first write wins', () => {
+  it('keeps the first event of an id: a redelivery or a later event reusing the id changes nothing', () => {
+    const store = new RequestsStore(':memory:');
+    const now = Date.now();
+    const first = sampleEvent({ event_id: 'same-id', started_at: now - 1_000, ended_at: now, user: 'alice', cost_micro_usd: 4 });
+    store.put([first], now);
+    store.put([first, sampleEvent({ event_id: 'same-id', started_at: now - 500, ended_at: now, user: 'mallory', cost_micro_usd: 9_000_000 })], now);
+    expect(store.get('same-id')).toEqual(first);
+    expect(store.count()).toBe(1);
+    store.close();
+  });
+});
+

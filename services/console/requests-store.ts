@@ -3,11 +3,17 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InferenceEvent } from '../shared/event/inference-event';
 import { modelOf, servedModelOf } from '../shared/event/model-identity';
+import { hasBodies, stripBodies } from '../shared/erasure/erasure';
 import type { RequestQuery } from './request-query';
 
 /**
  * The console's own view of recent calls, filled from the log by its consumer
- * group. Upserts by event id, so a redelivered record changes nothing. It
+ * group. Keyed by event id, first write wins: a redelivered record changes
+ * nothing, and neither does a later event that reuses an id with other
+ * content (a forged or repeated ingest). Nothing legitimate rewrites a row:
+ * the store holds only final events of llm.inference.v1 (a call in progress
+ * is shown from the live topic, never stored here), and an event is written
+ * once per call. It
  * keeps the calls that started within its window (`keepMs`): older ones are
  * not stored, and `prune` deletes those that have aged out.
  */
@@ -58,7 +64,7 @@ interface Row {
 
 export class RequestsStore {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
+  private readonly insert: Database.Statement;
   private readonly byId: Database.Statement<[string], Row>;
 
   private readonly deleteOld: Database.Statement<[number, number]>;
@@ -71,6 +77,9 @@ export class RequestsStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // `llm-logger erase` may write to the view from another process.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('secure_delete = ON'); // freed space zeroed: an erased body leaves no copy behind
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS requests (
         event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
@@ -82,9 +91,9 @@ export class RequestsStore {
     `);
     this.migrate();
     this.db.exec('CREATE INDEX IF NOT EXISTS requests_served_model ON requests (served_model, started_at DESC)');
-    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
+    this.insert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
       VALUES (@event_id, @started_at, @upstream, @model, @served_model, @user, @app, @http_status, @error_class, @event_json)
-      ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
+      ON CONFLICT (event_id) DO NOTHING`);
     this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
     this.deleteOld = this.db.prepare(
       'DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?)',
@@ -119,7 +128,7 @@ export class RequestsStore {
     this.db.transaction(() => {
       for (const e of events) {
         if (e.started_at < cutoff) continue;
-        this.upsert.run({
+        this.insert.run({
           event_id: e.event_id,
           started_at: e.started_at,
           upstream: e.upstream,
@@ -147,6 +156,30 @@ export class RequestsStore {
       total += changes;
       if (changes < chunk) return total;
     }
+  }
+
+  /**
+   * Removes the bodies of a user's calls that started at or before
+   * `erasedAtMs` (llm-logger erase), keeping the rest of each event. The old
+   * text is overwritten (secure_delete) and the WAL checkpointed. With
+   * `dryRun`, only counts. Answers the calls that held bodies, and the
+   * newest end among all the user's calls it covers.
+   */
+  eraseBodies(user: string, erasedAtMs: number, dryRun = false): { rows: number; newestEndedAt: number | null } {
+    const calls = this.db
+      .prepare<[string, number], { event_id: string; event_json: string }>('SELECT event_id, event_json FROM requests WHERE user = ? AND started_at <= ?')
+      .all(user, erasedAtMs)
+      .map((r) => ({ id: r.event_id, event: JSON.parse(r.event_json) as InferenceEvent }));
+    // The newest of the user's calls, erased before or not: when the log's copies of them age out.
+    const newestEndedAt = calls.length > 0 ? calls.reduce((m, r) => Math.max(m, r.event.ended_at), 0) : null;
+    const rows = calls.filter((r) => hasBodies(r.event));
+    if (dryRun || rows.length === 0) return { rows: rows.length, newestEndedAt };
+    const update = this.db.prepare('UPDATE requests SET event_json = ? WHERE event_id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) update.run(JSON.stringify(stripBodies(r.event)), r.id);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { rows: rows.length, newestEndedAt };
   }
 
   get(eventId: string): InferenceEvent | null {

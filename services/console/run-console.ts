@@ -29,6 +29,11 @@ import { decodeAccessRecord, type AccessRecord } from './access/access-record';
 import { ConsoleAuthenticator } from './access/authenticate';
 import type { ConsoleRoute } from './access/route-guard';
 import { SessionStore } from './access/session-store';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import { openObjectStore } from '../roller/object-store/open-object-store';
+import { queryCacheDir } from '../roller/query-cache';
+import { eraseUser } from '../erasure/erase-user';
+import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** The group that fills the admins' access-log view from llm.access.v1 (under the console's ACL prefix). */
@@ -112,6 +117,13 @@ export async function runConsole(
   const hub = new LiveHub(() => alerts.active());
   // New aggregate partials: dashboards refetch (throttled by the hub).
   const stopUpdates = aggregates.onUpdate(() => hub.onAggregates());
+  // Erased users: their calls are kept without bodies, and an erasure that arrives (from this process's admin
+  // API, or from llm-logger erase elsewhere) erases what the view holds already.
+  const erasures = followErasures(log, 'console', registry, logger);
+  const stopErasures = erasures.list.onChange((e) => {
+    store.eraseBodies(e.user, e.erased_at);
+    hub.eraseUser(e.user);
+  });
   const subscription = runConsumer({
     log,
     role: 'console',
@@ -123,7 +135,8 @@ export async function runConsole(
     decode: (record) => serde.decode(record.value),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
-      const events = batch.map((d) => d.value);
+      await erasures.ready(); // a view rebuilt from the log must not take back bodies erased before
+      const events = batch.map((d) => erasures.list.apply(d.value));
       store.put(events);
       hub.onFinished(events.map(summarize));
     },
@@ -231,6 +244,36 @@ export async function runConsole(
     eventTime: (r) => (r.type === 'started' ? r.started_at : r.at),
     handle: async (batch) => hub.onLive(batch.map((d) => d.value)),
   });
+  // POST /api/admin/erase: erases in this process, which owns the view (one erase at a time).
+  let erasing: Promise<unknown> = Promise.resolve();
+  const eraser: AdminEraser = (user) => {
+    const run = erasing.then(async () => {
+      const archive = openObjectStore(config.archive);
+      try {
+        return await eraseUser(
+          {
+            log,
+            view: store,
+            hub,
+            search,
+            archive,
+            queryCacheDir: config.archive.kind === 's3' ? queryCacheDir(config.dataDir, archive.url) : null,
+          },
+          { user, source: 'console', logger },
+        );
+      } finally {
+        await archive.close();
+      }
+    });
+    erasing = run.catch(() => undefined);
+    return run;
+  };
+  const eraseRoute: ConsoleRoute = {
+    method: 'POST',
+    path: ADMIN_ERASE_PATH,
+    role: 'admin',
+    handle: (ctx) => serveAdminErase(ctx.req, ctx.res, eraser, logger, (user) => ctx.audit({ action: 'erase', filters: { user } })),
+  };
   const server = buildConsole({
     store,
     aggregates,
@@ -244,7 +287,7 @@ export async function runConsole(
     auth,
     accessLog,
     accessWriter,
-    routes: options.routes,
+    routes: [eraseRoute, ...(options.routes ?? [])],
   });
   server.listen(c.port, c.host);
   await once(server, 'listening');
@@ -278,6 +321,9 @@ export async function runConsole(
         clearInterval(pruner);
         for (const check of loadChecks) clearInterval(check);
         await Promise.all([subscription.stop(), accessSubscription.stop(), aggregateSubscription.stop(), alertReader.stop(), live.stop()]);
+        await erasing;
+        stopErasures();
+        await erasures.release();
         store.close();
         accessLog.close();
         sessions.close();

@@ -15,6 +15,9 @@ import { startLivePublisher } from './live-publisher';
 import { TOPICS } from '../../topology/topics';
 import { TopicPresence } from './topic-presence';
 import type * as TopologyAdminModule from '../shared/log/kafka/topology-admin';
+import { resolveGatewayAccess } from './core/access-policy';
+import { KeyBudgets } from './core/key-budget';
+import { GatewayKeyStore } from './key-store';
 
 export interface RunningRole {
   /** Port actually bound (useful with port 0). */
@@ -30,6 +33,30 @@ export async function runGateway(
   logger: Logger,
   options: { /** tests: the topics whose absence makes the gateway unready */ requiredTopics?: readonly string[] } = {},
 ): Promise<RunningRole> {
+  // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
+  const access = resolveGatewayAccess(config.gateway);
+  const budgets = new KeyBudgets();
+  const keys =
+    access.clients.mode === 'keys'
+      ? new GatewayKeyStore({
+          file: access.clients.file,
+          upstreamNames: new Set(config.gateway.upstreams.keys()),
+          logger,
+          registry,
+          onLoad: (ids) => budgets.retain(ids),
+        })
+      : null;
+  if (access.clients.mode === 'open' && access.clients.reason === 'opted-out') {
+    logger.warn(
+      { host: config.gateway.host },
+      'LLM_LOGGER_GATEWAY_AUTH=none: the gateway serves anyone who can reach it, without gateway keys (clients bring their own provider keys)',
+    );
+  }
+  if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
+    logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
+  }
+  const onHangup = (): void => void keys?.reload('SIGHUP');
+  if (keys) process.on('SIGHUP', onHangup);
   const prices = loadPriceTable(config.priceOverrides);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const recorder: EventRecorder = new EventRecorder(
@@ -51,6 +78,9 @@ export async function runGateway(
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
   const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
+    access,
+    keys,
+    budgets,
     live: live?.coalescer ?? null,
     config,
     recorder,
@@ -69,7 +99,18 @@ export async function runGateway(
   gateway.server.listen(config.gateway.port, config.gateway.host);
   await once(gateway.server, 'listening');
   const port = (gateway.server.address() as AddressInfo).port;
-  logger.info({ host: config.gateway.host, port, upstreams: [...config.gateway.upstreams.keys()] }, 'gateway listening');
+  logger.info(
+    {
+      host: config.gateway.host,
+      port,
+      upstreams: [...config.gateway.upstreams.keys()],
+      clients: access.clients.mode,
+      gatewayKeys: keys?.size ?? null,
+      injecting: access.injecting,
+      ingest: access.ingest.mode,
+    },
+    'gateway listening',
+  );
   let closing: Promise<void> | null = null;
   return {
     port,
@@ -77,6 +118,8 @@ export async function runGateway(
       closing ??= (async () => {
         topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
+        if (keys) process.off('SIGHUP', onHangup);
+        keys?.close();
         live?.stop();
         await recorder.shutdown(config.gateway.shutdownGraceMs);
       })();

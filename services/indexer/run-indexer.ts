@@ -9,6 +9,8 @@ import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import { toAuditDocument } from './core/audit-document';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import type { Erasure } from '../shared/erasure/erasure';
 
 export const INDEXER_GROUP = 'llm-logger-indexer';
 /**
@@ -69,6 +71,19 @@ export async function runIndexer(
 
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const redactor = config.index.redactor;
+  // Erased users: their calls are indexed without bodies, and an erasure that arrives erases what is indexed already
+  // (another process's erase may have passed over the index before a batch of ours landed).
+  const erasures = followErasures(log, 'indexer', registry, log_);
+  let erasing: Promise<void> = Promise.resolve();
+  // One at a time: a start reads every erasure ever recorded.
+  const eraseIndexed = (e: Pick<Erasure, 'user' | 'erased_at'>): Promise<void> =>
+    (erasing = erasing.then(() =>
+      index.eraseBodies(e.user, e.erased_at).then(
+        () => undefined,
+        (err: unknown) => log_.error({ err }, 'could not erase indexed documents of an erased user: run llm-logger erase again'),
+      ),
+    ));
+  const stopErasures = erasures.list.onChange((e) => void eraseIndexed(e));
   let refusedInLastBatch: Map<string, string> | null = null;
   let indexedInLastBatch: Set<string> | null = null;
   const subscription = runConsumer({
@@ -92,8 +107,16 @@ export async function runIndexer(
         if (reason !== undefined) throw new PoisonRecordError('rejected_by_backend', reason);
         if (indexedInLastBatch?.has(id)) return;
       }
-      const docs = batch.map((d) => toAuditDocument(d.value, redactor));
+      await erasures.ready(); // a (re)start must not index bodies erased before it
+      const list = erasures.list;
+      const generation = list.generation;
+      const docs = batch.map((d) => toAuditDocument(list.apply(d.value), redactor));
       const rejected = await index.index(docs);
+      // An erasure that arrived while the batch was being indexed: erase what it covers in the batch again.
+      if (list.generation !== generation) {
+        const users = new Set(batch.filter((d) => list.covers(d.value.user, d.value.started_at)).map((d) => d.value.user!));
+        for (const user of users) await eraseIndexed({ user, erased_at: list.erasedAt(user)! });
+      }
       indexed.inc(docs.length - rejected.length);
       refusedInLastBatch = null;
       indexedInLastBatch = null;
@@ -122,9 +145,12 @@ export async function runIndexer(
     close() {
       closing ??= (async () => {
         clearInterval(expiry);
+        stopErasures();
         await server?.close();
         index.interrupt?.();
         await subscription.stop();
+        await erasures.release();
+        await erasing;
         if (!shared) await index.close();
       })();
       return closing;

@@ -12,6 +12,7 @@ import { fileKey, hourBucket, idsKey, parseFileKey } from './core/file-layout';
 import { INGESTED_AT_HEADER } from '../shared/event/ingest-origin';
 import type { ObjectStore, StoredObject } from './object-store/object-store';
 import { Roller } from './roller';
+import { ErasureList } from '../shared/erasure/erasure';
 
 /** The roller's write-then-commit rules, with an in-memory store that can be made to fail. */
 
@@ -60,7 +61,7 @@ function records(partition: number, from: number, hours: number[]): Decoded<Arch
   });
 }
 
-function setup(now = { t: 0 }, store = new MemoryStore()): { roller: Roller; store: MemoryStore; now: { t: number } } {
+function setup(now = { t: 0 }, store = new MemoryStore(), erasures?: ErasureList): { roller: Roller; store: MemoryStore; now: { t: number } } {
   const roller = new Roller({
     topic: TOPICS.inference,
     store,
@@ -69,9 +70,18 @@ function setup(now = { t: 0 }, store = new MemoryStore()): { roller: Roller; sto
     logger: createLogger('silent', 'test'),
     now: () => now.t,
     dedupe: { windowMs: 60_000, maxIds: 1_000 },
+    erasures,
   });
   return { roller, store, now };
 }
+
+/** user and request_body of every row stored, by file. */
+const bodies = (store: MemoryStore): { user: string | null; request_body: string | null }[] =>
+  [...store.objects.values()].flatMap((b) =>
+    tableFromIPC(readParquet(b).intoIPCStream())
+      .toArray()
+      .map((r: { user: string | null; request_body: string | null }) => ({ user: r.user, request_body: r.request_body })),
+  );
 
 const files = (store: MemoryStore): string[] =>
   [...store.objects.keys()]
@@ -204,4 +214,34 @@ test('copies of ingested events are dropped across files and a crash; ids no fil
   const left = [...second.store.objects.keys()].filter((k) => !parseFileKey(k));
   expect(left).toEqual([idsKey(TOPICS.inference, 0, 10), idsKey(TOPICS.inference, 0, 13)]);
   await first.roller.close();
+});
+
+test('an erasure that arrives while records are buffered reaches the file before it is stored', async () => {
+  const erasures = new ErasureList();
+  const { roller, store } = setup({ t: 0 }, new MemoryStore(), erasures);
+  const batch = records(6, 1, [0, 0]); // one open file of two rows (the limit is three)
+  const users = batch.map((d) => type.fromBuffer(d.record.value) as { user: string | null; request_body: string | null });
+  expect(users.every((u) => u.user !== null && u.request_body !== null)).toBe(true);
+  await roller.handle(batch, erasures.generation);
+  erasures.add({ user: users[0]!.user!, erased_at: Number.MAX_SAFE_INTEGER, source: 'cli' });
+  await roller.flushAll();
+  const stored = bodies(store);
+  expect(stored).toHaveLength(2);
+  for (const r of stored) expect(r.request_body === null).toBe(r.user === users[0]!.user);
+  await roller.close();
+});
+
+test('files stored just before an erasure arrived are checked again and stored without its bodies', async () => {
+  const erasures = new ErasureList();
+  const { roller, store } = setup({ t: 0 }, new MemoryStore(), erasures);
+  const batch = records(7, 1, [0, 0, 0]); // a full file: closed and stored
+  const first = (type.fromBuffer(batch[0]!.record.value) as { user: string }).user;
+  await roller.handle(batch, erasures.generation);
+  await roller.drain();
+  expect(bodies(store).every((r) => r.request_body !== null)).toBe(true);
+  erasures.add({ user: first, erased_at: Number.MAX_SAFE_INTEGER, source: 'cli' });
+  await roller.close(); // waits for the check of recent files
+  const stored = bodies(store);
+  expect(stored.filter((r) => r.user === first && r.request_body !== null)).toEqual([]);
+  expect(stored.filter((r) => r.user !== first).every((r) => r.request_body !== null)).toBe(true);
 });

@@ -88,7 +88,12 @@ async function loadUntilKilled(auditMode: 'best-effort' | 'strict'): Promise<{
         streamed: false,
       }));
       try {
-        const res = await fetch(`${cli.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: JSON.stringify(events), dispatcher });
+        const res = await fetch(`${cli.gatewayUrl}/ingest/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(events),
+          dispatcher,
+        });
         if (res.status === 200) ingested.push(...((await res.json()) as { event_ids: string[] }).event_ids);
       } catch {
         return;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { COMMANDS } from '../../services/cli/main';
 import { knownVariables, loadConfig } from '../../services/shared/config/config';
+import { resolveGatewayAccess } from '../../services/gateway/core/access-policy';
 import { serveHealth } from '../../services/shared/http/health';
 import { roleUser } from '../../services/shared/log/kafka/strimzi-render';
 import { roleGroup, TOPOLOGY, type Role } from '../../topology/topics';
@@ -209,6 +210,26 @@ describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm t
         env.LLM_LOGGER_CONFIG = configFile;
         const accepted = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && !pending.has(k)));
         expect(() => loadConfig(accepted)).not.toThrow();
+      }
+    });
+
+    test('the gateway starts as the values promise: default and prod require gateway keys from the mounted Secret and ingest tokens; dev opts out explicitly', () => {
+      const d = deployments().find((x) => roleOf(x) === 'gateway')!;
+      const spec = podSpec(d);
+      const c = spec.containers[0]!;
+      const env = { ...containerEnv(c, objects), LLM_LOGGER_CONFIG: configFile };
+      // What the gateway decides at start-up (and refuses to start on, naming the setting).
+      const access = resolveGatewayAccess(loadConfig(env).gateway);
+      // The default values publish the gateway through an Ingress, prod through HTTPRoutes: both require keys.
+      if (values !== 'dev') {
+        expect(access.clients).toEqual({ mode: 'keys', file: '/etc/llm-logger/gateway-keys/keys.yaml' });
+        expect(access.ingest).toEqual({ mode: 'tokens' });
+        expect(access.injecting).toEqual(['anthropic', 'openai']);
+        const mount = c.volumeMounts!.find((m) => '/etc/llm-logger/gateway-keys/keys.yaml'.startsWith(`${m.mountPath}/`))!;
+        const volume = (spec.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount.name);
+        expect(volume?.secret?.secretName).toBe('llm-logger-gateway-keys');
+      } else {
+        expect(access).toEqual({ clients: { mode: 'open', reason: 'opted-out' }, ingest: { mode: 'open', reason: 'opted-out' }, injecting: [] });
       }
     });
 

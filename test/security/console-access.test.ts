@@ -243,7 +243,7 @@ describe('admin', () => {
 
   test('a bad access-log parameter is named (400), and nothing else changes', async () => {
     const recorded = await added(async () => {
-      const res = await get('/api/access-log?action=erase', bearer('admin'));
+      const res = await get('/api/access-log?action=destroy', bearer('admin'));
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { parameter: string; message: string } }).error).toMatchObject({ parameter: 'action', message: expect.stringContaining('request_bodies') });
     });

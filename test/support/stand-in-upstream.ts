@@ -22,6 +22,8 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * to a snapshot: OpenAI answers a call for `gpt-4o` with
  * `"model": "gpt-4o-2024-08-06"`, and so does the stand-in given
  * `{ servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06' } }`.
+ * - `x-stand-in-endless: text|line` a chat stream that never ends, for as long as the client reads:
+ *   `text` sends content chunks of 1,000 characters, `line` one `data:` line that never gets its line break
  */
 
 export interface StandInOptions {
@@ -191,11 +193,34 @@ function embeddingsAnswer(model: string, body: Record<string, unknown>): unknown
   };
 }
 
+/** Writes `next()` for as long as the client reads (respecting backpressure), until it goes away. */
+async function writeForever(res: ServerResponse, first: string, next: () => Buffer): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.write(first);
+  while (!res.destroyed) {
+    if (!res.write(next())) await new Promise<void>((r) => {
+      res.once('drain', r);
+      res.once('close', r);
+    });
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, options: StandInOptions): Promise<void> {
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
+  const endless = header('x-stand-in-endless');
+  if (endless === 'text') {
+    const chunk = Buffer.from(`data: ${JSON.stringify({ id: 'chatcmpl-endless', object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'e'.repeat(1_000) }, finish_reason: null }] })}\n\n`);
+    await writeForever(res, '', () => chunk);
+    return;
+  }
+  if (endless === 'line') {
+    const chunk = Buffer.alloc(64 * 1024, 0x6c);
+    await writeForever(res, 'data: {"choices":[{"index":0,"delta":{"content":"', () => chunk);
+    return;
+  }
   const delay = Number(header('x-stand-in-delay-ms') ?? 0);
   const hang = header('x-stand-in-hang');
   if (hang === 'headers') return; // never answers

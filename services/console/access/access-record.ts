@@ -18,6 +18,8 @@ export const ACCESS_ACTIONS = [
   'search',
   /** GET /api/live with prompt and answer text (one record per connection). */
   'live_text',
+  /** POST /api/admin/erase: a user's bodies erased (the user in `filters`). */
+  'erase',
 ] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 

@@ -11,7 +11,7 @@ import type { EventLog } from '../../shared/log/event-log';
 import { createLogger } from '../../shared/observability/logger';
 import { startAlertRunner } from './alert-runner';
 import { AlertTracker, type AlertTransition } from './alert-tracker';
-import { slackBody } from './alert-format';
+import { escapeSlack, slackBody } from './alert-format';
 import { evaluateRule, queryFor } from './evaluate-rules';
 
 const MIN = 60_000;
@@ -287,6 +287,11 @@ describe('alert rule config', () => {
     const [o] = evaluateRule(r[0]!, [], T0);
     const [t] = new AlertTracker(0).step([o!], new Set(['silence']), T0);
     expect(slackBody(t!).text).toMatch(/^:red_circle: llm-logger alert FIRING: \*silence\*: silence: 0 calls in the last 3 min$/);
+  });
+
+  it('escapes &, < and > for Slack mrkdwn, so <!channel> and <url|text> from the traffic stay text', () => {
+    expect(escapeSlack('<!channel> & <https://evil.example|click>')).toBe('&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
+    expect(escapeSlack('&lt;')).toBe('&amp;lt;');
   });
 });
 

@@ -18,7 +18,7 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array>;
   /** Every finished object whose key starts with `prefix`. */
   list(prefix: string): Promise<StoredObject[]>;
-  /** Removes an object; one that is not there is no error. */
+  /** Removes an object; one that is not there is not an error (a retried delete is harmless). */
   delete(key: string): Promise<void>;
   /** Removes what an interrupted put may have left (temporary files); returns how many. */
   cleanup(): Promise<number>;

@@ -79,6 +79,7 @@ export class S3Store implements ObjectStore {
     return out;
   }
 
+  /** One DeleteObject (DeleteObjects needs a checksum header that several S3-compatible servers refuse). */
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }));
   }

@@ -6,6 +6,15 @@ import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
+import {
+  AZURE_RESOURCES_PATTERN,
+  gatewaySecuritySettings,
+  GATEWAY_AUTH_MODES,
+  INGEST_AUTH_MODES,
+  INGEST_TOKENS_MESSAGE,
+  INGEST_TOKENS_PATTERN,
+  type GatewaySecuritySettings,
+} from './gateway-security';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
 import { buildConsoleAccess, consoleFileSchema, type ConsoleAccessSettings } from './console-access';
 import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
@@ -91,6 +100,17 @@ const envSchema = z.object({
   UPSTREAM_HEADERS_TIMEOUT_MS: int(1, 3_600_000).default(600_000), // 10 min: slow reasoning models answer late
   UPSTREAM_BODY_TIMEOUT_MS: int(1, 3_600_000).default(300_000), // 5 min of silence between two chunks
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+  // Who may call the gateway (services/gateway/core/access-policy.ts decides at start-up).
+  GATEWAY_AUTH: z.enum(GATEWAY_AUTH_MODES).optional(), // unset: keys when a key file is set, else open on loopback only
+  GATEWAY_KEYS_FILE: z.string().min(1).optional(), // YAML of hashed gateway keys, re-read on change and on SIGHUP
+  INGEST_AUTH: z.enum(INGEST_AUTH_MODES).optional(), // unset: tokens when set, else open on loopback only
+  INGEST_TOKENS: z.string().regex(INGEST_TOKENS_PATTERN, INGEST_TOKENS_MESSAGE).optional(),
+  AZURE_RESOURCES: z.string().regex(AZURE_RESOURCES_PATTERN, 'must be a comma-separated list of Azure resource names').optional(),
+  CLIENT_HEADERS_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000), // a client's request headers must arrive within this
+  CLIENT_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(120_000), // ... and its whole request (headers and body): else 408
+  GATEWAY_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000), // client connections open at once; more are refused
+  RESPONSE_TEXT_MAX_CHARS: int(1_024, 1024 * MIB).default(1 * MIB), // answer text and tool calls kept per call for the event
+  STREAM_EVENT_MAX_CHARS: int(1_024, 1024 * MIB).default(8 * MIB), // one server-sent event (or line) longer than this is skipped
 
   HANDOFF_QUEUE_MAX: int(1, 10_000_000).default(50_000), // events waiting for the log
   HANDOFF_BATCH_MAX: int(1, 100_000).default(500),
@@ -125,6 +145,7 @@ const envSchema = z.object({
   ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
   DEDUPE_WINDOW_MS: int(60_000, 7 * 24 * 3_600_000).default(24 * 3_600_000), // ingested copies within 24 h of the first are dropped
   DEDUPE_MAX_IDS: int(1_000, 10_000_000).default(50_000), // ingested ids remembered per log partition, by the aggregator and the roller each (~92 bytes an id)
+  ARCHIVE_RETENTION_DAYS: int(1, 36_500).optional(), // Parquet hours that ended longer ago are deleted; unset = kept for good
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -215,6 +236,8 @@ export interface Config {
     shutdownGraceMs: number;
     liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
+    /** Client authentication, ingest tokens, Azure allow-list, client timeouts and caps. */
+    security: GatewaySecuritySettings;
   };
   console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig; access: ConsoleAccessSettings };
   metrics: { host: string; port: number };
@@ -239,7 +262,7 @@ export interface Config {
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
-  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
   /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
   dedupe: { windowMs: number; maxIds: number };
 }
@@ -294,7 +317,7 @@ function formatIssue(where: string, issue: z.core.$ZodIssue): string {
 }
 
 /** Values of these variables never appear in error messages. */
-const SECRET_SUFFIX = /(TOKEN|PASSWORD|SECRET|API_KEY)$/;
+const SECRET_SUFFIX = /(TOKENS?|PASSWORD|SECRET|API_KEY)$/;
 
 function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   const raw: Record<string, string> = {};
@@ -405,6 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
       liveIntervalMs: settings.GATEWAY_LIVE_INTERVAL_MS,
       upstreams,
+      security: gatewaySecuritySettings(settings),
     },
     console: {
       host: settings.CONSOLE_HOST,
@@ -460,6 +484,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
       threads: settings.ROLLER_THREADS,
+      retentionDays: settings.ARCHIVE_RETENTION_DAYS ?? null,
     },
     dedupe: { windowMs: settings.DEDUPE_WINDOW_MS, maxIds: settings.DEDUPE_MAX_IDS },
   };

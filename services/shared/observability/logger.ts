@@ -13,6 +13,8 @@ const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
+  'headers["x-llm-key"]',
+  'req.headers["x-llm-key"]',
   '*.apiKey',
   'apiKey',
   'request_body',
@@ -21,10 +23,8 @@ const REDACT_PATHS = [
   '*.response_body',
 ];
 
-export function createLogger(level: string, role: string): Logger {
-  return pino({
-    level,
-    base: { role },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+/** `fd`: where lines go (stdout by default; 2 for commands whose stdout is their result, such as `erase --json`). */
+export function createLogger(level: string, role: string, fd?: number): Logger {
+  const options = { level, base: { role }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return fd === undefined ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
 }
