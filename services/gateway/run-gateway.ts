@@ -13,6 +13,9 @@ import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 import { startLivePublisher } from './live-publisher';
+import { TOPICS } from '../../topology/topics';
+import { TopicPresence } from './topic-presence';
+import type * as TopologyAdminModule from '../shared/log/kafka/topology-admin';
 import { resolveGatewayAccess } from './core/access-policy';
 import { KeyBudgets } from './core/key-budget';
 import { GatewayKeyStore } from './key-store';
@@ -24,7 +27,13 @@ export interface RunningRole {
 }
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
-export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+export async function runGateway(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  options: { /** tests: the topics whose absence makes the gateway unready */ requiredTopics?: readonly string[] } = {},
+): Promise<RunningRole> {
   // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
   const access = resolveGatewayAccess(config.gateway);
   // Prices are validated here (a bad file stops the start with the field named) and again on every reload.
@@ -72,6 +81,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
+  const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     access,
     keys,
@@ -83,8 +93,10 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     prices,
     registry,
     logger,
+    logReady: () => topics?.ready() ?? true,
     logDetails: () => ({
       log: log.kind,
+      ...topics?.details(),
       handoff_queue: recorder.handoff.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
@@ -110,6 +122,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     close() {
       closing ??= (async () => {
         prices.close();
+        topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         if (keys) process.off('SIGHUP', onHangup);
         keys?.close();
@@ -119,4 +132,22 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
       return closing;
     },
   };
+}
+
+/** Watches for the gateway's topics on Kafka (the admin client is loaded only here, as `topology` does). */
+function watchTopics(config: Config, topics: readonly string[], logger: Logger): TopicPresence {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KafkaTopologyAdmin } = require('../shared/log/kafka/topology-admin') as typeof TopologyAdminModule;
+  return new TopicPresence({
+    topics,
+    logger,
+    probe: async (names) => {
+      const admin = await KafkaTopologyAdmin.connect(config.log.kafkaBrokers!, config.log.kafka);
+      try {
+        return await admin.missingTopics(names);
+      } finally {
+        await admin.close();
+      }
+    },
+  });
 }
