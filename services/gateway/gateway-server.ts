@@ -5,13 +5,15 @@ import type { Config } from '../shared/config/config';
 import type { InferenceEvent } from '../shared/event/inference-event';
 import type { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
-import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
+import { estimateTokens, priceCall } from '../shared/pricing';
+import type { PriceBook } from './price-reload';
 import { isRouteError, resolveRoute } from './core/routing';
 import { boundedMemo } from '../shared/bounded-memo';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { UpstreamDeadlines } from './upstream-deadlines';
+import { UsageInjectionPolicy } from './usage-injection-policy';
 import { Agent } from './undici-parts';
 import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
@@ -29,13 +31,16 @@ export interface GatewayDeps {
   config: Config;
   recorder: EventRecorder;
   metrics: GatewayMetrics;
-  prices: PriceTable;
+  /** The prices in force (reloaded without a restart). */
+  prices: PriceBook;
   registry: Registry;
   logger: Logger;
   /** Calls in flight for the live view (null: not published). */
   live?: LiveCoalescer | null;
   /** Broker state and spool depth for /readyz, when the log has them. */
   logDetails?: () => Record<string, unknown>;
+  /** False while the log lacks what the gateway writes to (a topic not created yet). */
+  logReady?: () => boolean;
   /** Who may call (default: decided from the configuration, which throws when it is unsafe). */
   access?: GatewayAccess;
   /** The gateway keys; required when `access` asks for keys. */
@@ -78,9 +83,10 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     eventDeps: {
       responseTextMaxChars: sec.responseTextMaxChars,
       estimateTokens,
-      price: (provider, model, usage) => {
-        const priced = priceCall(deps.prices, provider, model, usage);
+      price: (provider, model, usage, serviceTier) => {
+        const priced = priceCall(deps.prices.current, provider, model, usage, serviceTier);
         if (priced.reason === 'unknown_model') metrics.unknownModel.inc({ provider });
+        else if (priced.reason !== 'priced' && priced.reason !== 'no_usage') metrics.unpriced.inc({ provider, reason: priced.reason });
         return priced;
       },
     },
@@ -114,6 +120,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     metrics,
     logger,
     live: deps.live ?? null,
+    usageInjection: new UsageInjectionPolicy(deps.registry, logger),
   };
 
   const authorization: AuthorizationContext = {
@@ -129,7 +136,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const routeOf = boundedMemo(1_000, (url: string) => resolveRoute(g.upstreams, url));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
-    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord(), details: deps.logDetails })) return;
+    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord() && (deps.logReady?.() ?? true), details: deps.logDetails })) return;
     if (url === INGEST_PATH || url.startsWith(`${INGEST_PATH}?`)) {
       await ingest(req, res);
       return;

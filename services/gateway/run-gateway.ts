@@ -6,12 +6,16 @@ import { inferenceEventSerde } from '../shared/event/inference-serde';
 import type { EventLog } from '../shared/log/event-log';
 import { EventRecorder } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
-import { loadPriceTable } from '../shared/pricing';
+import { loadPrices, priceSourceOf } from '../shared/config/price-file';
+import { startPriceReload } from './price-reload';
 import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 import { startLivePublisher } from './live-publisher';
+import { TOPICS } from '../../topology/topics';
+import { TopicPresence } from './topic-presence';
+import type * as TopologyAdminModule from '../shared/log/kafka/topology-admin';
 import { resolveGatewayAccess } from './core/access-policy';
 import { KeyBudgets } from './core/key-budget';
 import { GatewayKeyStore } from './key-store';
@@ -23,9 +27,18 @@ export interface RunningRole {
 }
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
-export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+export async function runGateway(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  options: { /** tests: the topics whose absence makes the gateway unready */ requiredTopics?: readonly string[] } = {},
+): Promise<RunningRole> {
   // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
   const access = resolveGatewayAccess(config.gateway);
+  // Prices are validated here (a bad file stops the start with the field named) and again on every reload.
+  const priceSource = priceSourceOf(config);
+  const firstPrices = loadPrices(priceSource);
   const budgets = new KeyBudgets();
   const keys =
     access.clients.mode === 'keys'
@@ -46,9 +59,10 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
     logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
   }
+  // SIGHUP reads both the gateway keys (here) and the prices (their reloader) again.
   const onHangup = (): void => void keys?.reload('SIGHUP');
   if (keys) process.on('SIGHUP', onHangup);
-  const prices = loadPriceTable(config.priceOverrides);
+  const prices = startPriceReload(priceSource, firstPrices, registry, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const recorder: EventRecorder = new EventRecorder(
     log,
@@ -67,6 +81,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
+  const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     access,
     keys,
@@ -78,8 +93,10 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     prices,
     registry,
     logger,
+    logReady: () => topics?.ready() ?? true,
     logDetails: () => ({
       log: log.kind,
+      ...topics?.details(),
       handoff_queue: recorder.handoff.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
@@ -104,6 +121,8 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     port,
     close() {
       closing ??= (async () => {
+        prices.close();
+        topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         if (keys) process.off('SIGHUP', onHangup);
         keys?.close();
@@ -113,4 +132,22 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
       return closing;
     },
   };
+}
+
+/** Watches for the gateway's topics on Kafka (the admin client is loaded only here, as `topology` does). */
+function watchTopics(config: Config, topics: readonly string[], logger: Logger): TopicPresence {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KafkaTopologyAdmin } = require('../shared/log/kafka/topology-admin') as typeof TopologyAdminModule;
+  return new TopicPresence({
+    topics,
+    logger,
+    probe: async (names) => {
+      const admin = await KafkaTopologyAdmin.connect(config.log.kafkaBrokers!, config.log.kafka);
+      try {
+        return await admin.missingTopics(names);
+      } finally {
+        await admin.close();
+      }
+    },
+  });
 }
