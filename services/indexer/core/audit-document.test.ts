@@ -1,6 +1,6 @@
 import { sampleEvent } from '../../../test/support/sample-event';
 import { dayOfIndex, expiredIndices, indexNameFor, promptText, toAuditDocument } from './audit-document';
-import { buildRedactor } from './redaction';
+import { buildRedactor } from '../../shared/redaction/redaction-config';
 
 const mask = buildRedactor(undefined, 'mask');
 

@@ -7,7 +7,16 @@ import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
-import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
+import {
+  buildRedactor,
+  REDACTION_MODES,
+  REDACTION_POLICIES,
+  redactionFileSchema,
+  redactionPolicy,
+  type RedactionPolicy,
+  type RedactionSettings,
+} from '../redaction/redaction-config';
+import type { Redactor } from '../redaction/redact-text';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -105,6 +114,7 @@ const envSchema = z.object({
     .default('llm-inference'),
   RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
   REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
+  REDACTION_POLICY: z.enum(REDACTION_POLICIES).optional(), // index (default) | all: before anything is written; the file's `redaction.policy` wins
   ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
   S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -225,6 +235,11 @@ export interface Config {
     retentionDays: number;
     redactor: Redactor;
   };
+  /**
+   * Where redaction applies (`index`: the audit index only; `all`: before the
+   * event is written), the redactor, and what a worker thread needs to build it again.
+   */
+  redaction: { policy: RedactionPolicy; redactor: Redactor; settings: RedactionSettings };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
@@ -432,6 +447,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       prefix: settings.ELASTICSEARCH_INDEX_PREFIX,
       retentionDays: settings.RETENTION_DAYS,
       redactor,
+    },
+    redaction: {
+      policy: redactionPolicy(file.redaction, settings.REDACTION_POLICY),
+      redactor,
+      settings: { file: file.redaction, envMode: settings.REDACTION_MODE },
     },
     priceOverrides: file.prices,
     archive: archiveSettings(settings),
