@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
 import { inferenceEventType } from '../shared/event/inference-event';
-import type { EventRecorder } from '../shared/log/event-recorder';
+import type { EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
 import { ingestNotes, validateIngestItem, type IngestHorizons, type IngestNote, type IngestRejection } from './core/ingest-validation';
@@ -21,7 +21,7 @@ import { serveHealth } from '../shared/http/health';
 
 export interface GatewayDeps {
   config: Config;
-  recorder: EventRecorder;
+  recorder: EventRecording;
   metrics: GatewayMetrics;
   prices: PriceTable;
   registry: Registry;
@@ -78,6 +78,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       maxRequestBytes: g.maxRequestBytes,
       captureMaxBytes: g.captureMaxBytes,
       strict: g.auditMode === 'strict',
+      liveText: config.redaction.policy !== 'all',
     },
     dispatcher,
     deadlines,

@@ -29,6 +29,8 @@ export interface ProxySettings {
   maxRequestBytes: number;
   captureMaxBytes: number;
   strict: boolean;
+  /** False under redaction policy `all`: live records carry no text of the call (not redacted yet). */
+  liveText: boolean;
 }
 
 export interface ProxyDeps {
@@ -178,7 +180,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
-  const progress = deps.live ? new CallProgress(capture !== null) : null;
+  const liveText = settings.liveText;
+  const progress = deps.live ? new CallProgress(capture !== null && liveText) : null;
   const live =
     deps.live && progress
       ? deps.live.start(
@@ -191,9 +194,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         endpoint,
         model: request.model,
         streamed: request.stream,
-        user: tags.user,
-        app: tags.app,
-        prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        user: liveText ? tags.user : null,
+        app: liveText ? tags.app : null,
+        prompt: capture && liveText ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        ...(liveText ? {} : { text_withheld: true }),
       },
       progress,
     ) : null;

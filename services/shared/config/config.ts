@@ -74,6 +74,7 @@ const envSchema = z.object({
   KAFKA_COMPRESSION: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
   KAFKA_LINGER_MS: int(0, 10_000).default(5),
   KAFKA_DELIVERY_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000), // then the gateway spools to disk
+  KAFKA_MAX_RECORD_BYTES: int(65_536, 1024 * MIB).default(1_000_000), // librdkafka's message.max.bytes; larger events are shrunk at the source
   KAFKA_REPLICATION_FACTOR: int(1, 32).optional(), // overrides topology/ (e.g. 1 on a one-broker dev cluster)
   SCHEMA_REGISTRY_URL: z.url().optional(),
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
@@ -147,6 +148,8 @@ export interface KafkaSettings {
   compression: 'zstd' | 'lz4' | 'none';
   lingerMs: number;
   deliveryTimeoutMs: number;
+  /** Largest record the producer sends (librdkafka's message.max.bytes; the topic's max.message.bytes must allow it). */
+  maxRecordBytes: number;
   replicationFactor: number | null;
 }
 
@@ -193,6 +196,7 @@ function kafkaSettings(s: EnvSettings): KafkaSettings {
     compression: s.KAFKA_COMPRESSION,
     lingerMs: s.KAFKA_LINGER_MS,
     deliveryTimeoutMs: s.KAFKA_DELIVERY_TIMEOUT_MS,
+    maxRecordBytes: s.KAFKA_MAX_RECORD_BYTES,
     replicationFactor: s.KAFKA_REPLICATION_FACTOR ?? null,
   };
 }

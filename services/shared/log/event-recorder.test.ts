@@ -49,4 +49,21 @@ describe('EventRecorder', () => {
     expect(decoded.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
     expect(decoded.map((e) => e.request_body)).toEqual(events.map((e) => e.request_body));
   });
+
+  it('records an event over the record limit without its bodies, flagged truncated, and the events after it whole', async () => {
+    const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
+    const held = heldLog();
+    const shrunk: (string | null)[] = [];
+    const recorder = new EventRecorder(held.log, serde, { maxQueue: 100, maxBatch: 10, lingerMs: 1 }, undefined, undefined, {
+      maxRecordBytes: 4_096,
+      onShrunk: (fitted) => shrunk.push(fitted),
+    });
+    const big = sampleEvent({ event_id: 'big', request_body: 'x'.repeat(10_000) });
+    const after = sampleEvent({ event_id: 'after' });
+    await Promise.all([recorder.recordDurable(big), recorder.recordDurable(after)]);
+    await recorder.shutdown(1_000);
+    const decoded = await Promise.all(held.stored.map((v) => serde.decode(v)));
+    expect(decoded).toEqual([{ ...big, request_body: null, response_body: null, body_truncated: true }, after]);
+    expect(shrunk).toEqual(['without_bodies']);
+  });
 });

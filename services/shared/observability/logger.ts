@@ -21,10 +21,8 @@ const REDACT_PATHS = [
   '*.response_body',
 ];
 
-export function createLogger(level: string, role: string): Logger {
-  return pino({
-    level,
-    base: { role },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+/** A pino logger for a role; `destination` (default stdout) lets tests read every line written. */
+export function createLogger(level: string, role: string, destination?: pino.DestinationStream): Logger {
+  const options = { level, base: { role }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
