@@ -7,6 +7,7 @@ import { TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { decodeLiveRecord } from '../shared/event/live-record-codec';
+import { checkedTimes } from '../shared/log/checked-times';
 import type { ConsumedRecord, ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
@@ -86,7 +87,7 @@ export async function runConsole(
     start: 'earliest',
     registry,
     logger,
-    decode: (record) => serde.decode(record.value),
+    decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
       const events = batch.map((d) => d.value);

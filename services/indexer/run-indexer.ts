@@ -7,6 +7,7 @@ import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import { toAuditDocument } from './core/audit-document';
+import { checkedTimes } from '../shared/log/checked-times';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
 
@@ -80,7 +81,7 @@ export async function runIndexer(
     maxBatch: INDEXER_BATCH_MAX,
     registry,
     logger: log_,
-    decode: (record) => serde.decode(record.value),
+    decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
       // After a batch with refused documents the runner hands the records back one by one, so that

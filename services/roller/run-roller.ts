@@ -4,7 +4,8 @@ import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { ConsumerSubscription, EventLog } from '../shared/log/event-log';
-import { runConsumer } from '../shared/log/consumer-runner';
+import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
+import { eventTimeProblem } from '../shared/event/event-times';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
@@ -56,8 +57,14 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     // resolved by the serde and written again in the current schema.
     decode: async (record): Promise<ArchiveRow> => {
       const v = record.value;
-      if (v.length >= HEADER_BYTES && v[0] === MAGIC_BYTE && v.readUInt32BE(1) === currentSchemaId) return readArchiveRow(v, HEADER_BYTES);
-      return readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES);
+      const row =
+        v.length >= HEADER_BYTES && v[0] === MAGIC_BYTE && v.readUInt32BE(1) === currentSchemaId
+          ? readArchiveRow(v, HEADER_BYTES)
+          : readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES);
+      // The hour directory is made of ended_at: an event without a date there can never be placed.
+      const problem = eventTimeProblem({ ended_at: row.endedAt });
+      if (problem) throw new PoisonRecordError('invalid_event', problem);
+      return row;
     },
     eventTime: (row) => row.endedAt,
     handle: (batch) => roller.handle(batch),
