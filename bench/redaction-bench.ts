@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { buildRedactor } from '../services/shared/redaction/redaction-config';
 import { redactText } from '../services/shared/redaction/redact-text';
@@ -11,6 +12,9 @@ import { baselineRedactor, redactText as baselineRedactText } from './redaction-
  * on the largest prefix (doubling from 4 KiB) it handles within
  * OLD_BUDGET_MS; both run on that prefix for the ratio, and the new one on
  * the whole input against the 100 ms target. Single thread, default rules (mask).
+ * Each time is the median of 5 runs, in CPU time of this process (what the
+ * work costs, whatever else the machine runs) and in wall time (which a busy
+ * machine inflates).
  */
 
 const MIB = 1024 * 1024;
@@ -24,10 +28,11 @@ const PROSE =
   'her SSN 123-45-6789 and IBAN DE89 3704 0044 0532 0130 00 are on file. The deploy key is api_key=zz9-top-secret-1 ' +
   'and the build ran on 2024-01-15 at 12:30 from host 192.168.100.200 (v1.2.3). ';
 
+/** As test/security/redaction.test.ts sends them. */
 function emails(count: number): string {
   const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(`user${i}.name@mail${i % 97}.example.com`);
-  return out.join(', ');
+  for (let i = 0; i < count; i++) out.push(`person${i}@example${i % 50}.com`);
+  return out.join(' ');
 }
 
 interface Input {
@@ -51,54 +56,60 @@ const INPUTS: Input[] = [
   { name: '150,000 e-mail addresses', text: emails(150_000) },
 ];
 
-function time(fn: () => void, runs: number): number {
-  const times: number[] = [];
+/** Median CPU and wall time of `runs` runs, in ms. */
+function time(fn: () => void, runs: number): { cpu: number; wall: number } {
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     fn();
-    times.push(performance.now() - t);
+    wall.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { cpu: median(cpu), wall: median(wall) };
 }
 
 function main(): void {
   const redactor = buildRedactor(undefined, 'mask');
-  const old = baselineRedactor();
+  const baseline = baselineRedactor();
   // Warm up both (JIT), on text with every kind of value.
   for (let i = 0; i < 3; i++) {
     redactText(PROSE.repeat(50), redactor);
-    baselineRedactText(PROSE.repeat(50), old);
+    baselineRedactText(PROSE.repeat(50), baseline);
   }
   const rows: string[] = [];
   let missed = 0;
   for (const input of INPUTS) {
-    const newMs = time(() => redactText(input.text, redactor), 5);
-    if (newMs >= TARGET_MS) missed++;
+    const whole = time(() => redactText(input.text, redactor), 5);
+    if (whole.cpu >= TARGET_MS) missed++;
     // The old algorithm on the largest prefix it handles within the budget.
     let size = 4096;
-    let oldMs: number;
+    let old: { cpu: number; wall: number };
     let oldSize: number;
     for (;;) {
       const prefix = input.text.slice(0, size);
-      const ms = time(() => baselineRedactText(prefix, old), 1);
-      oldMs = ms;
+      old = time(() => baselineRedactText(prefix, baseline), 1);
       oldSize = prefix.length;
-      if (ms > OLD_BUDGET_MS / 4 || size >= input.text.length) break;
+      if (old.cpu > OLD_BUDGET_MS / 4 || size >= input.text.length) break;
       size *= 2;
     }
     const prefix = input.text.slice(0, oldSize);
-    const newAtSize = time(() => redactText(prefix, redactor), 5);
-    const whole = oldSize === input.text.length ? 'whole' : `${Math.round(oldSize / 1024)} KiB`;
+    const atSize = time(() => redactText(prefix, redactor), 5);
+    const ran = oldSize === input.text.length ? 'whole' : `${Math.round(oldSize / 1024)} KiB`;
     rows.push(
-      `| ${input.name} | ${(input.text.length / MIB).toFixed(2)} MiB | ${newMs.toFixed(1)} | ${whole} | ${oldMs.toFixed(1)} | ${newAtSize.toFixed(2)} | ${Math.round(oldMs / Math.max(newAtSize, 0.01))}x |`,
+      `| ${input.name} | ${(input.text.length / MIB).toFixed(2)} MiB | ${whole.cpu.toFixed(1)} | ${whole.wall.toFixed(1)} | ${ran} | ${old.cpu.toFixed(1)} | ${atSize.cpu.toFixed(2)} | ${Math.round(old.cpu / Math.max(atSize.cpu, 0.01))}x |`,
     );
   }
+  const load = loadavg()[0]!.toFixed(1);
   process.stdout.write(
-    `redaction: new engine (whole input) against the old algorithm (on the largest prefix it handles in ~${OLD_BUDGET_MS} ms)\n\n` +
-      '| input | size | new, ms | old ran on | old, ms | new on that prefix, ms | old / new |\n|---|---|---|---|---|---|---|\n' +
+    `redaction: new engine (whole input) against the old algorithm (on the largest prefix it handles in ~${OLD_BUDGET_MS} ms of CPU)\n` +
+      `load average when it ended: ${load} on ${cpus().length} cores\n\n` +
+      '| input | size | new, CPU ms | new, wall ms | old ran on | old, CPU ms | new on that prefix, CPU ms | old / new |\n|---|---|---|---|---|---|---|---|\n' +
       `${rows.join('\n')}\n\n` +
-      `target: every input under ${TARGET_MS} ms with the new engine: ${missed === 0 ? 'met' : `missed on ${missed}`}\n`,
+      `target: every input under ${TARGET_MS} ms (CPU) with the new engine: ${missed === 0 ? 'met' : `missed on ${missed}`}\n`,
   );
 }
 

@@ -174,38 +174,52 @@ export function luhnValid(digitsText: string): boolean {
  * epoch timestamp), Luhn-valid. Not preceded by a digit, `.` or `-`.
  */
 export const findCards: Finder = (text, out) => {
-  // The digit groups of the current run (joined by single spaces or dashes), reused from run to run.
+  // A card needs a run of 13 digits at least (joined by single spaces or dashes), which covers a
+  // position that is a multiple of 13: look there, and scan a run out from it only when it is in one.
+  const n = text.length;
   let starts = new Int32Array(64);
   let ends = new Int32Array(64);
-  let groups = 0;
-  let digits = 0;
-  let groupStart = -1;
-  const n = text.length;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0;
-    if (c >= 48 && c <= 57) {
-      if (groupStart < 0) groupStart = i;
-      continue;
+  let scanned = 0; // runs end before this: a probe inside one already scanned is skipped
+  for (let probe = 12; probe < n; probe += 13) {
+    if (probe < scanned || !inDigitRun(text, probe)) continue;
+    let first = probe;
+    while (first > 0 && inDigitRun(text, first - 1)) first--;
+    // The run's digit groups, from its first digit.
+    let groups = 0;
+    let digits = 0;
+    let i = first;
+    for (;;) {
+      let end = i;
+      while (end < n && isDigitCode(text.charCodeAt(end))) end++;
+      if (groups === starts.length) {
+        starts = grow(starts);
+        ends = grow(ends);
+      }
+      starts[groups] = i;
+      ends[groups++] = end;
+      digits += end - i;
+      const c = text.charCodeAt(end);
+      if ((c === 32 || c === 45) && isDigitCode(text.charCodeAt(end + 1))) i = end + 1;
+      else {
+        scanned = end;
+        break;
+      }
     }
-    if (groupStart < 0) continue;
-    if (groups === starts.length) {
-      starts = grow(starts);
-      ends = grow(ends);
-    }
-    starts[groups] = groupStart;
-    ends[groups++] = i;
-    digits += i - groupStart;
-    groupStart = -1;
-    // A single space or dash followed by a digit joins the next group to the run.
-    if ((c === 32 || c === 45) && is(text, i + 1, DIGIT)) continue;
     if (digits >= 13) {
-      const before = text.charCodeAt(starts[0]! - 1);
+      const before = text.charCodeAt(first - 1);
       cardsInRun(text, starts, ends, groups, before !== 46 && before !== 45, out);
     }
-    groups = 0;
-    digits = 0;
   }
 };
+
+/** Whether `i` is a digit, or a single space or dash between two digits. */
+function inDigitRun(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (isDigitCode(c)) return true;
+  return (c === 32 || c === 45) && isDigitCode(text.charCodeAt(i - 1)) && isDigitCode(text.charCodeAt(i + 1));
+}
+
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
 
 function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);

@@ -1,4 +1,4 @@
-import { findSpans, replacer, type RedactionResult, type Redactor } from './redact-text';
+import { findSpans, replacer, type FoundSpans, type RedactionResult, type Redactor } from './redact-text';
 
 /**
  * Redaction of a body that is, or contains, JSON (a request, an answer, a
@@ -97,17 +97,19 @@ export function redactBody(text: string, redactor: Pick<Redactor, 'rules' | 'has
   return rebuild(text, segments, view, spans, redactor.hashSalt);
 }
 
-function rebuild(text: string, segments: Segment[], view: string, spans: NonNullable<ReturnType<typeof findSpans>>, salt: string): RedactionResult {
+function rebuild(text: string, segments: Segment[], view: string, found: FoundSpans, salt: string): RedactionResult {
   const replace = replacer(salt);
   const applied = new Set<string>();
   // Each span cut at segment borders: the first piece carries the replacement, the others are removed.
   // Pieces in quotes are dropped: a literal's quotes stay.
   const pieces: { seg: number; start: number; end: number; with: string }[] = [];
   let seg = 0;
-  for (let i = 0; i < spans.starts.length; i++) {
-    const start = spans.starts[i]!;
-    const end = spans.ends[i]!;
-    const rule = spans.rules[i]!;
+  for (let i = 0; i < found.spans.length; i += 3) {
+    const index = found.spans[i + 2]!;
+    if (index < 0) continue; // a replacement already there: kept
+    const start = found.spans[i]!;
+    const end = found.spans[i + 1]!;
+    const rule = found.rules[index]!;
     const token = replace(rule, view.slice(start, end));
     let first = true;
     while (seg < segments.length && segments[seg]!.viewEnd <= start) seg++;

@@ -66,16 +66,16 @@ export const findReplacements: Finder = (text, out) => {
   }
 };
 
-/** Sorts start, end pairs by start and merges the overlapping ones, in place; returns the pairs kept. */
+/** Sorts start, end pairs by start and merges the overlapping ones; returns the pairs kept (the same array when nothing changes). */
 function normalize(pairs: number[]): number[] {
-  let sorted = true;
-  for (let i = 2; i < pairs.length; i += 2) {
-    if (pairs[i]! < pairs[i - 2]!) {
-      sorted = false;
-      break;
-    }
+  let clean = true; // sorted, disjoint and non-empty already (the common case: one finder, in order)
+  for (let i = 0; i < pairs.length && clean; i += 2) {
+    if (pairs[i + 1]! <= pairs[i]! || (i > 0 && pairs[i]! < pairs[i - 1]!)) clean = false;
   }
+  if (clean) return pairs;
   let list = pairs;
+  let sorted = true;
+  for (let i = 2; i < pairs.length && sorted; i += 2) if (pairs[i]! < pairs[i - 2]!) sorted = false;
   if (!sorted) {
     const order = Array.from({ length: pairs.length / 2 }, (_, i) => i).sort((a, b) => pairs[2 * a]! - pairs[2 * b]!);
     list = [];
@@ -93,48 +93,54 @@ function normalize(pairs: number[]): number[] {
   return merged;
 }
 
-interface Spans {
-  starts: number[];
-  ends: number[];
-  /** Index of the rule (-1: a replacement already in the text, kept). */
-  rules: number[];
-}
+/** Spans taken so far, in order: start, end, rule index (-1: a replacement already in the text) per span. */
+type Taken = number[];
 
 /**
- * The parts of `fresh` (sorted, disjoint) that no span of `taken` covers,
- * merged into `taken`. Linear in the sizes of both.
+ * The parts of `fresh` (sorted, disjoint pairs) that no span of `taken`
+ * covers, merged into `taken` for rule `rule`. Linear in the sizes of both.
  */
-function addUncovered(taken: Spans, fresh: number[], rule: number): Spans {
-  const out: Spans = { starts: [], ends: [], rules: [] };
-  const push = (s: number, e: number, r: number): void => {
-    out.starts.push(s);
-    out.ends.push(e);
-    out.rules.push(r);
-  };
-  let k = 0; // next span of `taken` to copy
+function addUncovered(taken: Taken, fresh: number[], rule: number): Taken {
+  if (taken.length === 0) {
+    const out: Taken = new Array<number>((fresh.length / 2) * 3);
+    for (let f = 0, o = 0; f < fresh.length; f += 2, o += 3) {
+      out[o] = fresh[f]!;
+      out[o + 1] = fresh[f + 1]!;
+      out[o + 2] = rule;
+    }
+    return out;
+  }
+  const out: Taken = [];
+  let k = 0; // next span of `taken` to copy (index of its start)
   let scan = 0; // first span of `taken` that may overlap the current fresh span
+  const copyBefore = (pos: number): void => {
+    while (k < taken.length && taken[k]! < pos) {
+      out.push(taken[k]!, taken[k + 1]!, taken[k + 2]!);
+      k += 3;
+    }
+  };
   for (let f = 0; f < fresh.length; f += 2) {
     let s = fresh[f]!;
     const e = fresh[f + 1]!;
-    while (scan < taken.starts.length && taken.ends[scan]! <= s) scan++;
+    while (scan < taken.length && taken[scan + 1]! <= s) scan += 3;
     let t = scan;
     while (s < e) {
-      const nextStart = t < taken.starts.length ? taken.starts[t]! : Infinity;
+      const nextStart = t < taken.length ? taken[t]! : Infinity;
       if (nextStart >= e) {
-        // Nothing of `taken` covers [s, e): copy what comes before it, then the piece.
-        while (k < taken.starts.length && taken.starts[k]! < s) push(taken.starts[k]!, taken.ends[k]!, taken.rules[k++]!);
-        push(s, e, rule);
+        // Nothing of `taken` covers [s, e): what comes before it, then the piece.
+        copyBefore(s);
+        out.push(s, e, rule);
         break;
       }
       if (nextStart > s) {
-        while (k < taken.starts.length && taken.starts[k]! < s) push(taken.starts[k]!, taken.ends[k]!, taken.rules[k++]!);
-        push(s, nextStart, rule);
+        copyBefore(s);
+        out.push(s, nextStart, rule);
       }
-      s = Math.max(s, taken.ends[t]!);
-      t++;
+      s = Math.max(s, taken[t + 1]!);
+      t += 3;
     }
   }
-  while (k < taken.starts.length) push(taken.starts[k]!, taken.ends[k]!, taken.rules[k++]!);
+  copyBefore(Infinity);
   return out;
 }
 
@@ -142,45 +148,40 @@ function hashToken(name: string, salt: string, value: string): string {
   return `[${name}:${hash('sha256', `${salt}\0${value}`, 'hex').slice(0, 16)}]`;
 }
 
-/** What to redact in a text: spans in order, each with its rule. */
+/** What to redact in a text: spans in order (start, end, index in `rules`; -1: a replacement already there, to keep). */
 export interface FoundSpans {
-  starts: number[];
-  ends: number[];
-  rules: RedactionRule[];
+  spans: number[];
+  rules: readonly RedactionRule[];
 }
 
-/** The spans to redact in `text` (replacements already there left out), or null when there is none. */
+/** The spans to redact in `text`, or null when there is none. */
 export function findSpans(text: string, redactor: Pick<Redactor, 'rules'>): FoundSpans | null {
   if (text.length === 0 || redactor.rules.length === 0) return null;
   const first: number[] = [];
   findReplacements(text, first);
-  let taken = addUncovered({ starts: [], ends: [], rules: [] }, normalize(first), -1);
+  let taken: Taken = first.length > 0 ? addUncovered([], normalize(first), -1) : [];
   let found = false;
   redactor.rules.forEach((rule, index) => {
     const pairs: number[] = [];
     rule.find(text, pairs);
     if (pairs.length === 0) return;
-    const before = taken.starts.length;
+    const before = taken.length;
     taken = addUncovered(taken, normalize(pairs), index);
-    if (taken.starts.length !== before) found = true;
+    if (taken.length !== before) found = true;
   });
-  if (!found) return null;
-  const out: FoundSpans = { starts: [], ends: [], rules: [] };
-  for (let i = 0; i < taken.starts.length; i++) {
-    const index = taken.rules[i]!;
-    if (index < 0) continue; // a replacement already there: kept
-    out.starts.push(taken.starts[i]!);
-    out.ends.push(taken.ends[i]!);
-    out.rules.push(redactor.rules[index]!);
-  }
-  return out;
+  return found ? { spans: taken, rules: redactor.rules } : null;
 }
 
 /** Makes the replacement of each value: `[REDACTED:<rule>]`, or `[<rule>:<hash>]` (computed once per value). */
 export function replacer(salt: string): (rule: RedactionRule, value: string) => string {
+  const masks = new Map<string, string>();
   const hashes = new Map<string, string>();
   return (rule, value) => {
-    if (rule.action === 'mask') return `[REDACTED:${rule.name}]`;
+    if (rule.action === 'mask') {
+      let token = masks.get(rule.name);
+      if (token === undefined) masks.set(rule.name, (token = `[REDACTED:${rule.name}]`));
+      return token;
+    }
     const key = `${rule.name}\0${value}`;
     let token = hashes.get(key);
     if (token === undefined) hashes.set(key, (token = hashToken(rule.name, salt, value)));
@@ -189,18 +190,25 @@ export function replacer(salt: string): (rule: RedactionRule, value: string) => 
 }
 
 export function redactText(text: string, redactor: Pick<Redactor, 'rules' | 'hashSalt'>): RedactionResult {
-  const spans = findSpans(text, redactor);
-  if (spans === null) return { text, applied: [] };
+  const found = findSpans(text, redactor);
+  if (found === null) return { text, applied: [] };
   const replace = replacer(redactor.hashSalt);
-  const parts: string[] = [];
-  const applied = new Set<string>();
+  const { spans, rules } = found;
+  const used = new Set<number>();
+  // Concatenation (V8 builds a rope and flattens it once) measured faster than joining an array of
+  // parts or copying into one buffer, with 150,000 replacements.
+  let out = '';
   let at = 0;
-  for (let i = 0; i < spans.starts.length; i++) {
-    const rule = spans.rules[i]!;
-    parts.push(text.slice(at, spans.starts[i]), replace(rule, text.slice(spans.starts[i], spans.ends[i])));
-    at = spans.ends[i]!;
-    applied.add(rule.name);
+  for (let i = 0; i < spans.length; i += 3) {
+    const index = spans[i + 2]!;
+    if (index < 0) continue; // a replacement already there: kept
+    const rule = rules[index]!;
+    const start = spans[i]!;
+    const end = spans[i + 1]!;
+    out += text.slice(at, start) + replace(rule, rule.action === 'mask' ? '' : text.slice(start, end));
+    at = end;
+    if (!used.has(index)) used.add(index);
   }
-  parts.push(text.slice(at));
-  return { text: parts.join(''), applied: [...applied] };
+  out += text.slice(at);
+  return { text: out, applied: [...new Set([...used].map((i) => rules[i]!.name))] };
 }

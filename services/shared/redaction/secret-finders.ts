@@ -201,20 +201,28 @@ function isAnnotatedKey(text: string, start: number): boolean {
  * an 88-character storage account key (base64 ending in `==`).
  */
 export const findAzureKeys: Finder = (text, out) => {
-  // One loop over runs of base64 characters (a regular expression for "32 or more of a class"
-  // costs several times as much: the engine tries it at every position).
+  // Only runs of 32 base64 characters or more matter, and such a run covers a position that is a
+  // multiple of 32: look there, and scan a run out from it only when it is a base64 character.
+  // (A regular expression for "32 or more of a class" costs several times as much: it is tried at every position.)
   const n = text.length;
-  let start = -1;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0;
-    if (c < 128 && (CLASS[c]! & B64) !== 0) {
-      if (start < 0) start = i;
+  for (let probe = 31; probe < n; ) {
+    const c = text.charCodeAt(probe);
+    if (c >= 128 || (CLASS[c]! & B64) === 0) {
+      probe += 32;
       continue;
     }
-    if (start >= 0 && i - start >= 32) azureRun(text, start, i, out);
-    start = -1;
+    let start = probe;
+    while (start > 0 && isB64(text.charCodeAt(start - 1))) start--;
+    let end = probe + 1;
+    while (end < n && isB64(text.charCodeAt(end))) end++;
+    if (end - start >= 32) azureRun(text, start, end, out);
+    probe = end + 32;
   }
 };
+
+function isB64(c: number): boolean {
+  return c < 128 && (CLASS[c]! & B64) !== 0;
+}
 
 function azureRun(text: string, start: number, end: number, out: number[]): void {
   if (is(text, start - 1, WORD) || text.charCodeAt(start - 1) === 45) return;
