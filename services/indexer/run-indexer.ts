@@ -6,7 +6,7 @@ import type { EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
-import { toAuditDocument } from './core/audit-document';
+import { DocumentThread } from './document-thread';
 import { checkedTimes } from '../shared/log/checked-times';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
@@ -70,6 +70,7 @@ export async function runIndexer(
 
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const redactor = config.index.redactor;
+  const documents = new DocumentThread({ settings: config.redaction.settings });
   let refusedInLastBatch: Map<string, string> | null = null;
   let indexedInLastBatch: Set<string> | null = null;
   const subscription = runConsumer({
@@ -93,7 +94,8 @@ export async function runIndexer(
         if (reason !== undefined) throw new PoisonRecordError('rejected_by_backend', reason);
         if (indexedInLastBatch?.has(id)) return;
       }
-      const docs = batch.map((d) => toAuditDocument(d.value, redactor));
+      // Mapped (and redacted) on a thread of its own: never on the event loop a gateway may share.
+      const docs = await documents.map(batch.map((d) => d.value));
       const rejected = await index.index(docs);
       indexed.inc(docs.length - rejected.length);
       refusedInLastBatch = null;
@@ -126,6 +128,7 @@ export async function runIndexer(
         await server?.close();
         index.interrupt?.();
         await subscription.stop();
+        await documents.close();
         if (!shared) await index.close();
       })();
       return closing;

@@ -99,58 +99,54 @@ export function redactBody(text: string, redactor: Pick<Redactor, 'rules' | 'has
 
 function rebuild(text: string, segments: Segment[], view: string, found: FoundSpans, salt: string): RedactionResult {
   const replace = replacer(salt);
-  const applied = new Set<string>();
-  // Each span cut at segment borders: the first piece carries the replacement, the others are removed.
-  // Pieces in quotes are dropped: a literal's quotes stay.
-  const pieces: { seg: number; start: number; end: number; with: string }[] = [];
-  let seg = 0;
-  for (let i = 0; i < found.spans.length; i += 3) {
-    const index = found.spans[i + 2]!;
-    if (index < 0) continue; // a replacement already there: kept
-    const start = found.spans[i]!;
-    const end = found.spans[i + 1]!;
-    const rule = found.rules[index]!;
-    const token = replace(rule, view.slice(start, end));
-    let first = true;
-    while (seg < segments.length && segments[seg]!.viewEnd <= start) seg++;
-    for (let k = seg; k < segments.length && segments[k]!.viewStart < end; k++) {
-      const s = segments[k]!;
-      if (s.kind === Kind.Quote) continue;
-      pieces.push({ seg: k, start: Math.max(start, s.viewStart), end: Math.min(end, s.viewEnd), with: first ? token : '' });
-      first = false;
-    }
-    if (!first) applied.add(rule.name);
-  }
-  if (pieces.length === 0) return { text, applied: [] };
-  const out: string[] = [];
+  const used = new Set<number>();
+  let out = '';
   let rawAt = 0;
-  let p = 0;
-  while (p < pieces.length) {
-    const k = pieces[p]!.seg;
-    const s = segments[k]!;
-    if (s.kind !== Kind.Escaped) {
-      // View and body agree character for character here.
-      for (; p < pieces.length && pieces[p]!.seg === k; p++) {
-        const piece = pieces[p]!;
-        const rawStart = s.rawStart + (piece.start - s.viewStart);
-        out.push(text.slice(rawAt, rawStart), piece.with);
-        rawAt = s.rawStart + (piece.end - s.viewStart);
-      }
-      continue;
-    }
-    // An escaped literal: rebuilt from its decoded text, then encoded again (without its quotes).
-    const decoded = view.slice(s.viewStart, s.viewEnd);
-    const parts: string[] = [];
-    let at = 0;
-    for (; p < pieces.length && pieces[p]!.seg === k; p++) {
-      const piece = pieces[p]!;
-      parts.push(decoded.slice(at, piece.start - s.viewStart), piece.with);
-      at = piece.end - s.viewStart;
-    }
+  // An escaped literal is rebuilt from its decoded text once its last piece is known, then encoded again.
+  let escaped: { seg: Segment; decoded: string; parts: string[]; at: number } | null = null;
+  const flushEscaped = (): void => {
+    if (!escaped) return;
+    const { seg, decoded, parts, at } = escaped;
     parts.push(decoded.slice(at));
-    out.push(text.slice(rawAt, s.rawStart), JSON.stringify(parts.join('')).slice(1, -1));
-    rawAt = s.rawEnd;
+    out += text.slice(rawAt, seg.rawStart) + JSON.stringify(parts.join('')).slice(1, -1);
+    rawAt = seg.rawEnd;
+    escaped = null;
+  };
+  let k = 0;
+  const { spans, rules } = found;
+  for (let i = 0; i < spans.length; i += 3) {
+    const index = spans[i + 2]!;
+    if (index < 0) continue; // a replacement already there: kept
+    const start = spans[i]!;
+    const end = spans[i + 1]!;
+    const rule = rules[index]!;
+    const token = replace(rule, rule.action === 'mask' ? '' : view.slice(start, end));
+    // Cut at segment borders: the first piece carries the replacement, the others are removed;
+    // pieces in a literal's quotes are dropped, so the quotes stay.
+    let first = true;
+    while (k < segments.length && segments[k]!.viewEnd <= start) k++;
+    for (let j = k; j < segments.length && segments[j]!.viewStart < end; j++) {
+      const s = segments[j]!;
+      if (s.kind === Kind.Quote) continue;
+      const ps = Math.max(start, s.viewStart);
+      const pe = Math.min(end, s.viewEnd);
+      const replacement = first ? token : '';
+      first = false;
+      if (escaped && escaped.seg !== s) flushEscaped();
+      if (s.kind === Kind.Escaped) {
+        escaped ??= { seg: s, decoded: view.slice(s.viewStart, s.viewEnd), parts: [], at: 0 };
+        escaped.parts.push(escaped.decoded.slice(escaped.at, ps - s.viewStart), replacement);
+        escaped.at = pe - s.viewStart;
+      } else {
+        // View and body agree character for character here.
+        out += text.slice(rawAt, s.rawStart + (ps - s.viewStart)) + replacement;
+        rawAt = s.rawStart + (pe - s.viewStart);
+      }
+    }
+    if (!first) used.add(index);
   }
-  out.push(text.slice(rawAt));
-  return { text: out.join(''), applied: [...applied] };
+  flushEscaped();
+  if (used.size === 0) return { text, applied: [] };
+  out += text.slice(rawAt);
+  return { text: out, applied: [...new Set([...used].map((i) => rules[i]!.name))] };
 }
