@@ -207,6 +207,45 @@ describe('policy all: no store and no log line holds a redacted value', () => {
     expectNoValue('the log output', p.logOutput(), c.value);
   });
 
+  test('an ingested event is redacted before it is written too: bodies and metadata', async () => {
+    const ssn = '078-05-1120';
+    const now = Date.now();
+    const item = {
+      started_at: now - 2_000,
+      ended_at: now - 1_000,
+      upstream: 'my-sdk',
+      provider: 'openai',
+      wire_format: 'openai',
+      endpoint: 'chat.completions',
+      method: 'POST',
+      path: '/v1/chat/completions',
+      streamed: false,
+      request_model: 'gpt-4o',
+      user: 'carol@example.com',
+      tags: { ticket: `ssn ${ssn}` },
+      body_captured: true,
+      request_body: JSON.stringify({ messages: [{ role: 'user', content: `my ssn is ${ssn}` }] }),
+      response_text: `noted ${ssn}`,
+      usage: { input_tokens: 10, output_tokens: 2, source: 'provider' },
+    };
+    const res = await fetch(`${p.gatewayUrl}/ingest/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([item]) });
+    expect(res.status).toBe(200);
+    const [id] = ((await res.json()) as { event_ids: string[] }).event_ids;
+    const event = (await readInferenceEvents(p.dataDir)).find((e) => e.event_id === id)!;
+    expect(event).toMatchObject({
+      user: '[REDACTED:email]',
+      tags: { ticket: 'ssn [REDACTED:ssn]' },
+      response_text: 'noted [REDACTED:ssn]',
+      request_model: 'gpt-4o',
+      usage: { input_tokens: 10, output_tokens: 2 },
+    });
+    expect(JSON.parse(event.request_body!)).toEqual({ messages: [{ role: 'user', content: 'my ssn is [REDACTED:ssn]' }] });
+    for (const file of filesUnder(p.dataDir)) {
+      expectNoValue(file.path, file.bytes.toString('latin1'), ssn);
+      expectNoValue(file.path, file.bytes.toString('latin1'), 'carol@example.com');
+    }
+  });
+
   test('keys sent as authorization, x-api-key, api-key, ?key= and inside a request body reach the upstream and no store or log line', async () => {
     const keys = {
       authorization: join_('sk-proj-', 'AuthHeader0123456789abcd'),
