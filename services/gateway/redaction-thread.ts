@@ -209,6 +209,8 @@ export class RedactingRecorder implements EventRecording {
         new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
       ]);
     }
+    // What the thread has not answered for in time is written without text rather than lost.
+    if (this.inFlight.size > 0) this.fail(new Error(`the redaction thread did not answer within ${graceMs} ms of shutdown`));
     const worker = this.worker;
     this.worker = null;
     await worker?.terminate();
