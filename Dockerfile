@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # llm-logger: one image for every role (the CLI is the entrypoint).
 #   docker build -t llm-logger:0.1.0 .
-#   docker run --rm -p 8080:8080 -p 3000:3000 -e LLM_LOGGER_GATEWAY_HOST=0.0.0.0 \
+#   docker run --rm -p 127.0.0.1:8080:8080 -p 127.0.0.1:3000:3000 -e LLM_LOGGER_GATEWAY_HOST=0.0.0.0 \
+#     -e LLM_LOGGER_GATEWAY_AUTH=none -e LLM_LOGGER_INGEST_AUTH=none \
 #     -e LLM_LOGGER_CONSOLE_HOST=0.0.0.0 llm-logger:0.1.0 start
+#   (an open gateway, published on loopback: see the README's Gateway keys to require keys)
 # See docs/deploy-kubernetes.md ("The image").
 
 ARG NODE_VERSION=20

@@ -8,4 +8,6 @@ module.exports = {
   },
   testTimeout: 30_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // TEST_CLOCK_SHIFT_MS moves the clock of every test (see the file): tests must hold on any day.
+  setupFiles: ['<rootDir>/test/support/clock-shift.js'],
 };

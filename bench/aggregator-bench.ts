@@ -10,6 +10,7 @@ import { AggregateProcessor } from '../services/aggregator/aggregate-processor';
 import { WINDOWS } from '../services/aggregator/core/aggregate-record';
 import { aggregationEngine, aggregateSerde } from '../services/aggregator/run-aggregator';
 import { benchEvent, openBenchKafka } from './bench-kafka';
+import { ingestedHeaders } from '../services/shared/event/ingest-origin';
 
 /**
  * `npm run bench:aggregator` (needs `npm run infra:up`), one process, the
@@ -24,6 +25,9 @@ import { benchEvent, openBenchKafka } from './bench-kafka';
 const N = Number(process.env.BENCH_EVENTS ?? 200_000);
 const RATE = 1_000;
 const FRESHNESS_SECONDS = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 30);
+/** BENCH_INGESTED=1: every event as if posted to the ingest API, so each one is looked up in (and added to) the ids remembered. */
+const INGESTED = process.env.BENCH_INGESTED === '1';
+const DEDUPE = { windowMs: 24 * 3_600_000, maxIds: 50_000 }; // the defaults
 
 function recordsProcessed(metrics: Registry): Promise<number> {
   return (async () => (await metrics.getSingleMetric('llm_logger_consumer_records_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0)();
@@ -54,9 +58,17 @@ async function main(): Promise<void> {
   });
 
   const produce = async (batch: InferenceEvent[], into: KafkaEventLog = log): Promise<void> =>
-    into.append(input, batch.map((e) => ({ key: e.event_id, value: events.encode(e), timestamp: e.ended_at })));
+    into.append(
+      input,
+      batch.map((e) => ({
+        key: e.event_id,
+        value: events.encode(e),
+        timestamp: e.ended_at,
+        ...(INGESTED ? { headers: ingestedHeaders(Date.now()), partitionByKey: true } : {}),
+      })),
+    );
   for (let i = 0; i < N; i += 5_000) await produce(Array.from({ length: Math.min(5_000, N - i) }, (_, k) => benchEvent(i + k)));
-  process.stdout.write(`produced ${N} events to ${input}\n`);
+  process.stdout.write(`produced ${N} events to ${input}${INGESTED ? ', all marked as ingested' : ''}\n`);
 
   // 1a. Baselines: consume only, then consume + decode, nothing else.
   let consumed = 0;
@@ -83,7 +95,7 @@ async function main(): Promise<void> {
   const metrics = new Registry();
   const engine = aggregationEngine(log, { windowSizesMs: Object.values(WINDOWS), graceMs: 30_000, idleCloseMs: 60_000, maxKeys: 1_000 });
   const start = (groupId: string): ReturnType<KafkaEventLog['subscribeTransactional']> => {
-    const processor = new AggregateProcessor({ engine, aggregates, registry: metrics, logger });
+    const processor = new AggregateProcessor({ engine, aggregates, registry: metrics, logger, dedupe: DEDUPE });
     return log.subscribeTransactional(
       { topic: input, groupId, transactionalId: `bench-${groupId}`, changelogTopic: changelog, commitIntervalMs: 1_000, maxBatch: 2_000 },
       processor,

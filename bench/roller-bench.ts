@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const broker = brokerPid();
   const cpu0 = { process: process.cpuUsage(), main: processCpuMs(process.pid, process.pid), broker: broker ? processCpuMs(broker) : NaN };
   const t0 = performance.now();
-  const consumer = await consumeIntoArchive({ log, store, limits, groupId: `bench-${randomUUID()}`, registry: metrics, logger, topic });
+  const consumer = await consumeIntoArchive({ log, store, limits, groupId: `bench-${randomUUID()}`, registry: metrics, logger, topic, dedupe: config.dedupe });
   let firstAt = 0;
   for (;;) {
     const rows = (await metrics.getSingleMetric('llm_logger_consumer_records_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0;

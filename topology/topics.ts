@@ -10,6 +10,8 @@ export const TOPICS = {
   alerts: 'llm.alerts.v1',
   dlq: 'llm.inference.dlq.v1',
   aggregatorChangelog: 'llm.aggregator.changelog.v1',
+  access: 'llm.access.v1',
+  erasures: 'llm.erasures.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;
@@ -65,7 +67,7 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     minInsyncReplicas: 2,
     cleanupPolicy: 'delete',
     retentionMs: 7 * DAY_MS,
-    valueSchema: 'inference-event.v1.avsc',
+    valueSchema: 'inference-event.v2.avsc',
     partitioning: 'batch',
     producers: ['gateway'],
     consumers: ['aggregator', 'indexer', 'roller', 'console'],
@@ -137,6 +139,33 @@ export const TOPOLOGY: readonly TopicSpec[] = [
     producers: ['aggregator'],
     consumers: ['aggregator'],
     doc: "The aggregator's state store: open windows per input partition, tombstoned when they close.",
+  },
+  {
+    name: TOPICS.access,
+    partitions: 1, // people reading bodies and searching: a few records a minute, read back in one order
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    cleanupPolicy: 'delete',
+    retentionMs: 400 * DAY_MS, // a year and a month: audits ask for the last twelve months
+    valueSchema: null, // JSON (AccessRecord in services/console/access/access-record.ts), for SIEMs and scripts
+    partitioning: 'key',
+    producers: ['console'],
+    consumers: ['console'],
+    doc: 'The access log: who read which bodies or searched what in the console, when and from where.',
+  },
+  {
+    name: TOPICS.erasures,
+    partitions: 1,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    // Kept for good (the newest erasure per user): consumers honour it for records that reach them later.
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    valueSchema: null, // JSON: {"user", "erased_at", "source"}
+    partitioning: 'key',
+    producers: ['console'], // POST /api/admin/erase; `llm-logger erase` runs with an operator's credentials
+    consumers: ['console', 'indexer', 'roller'],
+    doc: "User erasures (llm-logger erase): consumers strip the bodies of the user's calls that started before it.",
   },
 ];
 

@@ -74,6 +74,7 @@ export async function runAggregator(
     aggregates: await aggregateSerde(log),
     registry,
     logger: logger.child({ role: 'aggregator' }),
+    dedupe: config.dedupe,
   });
   const subscription = log.subscribeTransactional(
     {

@@ -16,8 +16,11 @@ import type * as SearchModule from './search';
 import type { SearchIndex } from '../indexer/search-index';
 import type * as SchemasModule from './schemas';
 import type * as TailModule from './tail';
+import type * as EraseModule from './erase';
+import type * as RetentionModule from './retention';
 import { SEARCH_USAGE } from './search-usage';
 import type * as TopologyModule from './topology';
+import type * as KeysModule from './keys';
 
 /*
  * Roles and heavy commands are loaded when used, not at start-up: a process
@@ -37,6 +40,9 @@ const load = {
   topology: () => require('./topology') as typeof TopologyModule,
   schemas: () => require('./schemas') as typeof SchemasModule,
   tail: () => require('./tail') as typeof TailModule,
+  erase: () => require('./erase') as typeof EraseModule,
+  retention: () => require('./retention') as typeof RetentionModule,
+  keys: () => require('./keys') as typeof KeysModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -114,6 +120,42 @@ export const COMMANDS: Record<string, Command> = {
     usage: SEARCH_USAGE,
     ownOptions: true,
     run: (args, configPath) => load.search().runSearch(args, loadConfigOrExit(configPath)),
+  },
+  erase: {
+    summary: "remove a user's prompts and answers from every store (log, console, search index, archive)",
+    usage:
+      'llm-logger erase --user <id> [--json] [--config file.yaml]\n\n' +
+      "  --user id      the user whose bodies (request and response bodies, answer text, tool calls, error\n" +
+      '                 messages) are removed from the calls that started before now: from the embedded log,\n' +
+      '                 the console view, the search index and the Parquet archive; metadata is kept\n' +
+      '  --json         print the report as JSON\n\n' +
+      '  Exit 0 when complete, 1 when a store could not be erased (run it again), 2 on a bad argument.\n' +
+      '  On Kafka the report lists the topics that still hold the bodies, and until when.',
+    ownOptions: true,
+    run: (args, configPath) => load.erase().runErase(args, loadConfigOrExit(configPath)),
+  },
+  retention: {
+    summary: "delete the Parquet archive's hours past its retention (the roller does it hourly)",
+    usage:
+      'llm-logger retention [--days N] [--dry-run] [--json] [--config file.yaml]\n\n' +
+      "  Deletes the archive's hour directories (dt=.../hour=...) that ended more than N days ago.\n" +
+      '  --days N       the retention in days (1-36500); default LLM_LOGGER_ARCHIVE_RETENTION_DAYS\n' +
+      '  --dry-run      print what would be deleted, delete nothing\n' +
+      '  --json         print the result as JSON',
+    ownOptions: true,
+    run: (args, configPath) => load.retention().runRetention(args, loadConfigOrExit(configPath)),
+  },
+  keys: {
+    summary: 'make gateway keys and hash them for LLM_LOGGER_GATEWAY_KEYS_FILE',
+    usage:
+      'llm-logger keys hash [key]\n' +
+      '       llm-logger keys add --id <name> [--user u] [--app a] [--team t] [--upstreams a,b] [--allow-user-header]\n' +
+      '                           [--budget-usd N --budget-period day|month] [--file keys.yaml] [--config file.yaml]\n\n' +
+      '  hash           print the SHA-256 of a key (read from stdin when not given, so it stays out of shell history)\n' +
+      '  add            make a random key, print it once and its entry for LLM_LOGGER_GATEWAY_KEYS_FILE;\n' +
+      '                 with --file, add the entry to that file (a running gateway picks it up within seconds)',
+    ownOptions: true,
+    run: (args, configPath) => Promise.resolve(load.keys().runKeys(args, () => loadConfigOrExit(configPath))),
   },
   query: {
     summary: 'SQL over the Parquet archive (DuckDB; the files are the view llm_inference)',

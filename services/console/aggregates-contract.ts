@@ -13,3 +13,16 @@ export type AggregateGroupBy = Dimension;
 
 /** Where the console reads aggregates from (its view of llm.aggregates.v1). */
 export type AggregatesSource = (query: AggregatesQuery) => Promise<AggregateRow[]>;
+
+/** The answer of `GET /api/aggregates`. */
+export interface AggregatesAnswer {
+  window: AggregateWindow;
+  groupBy: AggregateGroupBy;
+  from: string;
+  to: string;
+  /** true: one row per group over the whole range; false: one row per window and group. */
+  rollup: boolean;
+  /** Every percentile in the rows is within this relative error of the exact percentile of the calls (0.01 = 1%). */
+  relativeAccuracy: number;
+  rows: AggregateRow[];
+}

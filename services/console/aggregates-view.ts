@@ -1,5 +1,5 @@
 import { aggregateKey, WINDOWS, type AggregateRecord } from '../aggregator/core/aggregate-record';
-import { mergePartials, type AggregateQuery, type AggregateRow } from '../aggregator/core/aggregate-query';
+import { mergePartials, rollupPartials, type AggregateQuery, type AggregateRow } from '../aggregator/core/aggregate-query';
 
 /** How long the console keeps windows in memory, by window size. */
 export const VIEW_RETENTION_MS: Record<number, number> = {
@@ -47,6 +47,6 @@ export class AggregatesView {
     for (const r of this.partials.values()) {
       if (r.window_size_ms === size && r.dimension === q.groupBy && r.window_start < q.to && r.window_start + size > q.from) matching.push(r);
     }
-    return mergePartials(matching);
+    return q.rollup ? rollupPartials(matching, q) : mergePartials(matching);
   }
 }

@@ -1,18 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { serveHealth } from '../shared/http/health';
-import { sendJson, sendJsonError } from '../shared/http/json-response';
+import { sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
+import type { SearchIndex } from '../indexer/search-index';
 import type { AlertRunner } from './alerts/alert-runner';
-import { clearedCookie, LOGIN_HTML, presentedToken, sessionCookie, tokenMatches } from './auth';
+import type { AggregatesView } from './aggregates-view';
+import { apiRoutes } from './api-routes';
+import { bearerToken, clearedCookie, sessionSecret } from './auth';
+import type { AccessLogStore } from './access/access-log-store';
+import type { AccessLogWriter, ClientInfo } from './access/access-log-writer';
+import { accessRoutes, openSession, serveLogin, serveLogout } from './access/access-routes';
+import { normalizeAddress } from './access/address-match';
+import type { ConsoleAuthenticator, Principal } from './access/authenticate';
+import { hostAllowed, sameOriginOrNone, setSecurityHeaders } from './access/http-guards';
+import { findRoute, requireRole, type ConsoleRoute, type RouteContext } from './access/route-guard';
 import type { LiveHub } from './live-hub';
-import { encodeCursor, isQueryError, parseRequestQuery } from './request-query';
+import { LOGIN_CSS, LOGIN_HTML, LOGIN_JS } from './login-page';
 import type { RequestsStore } from './requests-store';
 import type { StaticFiles } from './static-files';
-import type { AggregatesView } from './aggregates-view';
-import { parseAggregateQuery } from '../aggregator/core/aggregate-query';
-import { serveSearch } from './search-route';
-import type { SearchIndex } from '../indexer/search-index';
 
 export interface ConsoleDeps {
   store: RequestsStore;
@@ -22,155 +29,160 @@ export interface ConsoleDeps {
   ready: () => boolean;
   hub: LiveHub;
   alerts: AlertRunner;
-  /** Accepted access tokens; empty = no access control (localhost use). */
-  tokens: readonly string[];
   web: StaticFiles;
   /** The audit index behind /api/search. */
   search?: SearchIndex;
+  /** Who is asking: tokens, sessions, SSO headers (no access control configured = the local operator). */
+  auth: ConsoleAuthenticator;
+  /** The admins' view of llm.access.v1. */
+  accessLog: AccessLogStore;
+  accessWriter: AccessLogWriter;
+  /** More API routes (e.g. admin-only ones), checked and dispatched like the built-in ones. */
+  routes?: readonly ConsoleRoute[];
 }
 
-const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_LOGIN_BODY = 4096;
-
-function readSmallBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      text += c;
-      if (text.length > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(null);
-      }
-    });
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
-}
-
-/** Builds the console's HTTP server without listening. */
+/**
+ * Builds the console's HTTP server without listening. Every request: the
+ * security headers; /healthz and /readyz (open, for probes); the Host check
+ * (DNS rebinding: always without access control, and when
+ * LLM_LOGGER_CONSOLE_ALLOWED_HOSTS is set); the origin of POST/DELETE; the
+ * sign-in routes; then an identity, and the role each route needs.
+ */
 export function buildConsole(deps: ConsoleDeps): Server {
-  const protectedMode = deps.tokens.length > 0;
-  const secure = (req: IncomingMessage): boolean => req.headers['x-forwarded-proto'] === 'https';
+  const { auth, logger } = deps;
+  const access = auth.settings;
+  const checkHost = !auth.controlled || access.allowedHosts.length > 0;
+  const routes: ConsoleRoute[] = [
+    ...apiRoutes({ store: deps.store, aggregates: deps.aggregates, hub: deps.hub, alerts: deps.alerts, search: deps.search, logger }),
+    ...accessRoutes(auth, deps.accessLog),
+    ...(deps.routes ?? []),
+  ];
 
-  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readSmallBody(req, MAX_LOGIN_BODY);
-    let token: string | null;
-    try {
-      const parsed = body ? (JSON.parse(body) as { token?: unknown }) : null;
-      token = typeof parsed?.token === 'string' ? parsed.token : null;
-    } catch {
-      token = null;
-    }
-    if (!protectedMode || !tokenMatches(deps.tokens, token)) {
-      sendJsonError(res, 401, 'unauthorized', protectedMode ? 'token not accepted' : 'no token is configured (LLM_LOGGER_CONSOLE_TOKEN)');
+  const isSecure = (req: IncomingMessage): boolean =>
+    access.cookieSecure === 'always' || req.headers['x-forwarded-proto'] === 'https' || (req.socket as TLSSocket).encrypted === true;
+
+  const clientOf = (req: IncomingMessage): ClientInfo => {
+    const ip = normalizeAddress(req.socket.remoteAddress ?? '');
+    const forwarded = req.headers['x-forwarded-for'];
+    return {
+      ip,
+      forwardedFor: auth.fromTrustedProxy(ip) && typeof forwarded === 'string' ? forwarded : null,
+      userAgent: req.headers['user-agent'] ?? null,
+    };
+  };
+
+  const sendText = (res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+    res.end(body);
+  };
+
+  const servePublic = async (req: IncomingMessage, res: ServerResponse, url: URL, secure: boolean): Promise<boolean> => {
+    const path = url.pathname;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (read && path === '/login.css') sendText(res, 200, 'text/css; charset=utf-8', LOGIN_CSS);
+    else if (read && path === '/login.js') sendText(res, 200, 'text/javascript; charset=utf-8', LOGIN_JS);
+    else if (req.method === 'POST' && path === '/api/login') await serveLogin(req, res, { auth, secure, client: clientOf(req) });
+    else if (req.method === 'POST' && path === '/api/logout') serveLogout(req, res, { auth, secure });
+    else if (read && path === '/login') {
+      const token = url.searchParams.get('token');
+      if (!auth.controlled) {
+        res.writeHead(302, { location: '/' });
+        res.end();
+        return true;
+      }
+      const cookie = token === null ? null : openSession(token, { auth, secure, client: clientOf(req) });
+      // A link /login?token=…: the token leaves the address bar (and history) at once.
+      if (cookie !== null) {
+        res.writeHead(302, { location: '/', 'set-cookie': cookie });
+        res.end();
+      } else sendText(res, token === null ? 200 : 401, 'text/html; charset=utf-8', LOGIN_HTML);
+    } else return false;
+    return true;
+  };
+
+  const refuse = (res: ServerResponse, path: string, denial: { status: number; code: string; message: string; clearCookie: boolean }, secure: boolean): void => {
+    if (denial.clearCookie) res.setHeader('set-cookie', clearedCookie(secure));
+    if (path.startsWith('/api/') || path === '/metrics') sendJsonError(res, denial.status, denial.code, denial.message);
+    else if (denial.status === 401) {
+      res.writeHead(302, { location: '/login' });
+      res.end();
+    } else sendText(res, denial.status, 'text/plain; charset=utf-8', `${denial.message}\n`);
+  };
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const found = findRoute(routes, method, url.pathname);
+    if (!('route' in found)) {
+      if (found.allowed.length > 0) {
+        res.setHeader('allow', [...new Set(found.allowed)].join(', '));
+        sendJsonError(res, 405, 'method_not_allowed', `${url.pathname} takes ${[...new Set(found.allowed)].join(', ')}`);
+      } else sendJsonError(res, 404, 'not_found', `no route ${url.pathname}`);
       return;
     }
-    res.writeHead(204, { 'set-cookie': sessionCookie(token!, secure(req)) });
-    res.end();
+    const client = clientOf(req);
+    const ctx: RouteContext = {
+      req,
+      res,
+      url,
+      params: found.params,
+      principal,
+      client,
+      audit: async (read) => {
+        try {
+          await deps.accessWriter.record(principal, client, read);
+          return true;
+        } catch (err) {
+          logger.error({ err, action: read.action, actor: principal.name }, 'read refused: its access-log record could not be written');
+          sendJsonError(res, 503, 'access_log_unavailable', 'the access log could not record this read, so it is not answered; try again', { retryAfterSeconds: 5 });
+          return false;
+        }
+      },
+    };
+    if (requireRole(ctx, found.route.role)) await found.route.handle(ctx);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (serveHealth(req, res, { registry: deps.registry, ready: deps.ready })) return;
+    const secure = isSecure(req);
+    setSecurityHeaders(res, secure);
     const url = new URL(req.url ?? '/', 'http://console');
     const path = url.pathname;
-    if (req.method === 'POST' && path === '/api/login') return login(req, res);
-    if (req.method === 'POST' && path === '/api/logout') {
-      res.writeHead(204, { 'set-cookie': clearedCookie() });
-      res.end();
+    if (path === '/healthz' || path === '/readyz') {
+      if (serveHealth(req, res, { registry: deps.registry, ready: deps.ready })) return;
+    }
+    if (checkHost && !hostAllowed(req.headers.host, access.allowedHosts)) {
+      sendJsonError(
+        res,
+        403,
+        'host_not_allowed',
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not this console's: use localhost, or add the name to LLM_LOGGER_CONSOLE_ALLOWED_HOSTS`,
+      );
       return;
     }
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOriginOrNone(req)) {
+      sendJsonError(res, 403, 'cross_origin', `a ${req.method} from ${req.headers.origin} is refused: the console accepts changes only from its own pages`);
+      return;
+    }
+    if (path.startsWith('/api/')) res.setHeader('cache-control', 'no-store');
+    if (await servePublic(req, res, url, secure)) return;
+    const outcome = auth.authenticate({ headers: req.headers, peer: req.socket.remoteAddress ?? '', bearer: bearerToken(req), sessionSecret: sessionSecret(req) });
+    if (!outcome.ok) {
+      refuse(res, path, outcome.denial, secure);
+      return;
+    }
+    if (path.startsWith('/api/')) return dispatch(req, res, url, outcome.principal);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJsonError(res, 405, 'method_not_allowed', 'the console API is read-only (GET)');
+      sendJsonError(res, 405, 'method_not_allowed', `${path} takes GET`);
       return;
     }
-    if (path === '/login') {
-      const token = url.searchParams.get('token');
-      if (protectedMode && token !== null && tokenMatches(deps.tokens, token)) {
-        // The token leaves the address bar (and history) at once.
-        res.writeHead(302, { location: '/', 'set-cookie': sessionCookie(token, secure(req)), 'referrer-policy': 'no-referrer' });
-        res.end();
-        return;
-      }
-      res.writeHead(protectedMode ? (token === null ? 200 : 401) : 302, {
-        'content-type': 'text/html; charset=utf-8',
-        ...(protectedMode ? {} : { location: '/' }),
-      });
-      res.end(protectedMode ? LOGIN_HTML : undefined);
-      return;
-    }
-    if (protectedMode && !tokenMatches(deps.tokens, presentedToken(req))) {
-      if (path.startsWith('/api/')) {
-        sendJsonError(res, 401, 'unauthorized', 'this console needs a token: Authorization: Bearer <token>, or sign in at /login');
-      } else {
-        res.writeHead(302, { location: '/login' });
-        res.end();
-      }
-      return;
-    }
-    if (path === '/api/live') {
-      deps.hub.attach(req, res);
-      return;
-    }
-    if (path === '/api/alerts') {
-      sendJson(res, 200, { active: deps.alerts.active(), recent: deps.alerts.recent() });
-      return;
-    }
-    if (path === '/api/requests') {
-      const q = parseRequestQuery(url.searchParams);
-      if (isQueryError(q)) {
-        sendJsonError(res, 400, 'invalid_parameter', q.message, { extra: { parameter: q.parameter } });
-        return;
-      }
-      const requests = deps.store.list(q);
-      const last = requests.length === q.limit ? requests[requests.length - 1] : undefined;
-      sendJson(res, 200, {
-        requests,
-        next_before: last ? encodeCursor(Date.parse(last.started_at), last.event_id) : null,
-      });
-      return;
-    }
-    if (path === '/api/aggregates') {
-      const q = parseAggregateQuery(url.searchParams, Date.now());
-      if ('parameter' in q) {
-        sendJsonError(res, 400, 'invalid_parameter', q.message, { extra: { parameter: q.parameter } });
-        return;
-      }
-      sendJson(res, 200, {
-        window: q.window,
-        groupBy: q.groupBy,
-        from: new Date(q.from).toISOString(),
-        to: new Date(q.to).toISOString(),
-        rows: deps.aggregates.query(q),
-      });
-      return;
-    }
-    if (path === '/api/search') {
-      serveSearch(res, url.searchParams, deps.search, deps.logger);
-      return;
-    }
-    const m = /^\/api\/requests\/([^/]+)$/.exec(path);
-    if (m) {
-      const id = decodeURIComponent(m[1]!);
-      if (!EVENT_ID.test(id)) {
-        sendJsonError(res, 400, 'invalid_parameter', 'request id must be a UUID', { extra: { parameter: 'id' } });
-        return;
-      }
-      const event = deps.store.get(id);
-      if (!event) sendJsonError(res, 404, 'not_found', `no request ${id} (yet): events appear once the log delivers them`);
-      else sendJson(res, 200, event);
-      return;
-    }
-    if (path.startsWith('/api/')) {
-      sendJsonError(res, 404, 'not_found', `no route ${path}`);
+    if (path === '/metrics') {
+      serveHealth(req, res, { registry: deps.registry, ready: deps.ready });
       return;
     }
     deps.web.serve(path, res, req.method === 'HEAD');
   };
   return createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      deps.logger.error({ err }, 'console: unhandled error');
+      logger.error({ err }, 'console: unhandled error');
       sendJsonError(res, 500, 'console_error', 'internal console error');
     });
   });

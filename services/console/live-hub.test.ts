@@ -39,9 +39,9 @@ const started = (id: string): LiveStarted => ({
   prompt: null,
 });
 
-function attach(hub: LiveHub): FakeResponse {
+function attach(hub: LiveHub, text = true): FakeResponse {
   const res = new FakeResponse();
-  hub.attach(new EventEmitter() as unknown as IncomingMessage, res as unknown as ServerResponse);
+  hub.attach(new EventEmitter() as unknown as IncomingMessage, res as unknown as ServerResponse, { text });
   return res;
 }
 
@@ -81,6 +81,20 @@ describe('LiveHub', () => {
     attach(hub);
     attach(hub);
     expect(attach(hub).status).toBe(503);
+    hub.close();
+  });
+
+  it('sends clients without text (viewers) no prompt, no answer text and no preview, only sizes', () => {
+    const hub = new LiveHub(() => [], { ...options, maxTextChars: 100 });
+    hub.onLive([{ ...started('a'), prompt: 'the secret prompt' }, { type: 'progress', event_id: 'a', at: 2, text: 'secret answer', chars: 13, ttft_ms: 1 }]);
+    const viewer = attach(hub, false);
+    const auditor = attach(hub, true);
+    hub.onLive([{ ...started('b'), prompt: 'another secret' }, { type: 'progress', event_id: 'b', at: 3, text: 'more secret', chars: 11, ttft_ms: 1 }]);
+    hub.onFinished([{ event_id: 'b', response_preview: 'secret preview' } as never]);
+    expect(viewer.written).not.toContain('secret');
+    expect(viewer.written).toContain('"chars":11');
+    expect(snapshot(viewer).inFlight).toEqual([expect.objectContaining({ event_id: 'a', text: '', prompt: null, chars: 13 })]);
+    for (const s of ['the secret prompt', 'secret answer', 'another secret', 'more secret', 'secret preview']) expect(auditor.written).toContain(s);
     hub.close();
   });
 });

@@ -9,7 +9,9 @@ import type { RequestSummary } from './requests-store';
  * (re)connection), `started`, `progress`, `finished`, `aggregates` (new
  * aggregates may be available: refetch), `alert`. Memory is bounded: calls in
  * flight are capped in number and text, a client that stops reading is cut
- * off (its browser reconnects and gets a fresh snapshot).
+ * off (its browser reconnects and gets a fresh snapshot). A client attached
+ * without text (a viewer) gets the same events with no prompt, no answer
+ * text and no answer preview: only sizes and metadata.
  */
 
 export interface LiveHubOptions {
@@ -42,7 +44,8 @@ export interface InFlight extends LiveStarted {
 }
 
 export class LiveHub {
-  private readonly clients = new Set<ServerResponse>();
+  /** Each client, and whether it may see prompt and answer text. */
+  private readonly clients = new Map<ServerResponse, { text: boolean }>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly heartbeat: NodeJS.Timeout;
   private aggregatesTimer: NodeJS.Timeout | null = null;
@@ -60,7 +63,7 @@ export class LiveHub {
     return this.clients.size;
   }
 
-  attach(req: IncomingMessage, res: ServerResponse): void {
+  attach(req: IncomingMessage, res: ServerResponse, options: { text: boolean } = { text: true }): void {
     if (this.clients.size >= this.options.maxClients) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' });
       res.end('too many live connections');
@@ -73,8 +76,9 @@ export class LiveHub {
       'x-accel-buffering': 'no', // nginx-style proxies must not buffer the stream
     });
     res.write('retry: 2000\n\n');
-    res.write(frame('snapshot', { inFlight: [...this.inFlight.values()], alerts: this.activeAlerts() }));
-    this.clients.add(res);
+    const inFlight = [...this.inFlight.values()];
+    res.write(frame('snapshot', { inFlight: options.text ? inFlight : inFlight.map(withoutText), alerts: this.activeAlerts() }));
+    this.clients.set(res, { text: options.text });
     const drop = (): void => {
       this.clients.delete(res);
     };
@@ -92,8 +96,20 @@ export class LiveHub {
   onFinished(summaries: RequestSummary[]): void {
     for (const s of summaries) {
       this.inFlight.delete(s.event_id);
-      this.broadcast('finished', s);
+      this.broadcast('finished', s, s.response_preview === null ? undefined : { ...s, response_preview: null });
     }
+  }
+
+  /** Forgets the prompt and answer text of a user's calls in flight (erasure); answers how many. */
+  eraseUser(user: string): number {
+    let n = 0;
+    for (const call of this.inFlight.values()) {
+      if (call.user !== user || (call.prompt === null && call.text === '')) continue;
+      call.prompt = null;
+      call.text = '';
+      n++;
+    }
+    return n;
   }
 
   /** New data may change the aggregates: tell dashboards to refetch (throttled). */
@@ -115,7 +131,7 @@ export class LiveHub {
   close(): void {
     clearInterval(this.heartbeat);
     if (this.aggregatesTimer) clearTimeout(this.aggregatesTimer);
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
   }
 
@@ -126,7 +142,7 @@ export class LiveHub {
       if (oldest !== undefined) this.inFlight.delete(oldest);
     }
     this.inFlight.set(r.event_id, { ...r, text: '', chars: 0, ttft_ms: null });
-    this.broadcast('started', r);
+    this.broadcast('started', r, r.prompt === null ? undefined : { ...r, prompt: null });
   }
 
   private onProgress(r: LiveProgress): void {
@@ -136,23 +152,31 @@ export class LiveHub {
       call.chars = r.chars;
       call.ttft_ms = r.ttft_ms;
     }
-    this.broadcast('progress', r);
+    this.broadcast('progress', r, r.text === '' ? undefined : { ...r, text: '' });
   }
 
-  private broadcast(event: string, data: unknown): void {
-    if (this.clients.size > 0) this.broadcastRaw(frame(event, data));
+  /** `withoutText`: what clients without text get instead (undefined: the same). */
+  private broadcast(event: string, data: unknown, withoutText?: unknown): void {
+    if (this.clients.size === 0) return;
+    const full = frame(event, data);
+    let stripped: string | null = null;
+    this.broadcastRaw((client) => (client.text || withoutText === undefined ? full : (stripped ??= frame(event, withoutText))));
   }
 
-  private broadcastRaw(text: string): void {
-    for (const res of this.clients) {
+  private broadcastRaw(text: string | ((client: { text: boolean }) => string)): void {
+    for (const [res, client] of this.clients) {
       if (res.writableLength > this.options.maxBufferedBytes) {
         this.clients.delete(res);
         res.destroy();
         continue;
       }
-      res.write(text);
+      res.write(typeof text === 'string' ? text : text(client));
     }
   }
+}
+
+function withoutText(call: InFlight): InFlight {
+  return { ...call, prompt: null, text: '' };
 }
 
 function frame(event: string, data: unknown): string {

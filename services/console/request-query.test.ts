@@ -28,6 +28,7 @@ describe('parseRequestQuery', () => {
       user: null,
       app: null,
       model: null,
+      servedModel: null,
       upstream: null,
       status: null,
       from: null,
@@ -38,10 +39,11 @@ describe('parseRequestQuery', () => {
   });
 
   it('reads the text filters, treating empty values as absent', () => {
-    expect(query('user=alice&app=search&model=gpt-4o&upstream=openai')).toMatchObject({
+    expect(query('user=alice&app=search&model=gpt-4o&served_model=gpt-4o-2024-08-06&upstream=openai')).toMatchObject({
       user: 'alice',
       app: 'search',
       model: 'gpt-4o',
+      servedModel: 'gpt-4o-2024-08-06',
       upstream: 'openai',
     });
     expect(query('user=&app=')).toMatchObject({ user: null, app: null });

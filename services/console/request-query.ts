@@ -10,7 +10,10 @@ import { parseTimestamp, TIMESTAMP_FORMATS } from '../shared/time';
 export interface RequestQuery {
   user: string | null;
   app: string | null;
+  /** The model the calls asked for (modelOf). */
   model: string | null;
+  /** The model that answered them (`served_model`). */
+  servedModel: string | null;
   upstream: string | null;
   status: StatusFilter | null;
   /** Epoch ms, inclusive. */
@@ -29,7 +32,7 @@ export interface QueryError {
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
-const KNOWN = new Set(['user', 'app', 'model', 'upstream', 'status', 'from', 'to', 'limit', 'before']);
+const KNOWN = new Set(['user', 'app', 'model', 'served_model', 'upstream', 'status', 'from', 'to', 'limit', 'before']);
 
 export function encodeCursor(startedAt: number, eventId: string): string {
   return Buffer.from(`${startedAt}:${eventId}`).toString('base64url');
@@ -47,6 +50,7 @@ export function parseRequestQuery(params: URLSearchParams): RequestQuery | Query
     user: text('user'),
     app: text('app'),
     model: text('model'),
+    servedModel: text('served_model'),
     upstream: text('upstream'),
     status: null,
     from: null,

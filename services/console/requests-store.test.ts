@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { outcomeOf } from '../shared/event/call-status';
 import { sampleEvent } from '../../test/support/sample-event';
 import { isQueryError, parseRequestQuery, type RequestQuery } from './request-query';
@@ -56,3 +60,69 @@ describe('RequestsStore window', () => {
     expect(store.prune(now + 2 * HOUR)).toBe(0);
   });
 });
+
+describe('RequestsStore models', () => {
+  // OpenAI answers gpt-4o with a dated snapshot; a failed call has no answer.
+  const ok = sampleEvent({ event_id: 'ok', request_model: 'gpt-4o', response_model: 'gpt-4o-2024-08-06' });
+  const failed = sampleEvent({ event_id: 'failed', request_model: 'gpt-4o', response_model: null, http_status: 500, error_class: 'server_error' });
+  const unnamed = sampleEvent({ event_id: 'unnamed', request_model: null, response_model: 'text-embedding-3-small' });
+  const ids = (store: RequestsStore, params: string): string[] => store.list(query(params)).map((r) => r.event_id).sort();
+
+  it('model= finds the calls that asked for it, failed or not; served_model= the snapshot that answered', () => {
+    const store = new RequestsStore(':memory:');
+    store.put([ok, failed, unnamed]);
+    expect(ids(store, 'model=gpt-4o')).toEqual(['failed', 'ok']);
+    expect(ids(store, 'served_model=gpt-4o-2024-08-06')).toEqual(['ok']);
+    expect(ids(store, 'model=gpt-4o-2024-08-06')).toEqual([]);
+    // A call that named no model goes by the model that answered it.
+    expect(ids(store, 'model=text-embedding-3-small')).toEqual(['unnamed']);
+    const summaries = new Map(store.list(query('limit=10')).map((r) => [r.event_id, r]));
+    expect(summaries.get('ok')).toMatchObject({ model: 'gpt-4o', served_model: 'gpt-4o-2024-08-06' });
+    expect(summaries.get('failed')).toMatchObject({ model: 'gpt-4o', served_model: null });
+  });
+
+  it('opens a view written by an older console, moving its model column to the new meaning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'requests-store-'));
+    const path = join(dir, 'requests.db');
+    try {
+      // The layout before served_model, with `model` holding the answered model.
+      const old = new Database(path);
+      old.exec(`CREATE TABLE requests (
+        event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
+        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL);
+        CREATE INDEX requests_model ON requests (model, started_at DESC);`);
+      const insert = old.prepare('INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const e of [ok, failed]) {
+        insert.run(e.event_id, e.started_at, e.upstream, e.response_model ?? e.request_model, e.user, e.app, e.http_status, e.error_class, JSON.stringify(e));
+      }
+      old.close();
+
+      const store = new RequestsStore(path);
+      expect(ids(store, 'model=gpt-4o')).toEqual(['failed', 'ok']);
+      expect(ids(store, 'served_model=gpt-4o-2024-08-06')).toEqual(['ok']);
+      store.put([unnamed]);
+      store.close();
+      // Opened again: nothing to migrate, nothing lost.
+      const again = new RequestsStore(path);
+      expect(ids(again, 'model=gpt-4o')).toEqual(['failed', 'ok']);
+      expect(ids(again, 'served_model=text-embedding-3-small')).toEqual(['unnamed']);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RequestsStore first write wins', () => {
+  it('keeps the first event of an id: a redelivery or a later event reusing the id changes nothing', () => {
+    const store = new RequestsStore(':memory:');
+    const now = Date.now();
+    const first = sampleEvent({ event_id: 'same-id', started_at: now - 1_000, ended_at: now, user: 'alice', cost_micro_usd: 4 });
+    store.put([first], now);
+    store.put([first, sampleEvent({ event_id: 'same-id', started_at: now - 500, ended_at: now, user: 'mallory', cost_micro_usd: 9_000_000 })], now);
+    expect(store.get('same-id')).toEqual(first);
+    expect(store.count()).toBe(1);
+    store.close();
+  });
+});
+

@@ -2,11 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InferenceEvent } from '../shared/event/inference-event';
+import { modelOf, servedModelOf } from '../shared/event/model-identity';
+import { hasBodies, stripBodies } from '../shared/erasure/erasure';
 import type { RequestQuery } from './request-query';
 
 /**
  * The console's own view of recent calls, filled from the log by its consumer
- * group. Upserts by event id, so a redelivered record changes nothing. It
+ * group. Keyed by event id, first write wins: a redelivered record changes
+ * nothing, and neither does a later event that reuses an id with other
+ * content (a forged or repeated ingest). Nothing legitimate rewrites a row:
+ * the store holds only final events of llm.inference.v1 (a call in progress
+ * is shown from the live topic, never stored here), and an event is written
+ * once per call. It
  * keeps the calls that started within its window (`keepMs`): older ones are
  * not stored, and `prune` deletes those that have aged out.
  */
@@ -18,7 +25,10 @@ export interface RequestSummary {
   upstream: string;
   provider: string;
   endpoint: string;
+  /** The model the call asked for (else the one that answered): see modelOf. */
   model: string | null;
+  /** The model that answered (the provider's snapshot), null when there was no answer. */
+  served_model: string | null;
   streamed: boolean;
   http_status: number | null;
   error_class: string | null;
@@ -41,13 +51,20 @@ export interface RequestSummary {
 
 const PREVIEW_CHARS = 300;
 
+/**
+ * Version of the table's layout (SQLite `user_version`). 1: `model` is the
+ * model the call asked for (modelOf) and `served_model` the one that answered;
+ * before, `model` held the answered one. Opening an older view migrates it.
+ */
+const LAYOUT_VERSION = 1;
+
 interface Row {
   event_json: string;
 }
 
 export class RequestsStore {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
+  private readonly insert: Database.Statement;
   private readonly byId: Database.Statement<[string], Row>;
 
   private readonly deleteOld: Database.Statement<[number, number]>;
@@ -60,22 +77,45 @@ export class RequestsStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // `llm-logger erase` may write to the view from another process.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('secure_delete = ON'); // freed space zeroed: an erased body leaves no copy behind
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS requests (
         event_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, upstream TEXT NOT NULL, model TEXT,
-        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL);
+        user TEXT, app TEXT, http_status INTEGER, error_class TEXT, event_json TEXT NOT NULL, served_model TEXT);
       CREATE INDEX IF NOT EXISTS requests_time ON requests (started_at DESC, event_id DESC);
       CREATE INDEX IF NOT EXISTS requests_user ON requests (user, started_at DESC);
       CREATE INDEX IF NOT EXISTS requests_app ON requests (app, started_at DESC);
       CREATE INDEX IF NOT EXISTS requests_model ON requests (model, started_at DESC);
     `);
-    this.upsert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, user, app, http_status, error_class, event_json)
-      VALUES (@event_id, @started_at, @upstream, @model, @user, @app, @http_status, @error_class, @event_json)
-      ON CONFLICT (event_id) DO UPDATE SET event_json = excluded.event_json`);
+    this.migrate();
+    this.db.exec('CREATE INDEX IF NOT EXISTS requests_served_model ON requests (served_model, started_at DESC)');
+    this.insert = this.db.prepare(`INSERT INTO requests (event_id, started_at, upstream, model, served_model, user, app, http_status, error_class, event_json)
+      VALUES (@event_id, @started_at, @upstream, @model, @served_model, @user, @app, @http_status, @error_class, @event_json)
+      ON CONFLICT (event_id) DO NOTHING`);
     this.byId = this.db.prepare('SELECT event_json FROM requests WHERE event_id = ?');
     this.deleteOld = this.db.prepare(
       'DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?)',
     );
+  }
+
+  /**
+   * Brings a view written by an older console to LAYOUT_VERSION: adds the
+   * `served_model` column and derives both model columns again from the
+   * stored events, in one transaction (a crash leaves the old layout, migrated
+   * again on the next start). A new, empty view passes through at once.
+   */
+  private migrate(): void {
+    if ((this.db.pragma('user_version', { simple: true }) as number) >= LAYOUT_VERSION) return;
+    this.db.transaction(() => {
+      const columns = (this.db.pragma('table_info(requests)') as { name: string }[]).map((c) => c.name);
+      if (!columns.includes('served_model')) this.db.exec('ALTER TABLE requests ADD COLUMN served_model TEXT');
+      this.db.exec(`UPDATE requests SET
+        model = COALESCE(json_extract(event_json, '$.request_model'), json_extract(event_json, '$.response_model')),
+        served_model = json_extract(event_json, '$.response_model')`);
+      this.db.pragma(`user_version = ${LAYOUT_VERSION}`);
+    })();
   }
 
   /** Calls that started before this are not kept. */
@@ -88,11 +128,12 @@ export class RequestsStore {
     this.db.transaction(() => {
       for (const e of events) {
         if (e.started_at < cutoff) continue;
-        this.upsert.run({
+        this.insert.run({
           event_id: e.event_id,
           started_at: e.started_at,
           upstream: e.upstream,
-          model: e.response_model ?? e.request_model,
+          model: modelOf(e),
+          served_model: servedModelOf(e),
           user: e.user,
           app: e.app,
           http_status: e.http_status,
@@ -117,6 +158,30 @@ export class RequestsStore {
     }
   }
 
+  /**
+   * Removes the bodies of a user's calls that started at or before
+   * `erasedAtMs` (llm-logger erase), keeping the rest of each event. The old
+   * text is overwritten (secure_delete) and the WAL checkpointed. With
+   * `dryRun`, only counts. Answers the calls that held bodies, and the
+   * newest end among all the user's calls it covers.
+   */
+  eraseBodies(user: string, erasedAtMs: number, dryRun = false): { rows: number; newestEndedAt: number | null } {
+    const calls = this.db
+      .prepare<[string, number], { event_id: string; event_json: string }>('SELECT event_id, event_json FROM requests WHERE user = ? AND started_at <= ?')
+      .all(user, erasedAtMs)
+      .map((r) => ({ id: r.event_id, event: JSON.parse(r.event_json) as InferenceEvent }));
+    // The newest of the user's calls, erased before or not: when the log's copies of them age out.
+    const newestEndedAt = calls.length > 0 ? calls.reduce((m, r) => Math.max(m, r.event.ended_at), 0) : null;
+    const rows = calls.filter((r) => hasBodies(r.event));
+    if (dryRun || rows.length === 0) return { rows: rows.length, newestEndedAt };
+    const update = this.db.prepare('UPDATE requests SET event_json = ? WHERE event_id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) update.run(JSON.stringify(stripBodies(r.event)), r.id);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { rows: rows.length, newestEndedAt };
+  }
+
   get(eventId: string): InferenceEvent | null {
     const row = this.byId.get(eventId);
     return row ? (JSON.parse(row.event_json) as InferenceEvent) : null;
@@ -134,6 +199,7 @@ export class RequestsStore {
     eq('user', q.user);
     eq('app', q.app);
     eq('model', q.model);
+    eq('served_model', q.servedModel);
     eq('upstream', q.upstream);
     if (q.status !== null) {
       // The outcomes as outcomeOf decides them (client_cancelled is read from the stored event).
@@ -186,7 +252,8 @@ export function summarize(e: InferenceEvent): RequestSummary {
     upstream: e.upstream,
     provider: e.provider,
     endpoint: e.endpoint,
-    model: e.response_model ?? e.request_model,
+    model: modelOf(e),
+    served_model: servedModelOf(e),
     streamed: e.streamed,
     http_status: e.http_status,
     error_class: e.error_class,

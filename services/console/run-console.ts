@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { TOPICS, type TopicName } from '../../topology/topics';
+import { topicSpec, TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { decodeLiveRecord } from '../shared/event/live-record-codec';
@@ -13,6 +13,7 @@ import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { closeServer } from '../shared/http/close-server';
+import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import { startAlertRunner } from './alerts/alert-runner';
 import type { AlertTransition } from './alerts/alert-tracker';
 import { buildConsole } from './console-server';
@@ -23,8 +24,21 @@ import { AggregatesView } from './aggregates-view';
 import { aggregateSerde } from '../aggregator/run-aggregator';
 import type { SearchIndex } from '../indexer/search-index';
 import { openSearchIndex } from '../indexer/open-search-index';
+import { AccessLogStore } from './access/access-log-store';
+import { AccessLogWriter } from './access/access-log-writer';
+import { decodeAccessRecord, type AccessRecord } from './access/access-record';
+import { ConsoleAuthenticator } from './access/authenticate';
+import type { ConsoleRoute } from './access/route-guard';
+import { SessionStore } from './access/session-store';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import { openObjectStore } from '../roller/object-store/open-object-store';
+import { queryCacheDir } from '../roller/query-cache';
+import { eraseUser } from '../erasure/erase-user';
+import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
+/** The group that fills the admins' access-log view from llm.access.v1 (under the console's ACL prefix). */
+export const CONSOLE_ACCESS_GROUP = 'llm-logger-console-access';
 /** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most. */
 const READ_TO_END_MAX_MS = 30_000;
 /** The request view drops calls that aged out of its window this often. */
@@ -43,12 +57,25 @@ export async function runConsole(
   registry: Registry,
   logger: Logger,
   sharedSearch?: SearchIndex,
-): Promise<RunningRole> {
+  options: {
+    routes?: readonly ConsoleRoute[];
+    /** Tests: a group of their own for the access-log view on a shared broker. */
+    accessGroupId?: string;
+  } = {},
+): Promise<RunningRole & { metricsPort: number | null }> {
   const c = config.console;
+  const accessGroup = options.accessGroupId ?? CONSOLE_ACCESS_GROUP;
   // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
   const search = sharedSearch ?? openSearchIndex(config, logger);
-  if (c.tokens.length === 0 && !LOOPBACK.test(c.host)) {
-    logger.warn({ host: c.host }, 'console exposed beyond localhost without LLM_LOGGER_CONSOLE_TOKEN: anyone who can reach it reads every prompt');
+  const sessions = new SessionStore(join(config.dataDir, 'console', 'sessions.db'));
+  const auth = new ConsoleAuthenticator(c.access, sessions);
+  const ended = sessions.retain(auth.credentials.digests());
+  if (ended > 0) logger.info({ sessions: ended }, 'console sessions ended: expired, or their token is no longer configured');
+  if (!auth.controlled && !LOOPBACK.test(c.host)) {
+    logger.warn(
+      { host: c.host },
+      'console bound beyond localhost without access control (LLM_LOGGER_CONSOLE_TOKEN, console.tokens or console.sso): only Host names in LLM_LOGGER_CONSOLE_ALLOWED_HOSTS are served, and anyone who can reach it under one reads every prompt',
+    );
   }
   const storePath = join(config.dataDir, 'console', 'requests.db');
   const freshStore = !existsSync(storePath);
@@ -62,6 +89,18 @@ export async function runConsole(
       logger.warn({ err, group: CONSOLE_GROUP }, 'new request view, but its consumer group could not be reset: calls before this start are missing from it');
     }
   }
+  const accessPath = join(config.dataDir, 'console', 'access-log.db');
+  const freshAccessLog = !existsSync(accessPath);
+  const accessLog = new AccessLogStore(accessPath);
+  if (freshAccessLog) {
+    // Same as the request view: a new access-log view is rebuilt from the topic's beginning.
+    try {
+      await log.resetGroup(accessGroup, TOPICS.access);
+    } catch (err) {
+      logger.warn({ err, group: accessGroup }, 'new access-log view, but its consumer group could not be reset: records before this start are missing from it');
+    }
+  }
+  const accessWriter = new AccessLogWriter(log, config.instance, registry);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const aggregates = new AggregatesView();
   let viewLoaded!: () => void;
@@ -79,6 +118,13 @@ export async function runConsole(
   const hub = new LiveHub(() => alerts.active());
   // New aggregate partials: dashboards refetch (throttled by the hub).
   const stopUpdates = aggregates.onUpdate(() => hub.onAggregates());
+  // Erased users: their calls are kept without bodies, and an erasure that arrives (from this process's admin
+  // API, or from llm-logger erase elsewhere) erases what the view holds already.
+  const erasures = followErasures(log, 'console', registry, logger);
+  const stopErasures = erasures.list.onChange((e) => {
+    store.eraseBodies(e.user, e.erased_at);
+    hub.eraseUser(e.user);
+  });
   const subscription = runConsumer({
     log,
     role: 'console',
@@ -90,11 +136,29 @@ export async function runConsole(
     decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
-      const events = batch.map((d) => d.value);
+      await erasures.ready(); // a view rebuilt from the log must not take back bodies erased before
+      const events = batch.map((d) => erasures.list.apply(d.value));
       store.put(events);
       hub.onFinished(events.map(summarize));
     },
   });
+  const accessSubscription = runConsumer<AccessRecord>({
+    log,
+    role: 'console',
+    topic: TOPICS.access,
+    groupId: accessGroup,
+    start: 'earliest',
+    registry,
+    logger,
+    decode: async (record) => {
+      const r = decodeAccessRecord(record.value);
+      if (r === null) throw new PoisonRecordError('decode_failed', 'not an access-log record (JSON of AccessRecord, v 1)');
+      return r;
+    },
+    eventTime: (r) => Date.parse(r.at),
+    handle: async (batch) => accessLog.put(batch.map((d) => d.value)),
+  });
+  const accessRetentionMs = topicSpec(TOPICS.access).retentionMs;
   const aggregateCodec = await aggregateSerde(log);
   // A reader has read to the end when it has caught up (or after 30 s at most, on a slow cluster).
   const loadChecks: NodeJS.Timeout[] = [];
@@ -158,6 +222,8 @@ export async function runConsole(
     if (Date.now() - prunedAt < VIEW_PRUNE_EVERY_MS) return;
     prunedAt = Date.now();
     store.prune();
+    accessLog.prune(Date.now() - accessRetentionMs);
+    sessions.retain(auth.credentials.digests());
   }, 60_000);
   pruner.unref();
   // Live records matter only while a call runs: no group, start at the end.
@@ -179,6 +245,36 @@ export async function runConsole(
     eventTime: (r) => (r.type === 'started' ? r.started_at : r.at),
     handle: async (batch) => hub.onLive(batch.map((d) => d.value)),
   });
+  // POST /api/admin/erase: erases in this process, which owns the view (one erase at a time).
+  let erasing: Promise<unknown> = Promise.resolve();
+  const eraser: AdminEraser = (user) => {
+    const run = erasing.then(async () => {
+      const archive = openObjectStore(config.archive);
+      try {
+        return await eraseUser(
+          {
+            log,
+            view: store,
+            hub,
+            search,
+            archive,
+            queryCacheDir: config.archive.kind === 's3' ? queryCacheDir(config.dataDir, archive.url) : null,
+          },
+          { user, source: 'console', logger },
+        );
+      } finally {
+        await archive.close();
+      }
+    });
+    erasing = run.catch(() => undefined);
+    return run;
+  };
+  const eraseRoute: ConsoleRoute = {
+    method: 'POST',
+    path: ADMIN_ERASE_PATH,
+    role: 'admin',
+    handle: (ctx) => serveAdminErase(ctx.req, ctx.res, eraser, logger, (user) => ctx.audit({ action: 'erase', filters: { user } })),
+  };
   const server = buildConsole({
     store,
     aggregates,
@@ -187,27 +283,51 @@ export async function runConsole(
     ready: () => true,
     hub,
     alerts,
-    tokens: c.tokens,
     web: new StaticFiles(findWebRoot()),
     search,
+    auth,
+    accessLog,
+    accessWriter,
+    routes: [eraseRoute, ...(options.routes ?? [])],
   });
   server.listen(c.port, c.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: c.host, port, protected: c.tokens.length > 0, alertRules: c.alerts.rules.length }, 'console listening');
+  // Prometheus scrapes this port without a console identity; the console's own port wants one for /metrics.
+  const metricsServer: RoleServer | null =
+    c.access.metricsPort === null ? null : await startRoleServer(config.metrics.host, c.access.metricsPort, { registry, ready: () => true });
+  logger.info(
+    {
+      host: c.host,
+      port,
+      protected: auth.controlled,
+      tokens: c.access.credentials.length,
+      sso: c.access.sso !== null,
+      metricsPort: metricsServer?.port ?? null,
+      alertRules: c.alerts.rules.length,
+    },
+    'console listening',
+  );
   let closing: Promise<void> | null = null;
   return {
     port,
+    metricsPort: metricsServer?.port ?? null,
     close() {
       closing ??= (async () => {
         stopUpdates();
         hub.close();
         await alerts.stop();
         await closeServer(server, 1_000);
+        await metricsServer?.close();
         clearInterval(pruner);
         for (const check of loadChecks) clearInterval(check);
-        await Promise.all([subscription.stop(), aggregateSubscription.stop(), alertReader.stop(), live.stop()]);
+        await Promise.all([subscription.stop(), accessSubscription.stop(), aggregateSubscription.stop(), alertReader.stop(), live.stop()]);
+        await erasing;
+        stopErasures();
+        await erasures.release();
         store.close();
+        accessLog.close();
+        sessions.close();
         if (!sharedSearch) await search.close();
       })();
       return closing;

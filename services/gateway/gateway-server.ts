@@ -1,16 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { v7 as uuidv7 } from 'uuid';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
-import { inferenceEventType } from '../shared/event/inference-event';
+import type { InferenceEvent } from '../shared/event/inference-event';
 import type { EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
-import { ingestNotes, validateIngestItem, type IngestHorizons, type IngestNote, type IngestRejection } from './core/ingest-validation';
 import { isRouteError, resolveRoute } from './core/routing';
 import { boundedMemo } from '../shared/bounded-memo';
 import type { GatewayMetrics } from './gateway-metrics';
-import { sendJson, sendJsonError } from '../shared/http/json-response';
+import { sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { UpstreamDeadlines } from './upstream-deadlines';
 import { Agent } from './undici-parts';
@@ -18,6 +17,13 @@ import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
 import { closeServer } from '../shared/http/close-server';
 import { serveHealth } from '../shared/http/health';
+import { resolveGatewayAccess, type GatewayAccess } from './core/access-policy';
+import { authorizeCall, isCallRefusal, type AuthorizationContext } from './core/call-authorization';
+import { KeyBudgets } from './core/key-budget';
+import type { GatewayKeyStore } from './key-store';
+import { createIngestRoute, INGEST_PATH } from './ingest-route';
+
+export { INGEST_PATH } from './ingest-route';
 
 export interface GatewayDeps {
   config: Config;
@@ -30,6 +36,12 @@ export interface GatewayDeps {
   live?: LiveCoalescer | null;
   /** Broker state and spool depth for /readyz, when the log has them. */
   logDetails?: () => Record<string, unknown>;
+  /** Who may call (default: decided from the configuration, which throws when it is unsafe). */
+  access?: GatewayAccess;
+  /** The gateway keys; required when `access` asks for keys. */
+  keys?: GatewayKeyStore | null;
+  /** Spend per key (default: a fresh count). */
+  budgets?: KeyBudgets;
 }
 
 export interface Gateway {
@@ -38,13 +50,21 @@ export interface Gateway {
   close(graceMs: number): Promise<void>;
 }
 
-export const INGEST_PATH = '/ingest/v1/events';
-const MAX_INGEST_ITEMS = 10_000;
-
 /** Builds the gateway's HTTP server without listening (the caller listens). */
 export function buildGateway(deps: GatewayDeps): Gateway {
   const { config, recorder, logger } = deps;
   const g = config.gateway;
+  const sec = g.security;
+  const access = deps.access ?? resolveGatewayAccess(g);
+  const keys = deps.keys ?? null;
+  if (access.clients.mode === 'keys' && keys === null) throw new Error('buildGateway: gateway keys are required but no key store was given');
+  const budgets = deps.budgets ?? new KeyBudgets();
+  // Spend per key is counted from the events this gateway records (see key-budget.ts).
+  const countSpend = (event: InferenceEvent): void => {
+    if (keys === null || !event.gateway_key_id) return;
+    const key = keys.byId(event.gateway_key_id);
+    if (key?.budget) budgets.add(key.id, key.budget.period, event.cost_micro_usd, event.ended_at);
+  };
   const dispatcher = new Agent({
     connect: { timeout: g.connectTimeoutMs },
     keepAliveTimeout: 30_000,
@@ -56,6 +76,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const { metrics } = deps;
   const ended = new EndedCalls({
     eventDeps: {
+      responseTextMaxChars: sec.responseTextMaxChars,
       estimateTokens,
       price: (provider, model, usage) => {
         const priced = priceCall(deps.prices, provider, model, usage);
@@ -65,8 +86,14 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     },
     metrics,
     sink: {
-      record: (event) => void recorder.record(event), // a full queue counts the drop itself
-      recordDurable: (event) => recorder.recordDurable(event),
+      record: (event) => {
+        countSpend(event);
+        void recorder.record(event); // a full queue counts the drop itself
+      },
+      recordDurable: (event) => {
+        countSpend(event);
+        return recorder.recordDurable(event);
+      },
     },
     live: deps.live ?? null,
     logger,
@@ -79,6 +106,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       captureMaxBytes: g.captureMaxBytes,
       strict: g.auditMode === 'strict',
       liveText: config.redaction.policy !== 'all',
+      limits: { textMaxChars: sec.responseTextMaxChars, eventMaxChars: sec.streamEventMaxChars },
     },
     dispatcher,
     deadlines,
@@ -88,6 +116,14 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     logger,
     live: deps.live ?? null,
   };
+
+  const authorization: AuthorizationContext = {
+    lookup: keys ? (key) => keys.lookup(key) : null,
+    budgets,
+    azureResources: sec.azureResources ? new Set(sec.azureResources) : null,
+    now: Date.now,
+  };
+  const ingest = createIngestRoute({ config, recorder, metrics, logger, access: access.ingest, tokens: sec.ingestTokens });
 
   let ready = true;
   // A route depends only on the request target and the configured upstreams: most calls repeat a few.
@@ -107,75 +143,44 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       });
       return;
     }
-    await proxyCall(proxyDeps, route, req, res);
-  };
-
-  const eventType = inferenceEventType();
-  const horizons: IngestHorizons = {
-    consoleViewMs: config.console.viewHours * 3_600_000,
-    aggregatorGraceMs: config.aggregator.graceMs,
-    indexRetentionDays: config.index.retentionDays,
-  };
-  const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'POST') {
-      sendJsonError(res, 405, 'method_not_allowed', `${INGEST_PATH} takes POST with a JSON array of events`);
-      return;
-    }
-    const raw = await readAll(req, g.maxRequestBytes);
-    if (raw === null) {
-      sendJsonError(res, 413, 'request_too_large', `body is larger than LLM_LOGGER_MAX_REQUEST_BYTES (${g.maxRequestBytes} bytes)`, {
+    const auth = authorizeCall(req.headers, route, authorization);
+    if (isCallRefusal(auth)) {
+      metrics.refused.inc({ reason: auth.reason });
+      // Refused before the body is read: the connection is closed rather than drained.
+      sendJsonError(res, auth.status, auth.type, auth.message, {
         close: true,
+        retryAfterSeconds: auth.retryAfterSeconds,
+        // The official SDKs retry a 429 unless told not to: a spent budget does not come back in seconds.
+        headers: auth.status === 429 ? { 'x-should-retry': 'false' } : undefined,
       });
       return;
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      sendJsonError(res, 400, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
-      return;
-    }
-    const items = Array.isArray(doc) ? doc : (doc as { events?: unknown } | null)?.events;
-    if (!Array.isArray(items)) {
-      sendJsonError(res, 400, 'invalid_body', 'body must be a JSON array of events or {"events": [...]}');
-      return;
-    }
-    if (items.length > MAX_INGEST_ITEMS) {
-      sendJsonError(res, 413, 'too_many_events', `at most ${MAX_INGEST_ITEMS} events per request`);
-      return;
-    }
-    const rejected: IngestRejection[] = [];
-    const notes: IngestNote[] = [];
-    const accepted: string[] = [];
-    const writes: Promise<void>[] = [];
-    const now = Date.now();
-    items.forEach((item, index) => {
-      const r = validateIngestItem(eventType, item, index, { newEventId: uuidv7, instance: 'ingest', now });
-      if (!r.ok) {
-        rejected.push(r.rejection);
-        return;
-      }
-      notes.push(...ingestNotes(r.event, index, now, horizons));
-      accepted.push(r.event.event_id);
-      writes.push(recorder.recordDurable(r.event));
-    });
-    try {
-      await Promise.all(writes);
-    } catch (err) {
-      logger.error({ err }, 'ingest: events could not be recorded');
-      sendJsonError(res, 503, 'log_unavailable', 'events could not be recorded; retry later', { retryAfterSeconds: 5 });
-      return;
-    }
-    const status = rejected.length === 0 ? 200 : accepted.length === 0 ? 400 : 207;
-    sendJson(res, status, { accepted: accepted.length, rejected, event_ids: accepted, notes });
+    await proxyCall(proxyDeps, route, req, res, auth);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      logger.error({ err }, 'gateway: unhandled error');
-      sendJsonError(res, 500, 'gateway_error', 'internal gateway error');
-    });
-  });
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      // Slow clients: headers, then the whole request, must arrive in time (else 408); node checks every interval.
+      headersTimeout: sec.clientHeadersTimeoutMs,
+      requestTimeout: sec.clientRequestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(sec.clientHeadersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        if (req.destroyed || res.destroyed) {
+          // The client went away (or was cut off by a timeout) while its request was read: nothing to answer.
+          logger.debug({ err }, 'gateway: client gone before its request was read');
+          return;
+        }
+        logger.error({ err }, 'gateway: unhandled error');
+        sendJsonError(res, 500, 'gateway_error', 'internal gateway error');
+      });
+    },
+  );
+  server.maxConnections = sec.maxConnections;
+  server.on('drop', () => metrics.refused.inc({ reason: 'max_connections' }));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, sec, metrics));
 
   return {
     server,
@@ -189,17 +194,41 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   };
 }
 
-function readAll(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/**
+ * A request node:http could not take: too slow (the client timeouts), or
+ * malformed. Answered in the gateway's JSON error shape when nothing was
+ * written yet, then the connection is closed; counted by reason.
+ */
+function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+  sec: Config['gateway']['security'],
+  metrics: GatewayMetrics,
+): void {
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  // As node's own handler does: answer only if the response in flight on this socket (a keep-alive
+  // connection may have served others before) has not started; otherwise the client sees a cut.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  metrics.refused.inc({ reason: timeout ? 'client_timeout' : tooLarge ? 'headers_too_large' : 'bad_request' });
+  const [status, type, message] = timeout
+    ? [
+        408,
+        'request_timeout',
+        `the request did not arrive in time: headers within LLM_LOGGER_CLIENT_HEADERS_TIMEOUT_MS (${sec.clientHeadersTimeoutMs} ms), ` +
+          `headers and body within LLM_LOGGER_CLIENT_REQUEST_TIMEOUT_MS (${sec.clientRequestTimeoutMs} ms)`,
+      ]
+    : tooLarge
+      ? [431, 'headers_too_large', 'request headers are too large']
+      : [400, 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { type, code: type, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  // A client that does not read its answer must not keep the socket.
+  setTimeout(() => socket.destroy(), 5_000).unref();
 }

@@ -8,10 +8,13 @@ import { sendJsonError } from '../shared/http/json-response';
 import { BoundedCapture } from './core/body-capture';
 import type { CallFailure, CallObservation } from './core/event-builder';
 import { forwardRequestHeaders, forwardResponseHeaders } from './core/headers';
-import { isEventStream, ResponseAccounting } from './core/response-accounting';
+import { isEventStream, ResponseAccounting, type AnswerLimits } from './core/response-accounting';
+import type { CallAuth } from './core/call-authorization';
+import { applyKeyIdentity } from './core/gateway-keys';
+import { FIELD_MAX_CHARS } from './core/field-caps';
 import type { Route } from './core/routing';
 import { isTaggingError, parseCallTags, shouldCapture } from './core/tagging';
-import { azureDeploymentFromPath, classifyEndpoint, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
+import { azureDeploymentFromPath, classifyEndpoint, clipText, createUsageStripper, injectIncludeUsage, parseRequest } from './core/wire';
 import type { Endpoint, ParsedRequest, ParsedResponse } from './core/wire/types';
 import type { Logger } from '../shared/observability/logger';
 import type { EndedCalls } from './ended-calls';
@@ -31,6 +34,8 @@ export interface ProxySettings {
   strict: boolean;
   /** False under redaction policy `all`: live records carry no text of the call (not redacted yet). */
   liveText: boolean;
+  /** What one answer may make the gateway hold: its text, and one server-sent event. */
+  limits: AnswerLimits;
 }
 
 export interface ProxyDeps {
@@ -103,7 +108,7 @@ function parseJson(endpoint: Endpoint, text: () => string): unknown {
  * Forwards one call and records it. The client's bytes go out as they arrive;
  * parsing, capture and the event work on a copy and never hold the stream.
  */
-export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMessage, res: ServerResponse, auth: CallAuth): Promise<void> {
   const { settings, metrics } = deps;
   const startMono = performance.now();
   const startedAt = Date.now();
@@ -135,11 +140,20 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
       ? injectIncludeUsage(body, requestJson)
       : null;
 
-  const fwd = forwardRequestHeaders(req.rawHeaders, upstream, { identityEncoding: rewritten !== null });
+  const fwd = forwardRequestHeaders(req.rawHeaders, upstream, {
+    identityEncoding: rewritten !== null,
+    dropCredential: auth.carrier === 'x-llm-key' ? null : auth.carrier,
+  });
   const tags = parseCallTags(fwd.gatewayHeaders);
   if (isTaggingError(tags)) {
     metrics.refused.inc({ reason: 'bad_header' });
     sendJsonError(res, 400, 'invalid_gateway_header', tags.message);
+    return;
+  }
+  const conflict = auth.key ? applyKeyIdentity(tags, auth.key) : null;
+  if (conflict) {
+    metrics.refused.inc({ reason: 'identity_conflict' });
+    sendJsonError(res, 403, 'gateway_identity_conflict', conflict.message, { extra: { header: conflict.header } });
     return;
   }
   if (settings.strict && !deps.canRecord()) {
@@ -192,7 +206,7 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         upstream: upstream.name,
         provider: upstream.provider,
         endpoint,
-        model: request.model,
+        model: request.model === null ? null : clipText(request.model, FIELD_MAX_CHARS.request_model),
         streamed: request.stream,
         user: liveText ? tags.user : null,
         app: liveText ? tags.app : null,
@@ -271,9 +285,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
             deadline.headersReceived();
             status = statusCode;
             streamed = isEventStream(headers['content-type']);
-            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed);
+            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, settings.limits);
             if (progress && streamed) progress.answer = accounting;
-            stripper = rewritten !== null && streamed && statusCode < 400 ? createUsageStripper() : null;
+            stripper =
+              rewritten !== null && streamed && statusCode < 400 ? createUsageStripper({ maxEventChars: settings.limits.eventMaxChars }) : null;
             decoder = stripper ? null : decoderFor(headers['content-encoding']);
             if (decoder) {
               const acc = accounting;
@@ -370,6 +385,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           }
         : null,
       timings: { startedAt, startMono, firstByteMono, endMono },
+      gatewayKeyId: auth.key?.id ?? null,
+      answerCut: answer ? { cutChars: answer.cutChars, skippedEvents: answer.skippedEvents } : undefined,
     };
   };
 

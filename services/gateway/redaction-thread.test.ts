@@ -14,7 +14,13 @@ import { RedactingRecorder } from './redaction-thread';
 async function setup(maxRecordBytes: number | null = null) {
   const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
   const stored: Buffer[] = [];
-  const log = { append: async (_t: string, records: ProducerRecord[]) => void stored.push(...records.map((r) => Buffer.from(r.value))) } as unknown as EventLog;
+  const records: ProducerRecord[] = [];
+  const log = {
+    append: async (_t: string, rs: ProducerRecord[]) => {
+      stored.push(...rs.map((r) => Buffer.from(r.value)));
+      records.push(...rs.map((r) => ({ ...r, value: Buffer.alloc(0) })));
+    },
+  } as unknown as EventLog;
   const writer = new EventRecorder(log, serde, { maxQueue: 1_000, maxBatch: 50, lingerMs: 1 });
   let dropped = 0;
   const recorder = new RedactingRecorder(writer, {
@@ -24,7 +30,7 @@ async function setup(maxRecordBytes: number | null = null) {
     logger: createLogger('silent', 'test'),
   });
   const decoded = async (): Promise<InferenceEvent[]> => Promise.all(stored.map((v) => serde.decode(v)));
-  return { recorder, decoded, dropped: () => dropped };
+  return { recorder, decoded, records, dropped: () => dropped };
 }
 
 const event = (i: number, text: string): InferenceEvent =>
@@ -64,5 +70,48 @@ test('an event over the record limit is written without its bodies, flagged trun
   await recorder.recordDurable({ ...event(0, 'short answer'), request_body: 'x'.repeat(10_000) });
   await recorder.shutdown(2_000);
   const [out] = await decoded();
-  expect(out).toMatchObject({ request_body: null, response_body: null, body_truncated: true, response_text: 'short answer' });
+  expect(out).toMatchObject({ request_body: null, response_body: null, body_truncated: true, response_text: 'short answer', truncated_fields: 'request_body,response_body' });
+});
+
+test('an ingested event keeps its ingest mark and its placement by id through the thread, also when the thread dies', async () => {
+  const { recorder, decoded, records } = await setup();
+  await recorder.recordIngested(event(0, 'posted by dave@example.com'), 1_700_000_000_123);
+  await recorder.recordDurable(event(1, 'own'));
+  const worker = (recorder as unknown as { worker: Worker }).worker;
+  const inHand = recorder.recordIngested(event(2, 'posted by erin@example.com'), 1_700_000_000_456);
+  await worker.terminate();
+  await inHand;
+  await recorder.shutdown(2_000);
+  expect(records.map(({ key, headers, partitionByKey }) => ({ key, headers, partitionByKey }))).toEqual([
+    { key: 'e-0', headers: { 'x-llm-ingested-at': '1700000000123' }, partitionByKey: true },
+    { key: 'e-1', headers: undefined, partitionByKey: undefined },
+    { key: 'e-2', headers: { 'x-llm-ingested-at': '1700000000456' }, partitionByKey: true },
+  ]);
+  const out = await decoded();
+  expect(out[0]!.response_text).toBe('posted by [REDACTED:email]');
+  expect(JSON.stringify(out)).not.toMatch(/@example\.com/);
+});
+
+test('a full queue refuses a strict or ingested event with a retriable error and drops a best-effort one, counted', async () => {
+  const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const log = { append: () => gate } as unknown as EventLog; // not durable until the gate opens
+  const writer = new EventRecorder(log, serde, { maxQueue: 1_000, maxBatch: 50, lingerMs: 1 });
+  let dropped = 0;
+  const recorder = new RedactingRecorder(writer, {
+    init: { settings: { file: undefined, envMode: 'mask' }, schemaId: await serde.init(), schemaText: readSchemaText(INFERENCE_EVENT_SCHEMA_FILE), maxRecordBytes: null },
+    maxPending: 2,
+    onDrop: (n) => (dropped += n),
+    logger: createLogger('silent', 'test'),
+  });
+  recorder.record(event(0, 'a'));
+  recorder.record(event(1, 'b'));
+  expect(recorder.canRecord()).toBe(false);
+  expect(recorder.record(event(2, 'c'))).toBe(false);
+  expect(dropped).toBe(1);
+  await expect(recorder.recordIngested(event(3, 'd'), Date.now())).rejects.toMatchObject({ code: 'LOG_QUEUE_FULL', retriable: true });
+  await expect(recorder.recordDurable(event(4, 'e'))).rejects.toMatchObject({ code: 'LOG_QUEUE_FULL', retriable: true });
+  open();
+  await recorder.shutdown(2_000);
 });

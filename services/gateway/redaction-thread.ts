@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { LlmLoggerError } from '../shared/errors';
 import type { InferenceEvent } from '../shared/event/inference-event';
 import type { Fitted } from '../shared/event/record-fit';
-import type { EventRecorder, EventRecording } from '../shared/log/event-recorder';
+import { eventRecord, type EventRecorder, type EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import type { RedactionSettings } from '../shared/redaction/redaction-config';
 import { strippedEvent } from '../shared/redaction/redact-event';
@@ -57,6 +57,8 @@ interface Batch {
   events: InferenceEvent[];
   /** Per event: the strict-mode caller waiting for it to be durable, or null. */
   waiters: (Waiter | null)[];
+  /** Per event: when the ingest API accepted it (epoch ms), or undefined for the gateway's own. */
+  ingestedAt: (number | undefined)[];
 }
 
 /** Events per message to the thread. */
@@ -110,15 +112,24 @@ export class RedactingRecorder implements EventRecording {
     return new Promise((resolve, reject) => this.add(event, { resolve, reject }));
   }
 
-  private add(event: InferenceEvent, waiter: Waiter | null): void {
+  recordIngested(event: InferenceEvent, acceptedAt: number): Promise<void> {
+    if (this.closed) return Promise.reject(new LlmLoggerError('LOG_CLOSED', 'the event hand-off is shut down'));
+    if (this.pending >= this.options.maxPending) {
+      return Promise.reject(new LlmLoggerError('LOG_QUEUE_FULL', 'the redaction queue is full', { retriable: true }));
+    }
+    return new Promise((resolve, reject) => this.add(event, { resolve, reject }, acceptedAt));
+  }
+
+  private add(event: InferenceEvent, waiter: Waiter | null, ingestedAt?: number): void {
     this.pending++;
     if (!this.current) {
-      this.current = { seq: this.seq++, events: [], waiters: [] };
+      this.current = { seq: this.seq++, events: [], waiters: [], ingestedAt: [] };
       // The events of this turn of the event loop go over together, in one message.
       queueMicrotask(() => this.send());
     }
     this.current.events.push(event);
     this.current.waiters.push(waiter);
+    this.current.ingestedAt.push(ingestedAt);
     if (this.current.events.length >= MAX_BATCH) this.send();
   }
 
@@ -168,7 +179,7 @@ export class RedactingRecorder implements EventRecording {
         waiter?.reject(new LlmLoggerError('EVENT_INVALID', `event ${event.event_id} cannot be encoded within the log's record limit`));
         return;
       }
-      const record = { key: event.event_id, value, timestamp: event.ended_at };
+      const record = eventRecord(event, value, batch.ingestedAt[i]);
       if (waiter) this.recorder.recordEncodedDurable(record).then(waiter.resolve, waiter.reject);
       else this.recorder.recordEncoded(record);
     });
@@ -187,7 +198,9 @@ export class RedactingRecorder implements EventRecording {
       batch.events.forEach((event, i) => {
         const waiter = batch.waiters[i]!;
         const stripped = strippedEvent(event);
-        if (waiter) this.recorder.recordDurable(stripped).then(waiter.resolve, waiter.reject);
+        const ingestedAt = batch.ingestedAt[i];
+        if (ingestedAt !== undefined) this.recorder.recordIngested(stripped, ingestedAt).then(waiter!.resolve, waiter!.reject);
+        else if (waiter) this.recorder.recordDurable(stripped).then(waiter.resolve, waiter.reject);
         else this.recorder.record(stripped);
       });
       this.settle(batch.events.length);

@@ -15,6 +15,9 @@ import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 import { startLivePublisher } from './live-publisher';
+import { resolveGatewayAccess } from './core/access-policy';
+import { KeyBudgets } from './core/key-budget';
+import { GatewayKeyStore } from './key-store';
 
 export interface RunningRole {
   /** Port actually bound (useful with port 0). */
@@ -24,6 +27,30 @@ export interface RunningRole {
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
 export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+  // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
+  const access = resolveGatewayAccess(config.gateway);
+  const budgets = new KeyBudgets();
+  const keys =
+    access.clients.mode === 'keys'
+      ? new GatewayKeyStore({
+          file: access.clients.file,
+          upstreamNames: new Set(config.gateway.upstreams.keys()),
+          logger,
+          registry,
+          onLoad: (ids) => budgets.retain(ids),
+        })
+      : null;
+  if (access.clients.mode === 'open' && access.clients.reason === 'opted-out') {
+    logger.warn(
+      { host: config.gateway.host },
+      'LLM_LOGGER_GATEWAY_AUTH=none: the gateway serves anyone who can reach it, without gateway keys (clients bring their own provider keys)',
+    );
+  }
+  if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
+    logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
+  }
+  const onHangup = (): void => void keys?.reload('SIGHUP');
+  if (keys) process.on('SIGHUP', onHangup);
   const prices = loadPriceTable(config.priceOverrides);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   // On Kafka an event must fit in one record, with room for a consumer's DLQ headers (see record-fit.ts).
@@ -64,6 +91,9 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
   if (config.redaction.policy === 'all') logger.info('redaction policy all: events are redacted on a worker thread before they are written; the live tail shows no text');
   const gateway = buildGateway({
+    access,
+    keys,
+    budgets,
     live: live?.coalescer ?? null,
     config,
     recorder,
@@ -80,13 +110,26 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   gateway.server.listen(config.gateway.port, config.gateway.host);
   await once(gateway.server, 'listening');
   const port = (gateway.server.address() as AddressInfo).port;
-  logger.info({ host: config.gateway.host, port, upstreams: [...config.gateway.upstreams.keys()] }, 'gateway listening');
+  logger.info(
+    {
+      host: config.gateway.host,
+      port,
+      upstreams: [...config.gateway.upstreams.keys()],
+      clients: access.clients.mode,
+      gatewayKeys: keys?.size ?? null,
+      injecting: access.injecting,
+      ingest: access.ingest.mode,
+    },
+    'gateway listening',
+  );
   let closing: Promise<void> | null = null;
   return {
     port,
     close() {
       closing ??= (async () => {
         await gateway.close(config.gateway.shutdownGraceMs);
+        if (keys) process.off('SIGHUP', onHangup);
+        keys?.close();
         live?.stop();
         await recorder.shutdown(config.gateway.shutdownGraceMs);
       })();

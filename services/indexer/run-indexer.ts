@@ -10,6 +10,8 @@ import { DocumentThread } from './document-thread';
 import { checkedTimes } from '../shared/log/checked-times';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import type { Erasure } from '../shared/erasure/erasure';
 
 export const INDEXER_GROUP = 'llm-logger-indexer';
 /**
@@ -71,6 +73,19 @@ export async function runIndexer(
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const redactor = config.index.redactor;
   const documents = new DocumentThread({ settings: config.redaction.settings });
+  // Erased users: their calls are indexed without bodies, and an erasure that arrives erases what is indexed already
+  // (another process's erase may have passed over the index before a batch of ours landed).
+  const erasures = followErasures(log, 'indexer', registry, log_);
+  let erasing: Promise<void> = Promise.resolve();
+  // One at a time: a start reads every erasure ever recorded.
+  const eraseIndexed = (e: Pick<Erasure, 'user' | 'erased_at'>): Promise<void> =>
+    (erasing = erasing.then(() =>
+      index.eraseBodies(e.user, e.erased_at).then(
+        () => undefined,
+        (err: unknown) => log_.error({ err }, 'could not erase indexed documents of an erased user: run llm-logger erase again'),
+      ),
+    ));
+  const stopErasures = erasures.list.onChange((e) => void eraseIndexed(e));
   let refusedInLastBatch: Map<string, string> | null = null;
   let indexedInLastBatch: Set<string> | null = null;
   const subscription = runConsumer({
@@ -94,9 +109,17 @@ export async function runIndexer(
         if (reason !== undefined) throw new PoisonRecordError('rejected_by_backend', reason);
         if (indexedInLastBatch?.has(id)) return;
       }
+      await erasures.ready(); // a (re)start must not index bodies erased before it
+      const list = erasures.list;
+      const generation = list.generation;
       // Mapped (and redacted) on a thread of its own: never on the event loop a gateway may share.
-      const docs = await documents.map(batch.map((d) => d.value));
+      const docs = await documents.map(batch.map((d) => list.apply(d.value)));
       const rejected = await index.index(docs);
+      // An erasure that arrived while the batch was being indexed: erase what it covers in the batch again.
+      if (list.generation !== generation) {
+        const users = new Set(batch.filter((d) => list.covers(d.value.user, d.value.started_at)).map((d) => d.value.user!));
+        for (const user of users) await eraseIndexed({ user, erased_at: list.erasedAt(user)! });
+      }
       indexed.inc(docs.length - rejected.length);
       refusedInLastBatch = null;
       indexedInLastBatch = null;
@@ -125,10 +148,13 @@ export async function runIndexer(
     close() {
       closing ??= (async () => {
         clearInterval(expiry);
+        stopErasures();
         await server?.close();
         index.interrupt?.();
         await subscription.stop();
         await documents.close();
+        await erasures.release();
+        await erasing;
         if (!shared) await index.close();
       })();
       return closing;

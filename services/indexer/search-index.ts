@@ -11,6 +11,11 @@ export interface Rejection {
   reason: string;
 }
 
+export interface ErasedDocuments {
+  documents: number;
+  newestEndedAt: number | null;
+}
+
 export interface SearchIndex {
   readonly kind: 'elasticsearch' | 'embedded';
   /** Installs templates/policies or tables; idempotent, run at start-up. */
@@ -24,6 +29,14 @@ export interface SearchIndex {
   search(query: SearchQuery): Promise<SearchPage>;
   /** Shutting down: stop waiting out push-back; index() calls in flight fail (retriably) at once. */
   interrupt?(): void;
+  /**
+   * Removes the prompt, response and error message of a user's calls that
+   * started at or before `erasedAtMs` (llm-logger erase), keeping the rest of
+   * each document; with `dryRun`, only counts. Answers how many documents
+   * held any of them, and the newest call end among all the user's
+   * documents it covers (epoch ms; when the log's copies age out).
+   */
+  eraseBodies(user: string, erasedAtMs: number, dryRun?: boolean): Promise<ErasedDocuments>;
   /** Deletes what is older than the retention period (backends without a lifecycle policy). */
   expire(nowMs: number): Promise<void>;
   close(): Promise<void>;

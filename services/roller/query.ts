@@ -1,10 +1,12 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config/config';
 import { COLUMNS, type ColumnKind } from './core/column-spec';
 import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
 import { openObjectStore } from './object-store/open-object-store';
+import { dropCachedCopy, queryCacheDir } from './query-cache';
 
 /**
  * `llm-logger query "SQL"`: DuckDB over the Parquet archive, with the files
@@ -14,6 +16,14 @@ import { openObjectStore } from './object-store/open-object-store';
  * DuckDB downloads extensions from its own site, which not every machine may
  * reach, so otherwise the files are mirrored (only new or changed ones) into
  * `<data dir>/query-cache/` with the project's S3 client and read from there.
+ *
+ * The statement sees the archive and nothing else: once the view is set up,
+ * DuckDB's external access is turned off except for the archive's directory
+ * (`allowed_directories`), and the configuration is locked, so a query
+ * cannot read other files (`read_csv('/etc/passwd')`), fetch URLs, attach
+ * databases or load extensions. Only one read-only statement runs (SELECT,
+ * WITH, DESCRIBE, SUMMARIZE, EXPLAIN): COPY ... TO, which could write into
+ * the archive, is refused.
  */
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -37,13 +47,31 @@ async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string
   return `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}/**/*${FILE_SUFFIX}`;
 }
 
-/** Copies the archive's files that are missing or changed into a local mirror; returns its directory. */
+/** Every file under a directory, as keys relative to it ('/'-separated). */
+async function localKeys(dir: string, under = dir): Promise<string[]> {
+  const entries = await readdir(under, { withFileTypes: true }).catch(() => []);
+  const keys: string[] = [];
+  for (const e of entries) {
+    const p = join(under, e.name);
+    if (e.isDirectory()) keys.push(...(await localKeys(dir, p)));
+    else keys.push(relative(dir, p).split(sep).join('/'));
+  }
+  return keys;
+}
+
+/**
+ * Copies the archive's files that are missing or changed into a local
+ * mirror, and removes the copies of files no longer in the archive (past its
+ * retention); returns the mirror's directory.
+ */
 async function mirror(config: Config): Promise<string> {
   const store = openObjectStore(config.archive);
-  const dir = join(config.dataDir, 'query-cache', store.url.replace(/^s3:\/\//, 's3/'));
+  const dir = queryCacheDir(config.dataDir, store.url);
   try {
-    for (const o of await store.list(`${TABLE_DIR}/`)) {
-      if (!o.key.endsWith(FILE_SUFFIX)) continue;
+    const objects = (await store.list(`${TABLE_DIR}/`)).filter((o) => o.key.endsWith(FILE_SUFFIX));
+    const wanted = new Set(objects.map((o) => o.key));
+    for (const key of await localKeys(dir)) if (!wanted.has(key)) await dropCachedCopy(dir, key);
+    for (const o of objects) {
       const target = join(dir, ...o.key.split('/'));
       const have = await stat(target).catch(() => null);
       if (have?.size === o.size) continue;
@@ -71,6 +99,31 @@ function emptyColumns(): string {
   return [...cols, 'NULL::VARCHAR AS dt', 'NULL::BIGINT AS hour'].join(', ');
 }
 
+/** Statement kinds `query` runs; DESCRIBE, SUMMARIZE, SHOW and PRAGMA info functions are SELECTs to DuckDB. */
+const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+export class QueryRefused extends Error {}
+
+/** Refuses anything but one read-only statement, before it runs. */
+async function checkStatement(conn: DuckDBConnection, sql: string): Promise<void> {
+  const statements = await conn.extractStatements(sql);
+  if (statements.count !== 1) throw new QueryRefused(`give exactly one SQL statement (got ${statements.count})`);
+  const prepared = await statements.prepare(0);
+  const type = prepared.statementType;
+  prepared.destroySync();
+  if (!READ_ONLY.has(type)) {
+    throw new QueryRefused(`only read-only statements run (SELECT, WITH, DESCRIBE, SUMMARIZE, EXPLAIN); this one is ${StatementType[type]}`);
+  }
+}
+
+/** From here on the connection reaches the archive's files only, and cannot be given more. */
+async function confine(conn: DuckDBConnection, archiveDir: string): Promise<void> {
+  const dir = archiveDir.endsWith('/') ? archiveDir : `${archiveDir}/`;
+  await conn.run(`SET allowed_directories = [${sqlString(dir)}]`);
+  await conn.run('SET enable_external_access = false');
+  await conn.run('SET lock_configuration = true');
+}
+
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
@@ -82,11 +135,19 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
   const conn = await instance.connect();
   try {
     let glob = await tryHttpfs(conn, config);
-    if (!glob) {
-      const root = config.archive.kind === 'local' ? config.archive.dir : await mirror(config);
-      glob = join(root, TABLE_DIR, '**', `*${FILE_SUFFIX}`);
+    let tableDir: string;
+    if (glob) {
+      const a = config.archive as Extract<Config['archive'], { kind: 's3' }>;
+      tableDir = `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}`;
+    } else {
+      // DuckDB compares the paths it opens with the allowed directory as written: no symlink in between.
+      const given = resolve(config.archive.kind === 'local' ? config.archive.dir : await mirror(config));
+      const root = existsSync(given) ? realpathSync(given) : given;
+      tableDir = join(root, TABLE_DIR);
+      glob = join(tableDir, '**', `*${FILE_SUFFIX}`);
     }
     const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
+    await confine(conn, tableDir);
     if (Number(files.getRows()[0]![0]) === 0) {
       // No file yet: an empty view with every column, so a query still binds and returns no rows.
       await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
@@ -95,7 +156,15 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
         `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
       );
     }
-    const reader = await conn.runAndReadAll(sql);
+    let reader;
+    try {
+      await checkStatement(conn, sql);
+      reader = await conn.runAndReadAll(sql);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/^Permission Error/.test(message)) throw new QueryRefused(`${message} (llm-logger query reads only the archive, ${tableDir})`);
+      throw err;
+    }
     return { columns: reader.columnNames(), rows: reader.getRowsJson() };
   } finally {
     conn.closeSync();

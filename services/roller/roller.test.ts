@@ -8,9 +8,11 @@ import type { Decoded } from '../shared/log/consumer-runner';
 import { createLogger } from '../shared/observability/logger';
 import { archiveEvent, ARCHIVE_BASE_MS } from '../../test/support/archive-events';
 import { readArchiveRow, type ArchiveRow } from './core/avro-row';
-import { parseFileKey } from './core/file-layout';
+import { fileKey, hourBucket, idsKey, parseFileKey } from './core/file-layout';
+import { INGESTED_AT_HEADER } from '../shared/event/ingest-origin';
 import type { ObjectStore, StoredObject } from './object-store/object-store';
 import { Roller } from './roller';
+import { ErasureList } from '../shared/erasure/erasure';
 
 /** The roller's write-then-commit rules, with an in-memory store that can be made to fail. */
 
@@ -29,8 +31,12 @@ class MemoryStore implements ObjectStore {
   get(key: string): Promise<Uint8Array> {
     return Promise.resolve(this.objects.get(key)!);
   }
-  list(): Promise<StoredObject[]> {
-    return Promise.resolve([...this.objects].map(([key, b]) => ({ key, size: b.length })));
+  list(prefix: string): Promise<StoredObject[]> {
+    return Promise.resolve([...this.objects].filter(([key]) => key.startsWith(prefix)).map(([key, b]) => ({ key, size: b.length })));
+  }
+  delete(key: string): Promise<void> {
+    this.objects.delete(key);
+    return Promise.resolve();
   }
   cleanup(): Promise<number> {
     return Promise.resolve(0);
@@ -55,8 +61,7 @@ function records(partition: number, from: number, hours: number[]): Decoded<Arch
   });
 }
 
-function setup(now = { t: 0 }): { roller: Roller; store: MemoryStore; now: { t: number } } {
-  const store = new MemoryStore();
+function setup(now = { t: 0 }, store = new MemoryStore(), erasures?: ErasureList): { roller: Roller; store: MemoryStore; now: { t: number } } {
   const roller = new Roller({
     topic: TOPICS.inference,
     store,
@@ -64,15 +69,27 @@ function setup(now = { t: 0 }): { roller: Roller; store: MemoryStore; now: { t: 
     registry: new Registry(),
     logger: createLogger('silent', 'test'),
     now: () => now.t,
+    dedupe: { windowMs: 60_000, maxIds: 1_000 },
+    erasures,
   });
   return { roller, store, now };
 }
 
+/** user and request_body of every row stored, by file. */
+const bodies = (store: MemoryStore): { user: string | null; request_body: string | null }[] =>
+  [...store.objects.values()].flatMap((b) =>
+    tableFromIPC(readParquet(b).intoIPCStream())
+      .toArray()
+      .map((r: { user: string | null; request_body: string | null }) => ({ user: r.user, request_body: r.request_body })),
+  );
+
 const files = (store: MemoryStore): string[] =>
-  [...store.objects.keys()].map((k) => {
-    const p = parseFileKey(k)!;
-    return `${p.partition}+${p.firstOffset}@${p.hour}`;
-  });
+  [...store.objects.keys()]
+    .filter((k) => parseFileKey(k))
+    .map((k) => {
+      const p = parseFileKey(k)!;
+      return `${p.partition}+${p.firstOffset}@${p.hour}`;
+    });
 
 test('commits up to the first offset of the oldest file not stored yet; rotates by hour and count', async () => {
   const { roller, store } = setup();
@@ -146,4 +163,85 @@ test('flushAll writes every open file (clean stop)', async () => {
   expect(await roller.flushAll()).toEqual(new Map([[1, 1], [2, 9]]));
   expect(files(store).sort()).toEqual(['1+0@0', '2+7@4']);
   await roller.close();
+});
+
+/** Ingested records of one partition from `from`: these event ids (copies included), accepted at `at`. */
+function ingested(partition: number, from: number, ids: string[], at: number): Decoded<ArchiveRow>[] {
+  return ids.map((id, i) => {
+    const event = { ...archiveEvent(from + i, 1_000, 1), event_id: id, ended_at: ARCHIVE_BASE_MS + i };
+    const value = type.toBuffer(event);
+    const headers = { [INGESTED_AT_HEADER]: String(at) };
+    return { record: { topic: TOPICS.inference, partition, offset: from + i, key: id, value, headers, timestamp: event.ended_at }, value: readArchiveRow(value) };
+  });
+}
+
+function eventIds(store: MemoryStore): string[] {
+  const out: string[] = [];
+  for (const [key, body] of store.objects) {
+    if (parseFileKey(key)) out.push(...(tableFromIPC(readParquet(body).intoIPCStream()).getChild('event_id')!.toArray() as string[]));
+  }
+  return out.sort();
+}
+
+test('copies of ingested events are dropped across files and a crash; ids no file needs are deleted once committed', async () => {
+  const T = 1_000_000_000_000;
+  const first = setup();
+  // a, b, c fill a file (3 rows); the copies of a and b are dropped; d and e stay in the open file.
+  await first.roller.handle(ingested(0, 0, ['a', 'b', 'a', 'c', 'b', 'd', 'e'], T));
+  await first.roller.drain();
+  expect(first.roller.positions()).toEqual(new Map([[0, 5]]));
+  const chunk = idsKey(TOPICS.inference, 0, 0);
+  expect([...first.store.objects.keys()].sort()).toEqual([chunk, fileKey(TOPICS.inference, 0, 0, hourBucket(ARCHIVE_BASE_MS))].sort());
+  // kill -9: the open file is lost; a new roller reads again from the committed offset 5.
+  const second = setup({ t: 0 }, first.store);
+  await second.roller.handle(ingested(0, 5, ['d', 'e', 'a', 'f', 'c'], T + 1));
+  await second.roller.drain();
+  expect(eventIds(second.store)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  expect(second.roller.positions()).toEqual(new Map([[0, 10]]));
+  // A copy is dropped as long as its first's chunk is remembered: chunks are forgotten when a file closes ...
+  await second.roller.handle(ingested(0, 10, ['g', 'h', 'i'], T + 120_000));
+  await second.roller.drain();
+  // ... here the one of g, h, i, whose ingest time is more than the window (60 s here) past those of the first two chunks:
+  // afterwards an id of theirs counts as new again.
+  await second.roller.handle(ingested(0, 13, ['a', 'j', 'k'], T + 121_000));
+  await second.roller.drain();
+  expect(eventIds(second.store)).toEqual(['a', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k']);
+  // Forgotten by the seal of the file at offset 10: their objects go once an offset past it is committed, not before.
+  await second.roller.committed(new Map([[0, 10]]));
+  expect(second.store.objects.has(chunk)).toBe(true);
+  await second.roller.committed(new Map([[0, 16]]));
+  await second.roller.close();
+  const left = [...second.store.objects.keys()].filter((k) => !parseFileKey(k));
+  expect(left).toEqual([idsKey(TOPICS.inference, 0, 10), idsKey(TOPICS.inference, 0, 13)]);
+  await first.roller.close();
+});
+
+test('an erasure that arrives while records are buffered reaches the file before it is stored', async () => {
+  const erasures = new ErasureList();
+  const { roller, store } = setup({ t: 0 }, new MemoryStore(), erasures);
+  const batch = records(6, 1, [0, 0]); // one open file of two rows (the limit is three)
+  const users = batch.map((d) => type.fromBuffer(d.record.value) as { user: string | null; request_body: string | null });
+  expect(users.every((u) => u.user !== null && u.request_body !== null)).toBe(true);
+  await roller.handle(batch, erasures.generation);
+  erasures.add({ user: users[0]!.user!, erased_at: Number.MAX_SAFE_INTEGER, source: 'cli' });
+  await roller.flushAll();
+  const stored = bodies(store);
+  expect(stored).toHaveLength(2);
+  for (const r of stored) expect(r.request_body === null).toBe(r.user === users[0]!.user);
+  await roller.close();
+});
+
+test('files stored just before an erasure arrived are checked again and stored without its bodies', async () => {
+  const erasures = new ErasureList();
+  const { roller, store } = setup({ t: 0 }, new MemoryStore(), erasures);
+  const batch = records(7, 1, [0, 0, 0]); // a full file: closed and stored
+  const first = (type.fromBuffer(batch[0]!.record.value) as { user: string }).user;
+  await roller.handle(batch, erasures.generation);
+  await roller.drain();
+  expect(bodies(store).every((r) => r.request_body !== null)).toBe(true);
+  erasures.add({ user: first, erased_at: Number.MAX_SAFE_INTEGER, source: 'cli' });
+  await roller.close(); // waits for the check of recent files
+  const stored = bodies(store);
+  expect(stored.filter((r) => r.user === first && r.request_body !== null)).toEqual([]);
+  expect(stored.filter((r) => r.user !== first).every((r) => r.request_body !== null)).toBe(true);
 });

@@ -12,10 +12,16 @@ import { startRoleServer, type RoleServer } from '../shared/http/role-server';
 import type { RotationLimits } from './core/rotation';
 import type { ObjectStore } from './object-store/object-store';
 import { openObjectStore } from './object-store/open-object-store';
-import { readArchiveRow, type ArchiveRow } from './core/avro-row';
+import { readArchiveRow, type ArchiveRow, type RowOwner } from './core/avro-row';
 import { Roller } from './roller';
+import type { SeenIdsLimits } from '../shared/dedupe/seen-ids';
+import { followErasures } from '../shared/erasure/erasure-follower';
+import { applyArchiveRetention } from './archive-retention';
+import { resumeArchiveErasures } from './archive-erase';
 
 export const ROLLER_GROUP = 'llm-logger-roller';
+/** How often the roller applies the archive's retention (and once at start). */
+const RETENTION_EVERY_MS = 60 * 60_000;
 
 export interface ArchiveConsumerOptions {
   log: EventLog;
@@ -28,6 +34,8 @@ export interface ArchiveConsumerOptions {
   topic?: TopicName;
   /** Column threads (default 2). */
   threads?: number;
+  /** How long and how many ingested event ids are remembered per partition, to drop copies. */
+  dedupe: SeenIdsLimits;
 }
 
 export interface ArchiveConsumer {
@@ -41,9 +49,15 @@ export interface ArchiveConsumer {
 export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promise<ArchiveConsumer> {
   const { log, store, limits, registry, logger } = options;
   const topic = options.topic ?? TOPICS.inference;
-  const roller = new Roller({ topic, store, limits, registry, logger, threads: options.threads });
+  const erasures = followErasures(log, 'roller', registry, logger);
+  const list = erasures.list;
+  const roller = new Roller({ topic, store, limits, registry, logger, threads: options.threads, dedupe: options.dedupe, erasures: list });
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const currentSchemaId = await serde.init();
+  // The erasure generation the records read since the last batch was handled were checked against.
+  let readGen = list.generation;
+  let batchDone = true;
+  const owner: RowOwner = { user: null, startedAt: 0 };
   const subscription = runConsumer({
     log,
     role: 'roller',
@@ -55,21 +69,35 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
     logger,
     // Records in the current schema are validated here and go to the column threads as they are; others are
     // resolved by the serde and written again in the current schema.
+    // A record of an erased user's call is written again without its bodies before it is buffered.
     decode: async (record): Promise<ArchiveRow> => {
+      if (batchDone) {
+        await erasures.ready(); // a (re)start must not archive bodies erased before it
+        readGen = list.generation;
+        batchDone = false;
+      }
       const v = record.value;
+      const check = list.size > 0 ? owner : undefined;
       const row =
         v.length >= HEADER_BYTES && v[0] === MAGIC_BYTE && v.readUInt32BE(1) === currentSchemaId
-          ? readArchiveRow(v, HEADER_BYTES)
-          : readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES);
+          ? readArchiveRow(v, HEADER_BYTES, check)
+          : readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES, check);
       // The hour directory is made of ended_at: an event without a date there can never be placed.
       const problem = eventTimeProblem({ ended_at: row.endedAt });
       if (problem) throw new PoisonRecordError('invalid_event', problem);
-      return row;
+      if (!check || !list.covers(owner.user, owner.startedAt)) return row;
+      const event = await serde.decode(v);
+      const kept = list.apply(event);
+      return kept === event ? row : readArchiveRow(serde.encode(kept), HEADER_BYTES);
     },
     eventTime: (row) => row.endedAt,
-    handle: (batch) => roller.handle(batch),
+    handle: (batch) => {
+      batchDone = true;
+      return roller.handle(batch, readGen);
+    },
     holdsRecords: true,
     onRevoked: (partitions) => void roller.revoke(partitions),
+    onCommitted: (positions) => void roller.committed(positions),
   });
 
   const idleTick = async (): Promise<void> => {
@@ -98,6 +126,7 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
         }
         await subscription.stop();
         await roller.close();
+        await erasures.release();
       })();
       return closing;
     },
@@ -122,7 +151,36 @@ export async function runRoller(
   const removed = await store.cleanup();
   if (removed > 0) logger.info({ removed }, 'removed temporary files left by an interrupted run');
   const limits = { maxRecords: config.roller.maxFileRecords, maxBytes: config.roller.maxFileBytes, idleFlushMs: config.roller.idleFlushMs };
-  const consumer = await consumeIntoArchive({ log, store, limits, groupId: ROLLER_GROUP, registry, logger, threads: config.roller.threads });
+  const consumer = await consumeIntoArchive({
+    log,
+    store,
+    limits,
+    groupId: ROLLER_GROUP,
+    registry,
+    logger,
+    threads: config.roller.threads,
+    dedupe: config.dedupe,
+  });
+  // Housekeeping in the background, one task at a time: an erase that was interrupted, then the retention.
+  let housekeeping: Promise<void> = resumeArchiveErasures(store, { logger }).then(
+    () => undefined,
+    (err: unknown) => logger.error({ err }, 'could not finish an interrupted erase; the next llm-logger erase tries again'),
+  );
+  const retentionDays = config.roller.retentionDays;
+  const expire = (): void => {
+    if (retentionDays === null) return;
+    housekeeping = housekeeping.then(async () => {
+      try {
+        const r = await applyArchiveRetention(store, retentionDays, Date.now());
+        if (r.files > 0) logger.info({ hours: r.hours.length, files: r.files, bytes: r.bytes, retentionDays }, 'archive hours past the retention deleted');
+      } catch (err) {
+        logger.error({ err }, 'archive retention failed; next try in an hour');
+      }
+    });
+  };
+  expire();
+  const retentionTimer = setInterval(expire, RETENTION_EVERY_MS);
+  retentionTimer.unref();
   let server: RoleServer | null = null;
   if (options.serveHealth) {
     server = await startRoleServer(config.metrics.host, config.metrics.port, {
@@ -136,7 +194,9 @@ export async function runRoller(
   return {
     port: server?.port ?? 0,
     async close() {
+      clearInterval(retentionTimer);
       await consumer.close();
+      await housekeeping;
       await store.close();
       await server?.close();
     },

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await upstream.close();
+  await upstream?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

@@ -1,6 +1,7 @@
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { openSse } from '../support/sse-client';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { closeAll } from '../support/close-all';
 
 /** LLM_LOGGER_CONSOLE_TOKEN: nothing (page, API, live stream) without a valid token. */
 
@@ -28,10 +29,7 @@ beforeAll(async () => {
   throw new Error('the call never reached the console');
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${pipeline.consoleUrl}${path}`, { headers, redirect: 'manual' });
 

@@ -1,6 +1,7 @@
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { openSse } from '../support/sse-client';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { closeAll } from '../support/close-all';
 
 /**
  * The live tail end to end on the embedded pipeline: the gateway publishes a
@@ -16,10 +17,7 @@ beforeAll(async () => {
   pipeline = await startPipeline(upstream.url);
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 async function streamedCall(headers: Record<string, string>): Promise<{ id: string; sentAt: number; body: Promise<string> }> {
   const sentAt = Date.now();

@@ -34,6 +34,8 @@ describeBrowser('dashboard in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let dir: string;
+  /** What the browser reported against the Content Security Policy, and uncaught errors, on every page. */
+  const violations: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`REQUIRE_INFRA=1 but ${CHROMIUM} is missing: apt-get install chromium`);
@@ -50,7 +52,8 @@ describeBrowser('dashboard in Chromium', () => {
         '',
       ].join('\n'),
     );
-    upstream = await startStandIn();
+    // Answers name dated snapshots, as OpenAI's do.
+    upstream = await startStandIn(0, { servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06', 'gpt-4o-mini': 'gpt-4o-mini-2024-07-18' } });
     cli = await startCli({
       LLM_LOGGER_DATA_DIR: join(dir, 'data'),
       LLM_LOGGER_CONFIG: config,
@@ -59,6 +62,10 @@ describeBrowser('dashboard in Chromium', () => {
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
 
@@ -77,13 +84,18 @@ describeBrowser('dashboard in Chromium', () => {
     if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`) });
   };
 
-  test('signs in with the token link and lands on the dashboard', async () => {
+  test('signs in with the token link and lands on the dashboard, under a Content Security Policy', async () => {
     const unauth = await page.goto(`${cli.consoleUrl}/`);
     expect(page.url()).toBe(`${cli.consoleUrl}/login`);
     expect(unauth?.status()).toBe(200);
-    await page.goto(`${cli.consoleUrl}/login?token=${TOKEN}`);
+    const landed = await page.goto(`${cli.consoleUrl}/login?token=${TOKEN}`);
     expect(page.url()).toBe(`${cli.consoleUrl}/`);
+    expect(landed?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     await page.waitForSelector('#conn.ok', { timeout: 5_000 });
+    // LLM_LOGGER_CONSOLE_TOKEN is an admin: every view is offered.
+    expect(await page.locator('#me').textContent()).toContain('admin');
+    expect(await page.locator('#nav-search').isVisible()).toBe(true);
+    expect(await page.locator('#nav-access').isVisible()).toBe(true);
   });
 
   test('a streamed call shows in the live tail within 2 s, grows token by token, then settles', async () => {
@@ -138,6 +150,9 @@ describeBrowser('dashboard in Chromium', () => {
     expect(await page.locator('.answer-msg pre').first().textContent()).toBe(answerText);
     const details = await page.locator('aside').textContent();
     expect(details).toContain('dana');
+    // The model asked for heads the page; the snapshot that answered is beside it.
+    expect(await page.locator('.detail-head h2').textContent()).toContain('gpt-4o');
+    expect(details).toContain('served modelgpt-4o-2024-08-06');
     expect(details).toContain('first token');
     expect(details).toMatch(/cost\$0\.\d+/);
     await shot('detail');
@@ -191,4 +206,8 @@ describeBrowser('dashboard in Chromium', () => {
     expect(await page.locator('#alert-count').textContent()).toBe('1');
     await shot('alerts');
   }, 40_000);
+
+  test('no page broke the Content Security Policy (no inline script or style, nothing from elsewhere)', () => {
+    expect(violations).toEqual([]);
+  });
 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await upstream.close();
+  await upstream?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -31,6 +31,8 @@ interface Answered {
 }
 
 const SECRET = 'sk-crash-test-secret-0123456789';
+/** Answered calls before the kill: the assertions below need more than 100. */
+const KILL_AFTER_ANSWERS = 300;
 
 async function loadUntilKilled(auditMode: 'best-effort' | 'strict'): Promise<{
   answered: Answered[];
@@ -86,7 +88,12 @@ async function loadUntilKilled(auditMode: 'best-effort' | 'strict'): Promise<{
         streamed: false,
       }));
       try {
-        const res = await fetch(`${cli.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: JSON.stringify(events), dispatcher });
+        const res = await fetch(`${cli.gatewayUrl}/ingest/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(events),
+          dispatcher,
+        });
         if (res.status === 200) ingested.push(...((await res.json()) as { event_ids: string[] }).event_ids);
       } catch {
         return;
@@ -95,7 +102,13 @@ async function loadUntilKilled(auditMode: 'best-effort' | 'strict'): Promise<{
   };
 
   const loops = [...Array.from({ length: 16 }, (_, i) => caller(i)), ingester()];
-  await new Promise((r) => setTimeout(r, 2_000));
+  // Killed under load once enough calls were answered (not after a fixed time: a slow machine answers fewer).
+  const loadedAt = Date.now();
+  while (answered.length < KILL_AFTER_ANSWERS || ingested.length === 0) {
+    if (Date.now() - loadedAt > 30_000) break; // the assertions below say what was missing
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 200))); // and at a moment of no particular call
   const killedAt = Date.now();
   cli.child.kill('SIGKILL');
   await cli.exited;
@@ -108,7 +121,7 @@ async function loadUntilKilled(auditMode: 'best-effort' | 'strict'): Promise<{
 function report(label: string, answered: Answered[], missing: Answered[], killedAt: number): void {
   const window = missing.length ? killedAt - Math.min(...missing.map((m) => m.at)) : 0;
   process.stdout.write(
-    `[crash test, ${label}] answered ${answered.length} calls in 2 s; ${missing.length} answered calls have no event ` +
+    `[crash test, ${label}] answered ${answered.length} calls before kill -9; ${missing.length} answered calls have no event ` +
       `(all answered within the last ${window} ms before kill -9)\n`,
   );
 }

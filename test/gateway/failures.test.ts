@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
 import type { InferenceEvent } from '../../services/shared/event/inference-event';
+import { closeAll } from '../support/close-all';
 
 /**
  * The unhappy paths: each gives the client a clear answer and leaves an
@@ -11,6 +12,13 @@ import type { InferenceEvent } from '../../services/shared/event/inference-event
 
 let upstream: StandIn;
 let pipeline: Pipeline;
+/**
+ * For the calls whose client pauses: upstream timeouts of 3 s, not 300 ms. The
+ * stand-in runs in this process, and on a loaded machine it can fall silent for
+ * 300 ms while it waits for the CPU, which the gateway rightly calls a timeout.
+ */
+let patient: Pipeline;
+const PATIENT_TIMEOUT_MS = 3_000;
 let deadPort: number;
 
 beforeAll(async () => {
@@ -30,12 +38,13 @@ beforeAll(async () => {
     LLM_LOGGER_UPSTREAM_VLLM_FORMAT: 'openai',
     LLM_LOGGER_UPSTREAM_VLLM_PROVIDER: 'vllm',
   });
+  patient = await startPipeline(upstream.url, {
+    LLM_LOGGER_UPSTREAM_HEADERS_TIMEOUT_MS: String(PATIENT_TIMEOUT_MS),
+    LLM_LOGGER_UPSTREAM_BODY_TIMEOUT_MS: String(PATIENT_TIMEOUT_MS),
+  });
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, patient, upstream));
 
 const chatBody = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi there' }], ...extra });
@@ -71,8 +80,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * paused as soon as its headers arrive: the gateway soon has to stop reading
  * the upstream until the client reads again.
  */
+/** A long stream through the patient pipeline, its response paused before the first byte is read. */
 function pausedBigStream(): Promise<{ req: ClientRequest; res: IncomingMessage }> {
-  const url = new URL(pipeline.gatewayUrl);
+  const url = new URL(patient.gatewayUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -233,7 +243,7 @@ describe('upstream failures', () => {
 
   test('a client that stops reading a long stream for longer than the body timeout still gets all of it', async () => {
     const { res } = await pausedBigStream();
-    await sleep(1_000); // the body timeout is 300 ms, but waiting for the client is not upstream silence
+    await sleep(PATIENT_TIMEOUT_MS + 1_000); // longer than the body timeout, but waiting for the client is not upstream silence
     const body = await new Promise<string>((resolve, reject) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
@@ -243,10 +253,10 @@ describe('upstream failures', () => {
     });
     expect(body.length).toBeGreaterThan(10_000_000);
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    const event = await pipeline.waitForEvent(String(res.headers['x-llm-request-id']));
+    const event = await patient.waitForEvent(String(res.headers['x-llm-request-id']));
     expect(event.error_class).toBeNull();
     expect(event.usage.output_tokens).toBe(8_000);
-  }, 20_000);
+  }, 30_000);
 
   test.each([
     ['openai', 'error-401-invalid-api-key', 401, 'client_error'],
@@ -309,7 +319,7 @@ describe('client behaviour', () => {
     res.on('error', () => undefined);
     await sleep(500);
     req.destroy();
-    const event = await pipeline.waitForEvent(String(res.headers['x-llm-request-id']));
+    const event = await patient.waitForEvent(String(res.headers['x-llm-request-id']));
     expect(event.client_cancelled).toBe(true);
     expect(event.error_class).toBe('client_cancelled');
   });

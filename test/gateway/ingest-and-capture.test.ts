@@ -1,6 +1,8 @@
+import { INFERENCE_EVENT_SCHEMA_VERSION } from '../../services/shared/event/inference-event';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { readInferenceEvents } from '../support/read-log';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { closeAll } from '../support/close-all';
 
 /** The ingest API and body-capture settings, end to end through the log. */
 
@@ -12,10 +14,7 @@ beforeAll(async () => {
   pipeline = await startPipeline(upstream.url, { LLM_LOGGER_SAMPLE_RATE: '0', LLM_LOGGER_CAPTURE_MAX_BYTES: '40' });
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 /** A call that started a minute ago (relative to the clock: tests must hold on any day). */
 const STARTED = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
@@ -45,7 +44,11 @@ interface IngestAnswer {
 }
 
 async function ingest(body: unknown): Promise<{ status: number; json: IngestAnswer }> {
-  const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as never };
 }
 
@@ -59,7 +62,7 @@ describe('POST /ingest/v1/events', () => {
       upstream: 'my-sdk',
       latency_ms: 1250,
       gateway_instance: 'ingest',
-      schema_version: 1,
+      schema_version: INFERENCE_EVENT_SCHEMA_VERSION,
       tags: {},
       client_cancelled: false,
       usage: { input_tokens: 10, output_tokens: 20, cached_input_tokens: null, source: 'provider' },
@@ -141,7 +144,11 @@ describe('POST /ingest/v1/events', () => {
     ['{"events":"nope"}', 400, { events: 'nope' }, 'invalid_body'],
     ['one item with a numeric upstream', 400, [valid({ upstream: 5 })], undefined],
   ])('%s is refused with %d', async (_what, status, body, type) => {
-    const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${pipeline.gatewayUrl}/ingest/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     expect(res.status).toBe(status);
     const json = (await res.json()) as { error?: { type: string } };
     if (type) expect(json.error?.type).toBe(type);

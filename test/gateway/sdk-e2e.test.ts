@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { closeAll } from '../support/close-all';
 
 /**
  * The official SDKs, pointed at the gateway, get exactly what they get going
@@ -17,10 +18,7 @@ beforeAll(async () => {
   pipeline = await startPipeline(upstream.url);
 });
 
-afterAll(async () => {
-  await pipeline.close();
-  await upstream.close();
-});
+afterAll(() => closeAll(pipeline, upstream));
 
 const TAGS = {
   'x-llm-user': 'alice',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ElasticsearchIndex } from '../../services/indexer/adapters/elasticsearch-index';
 import { SqliteIndex } from '../../services/indexer/adapters/sqlite-index';
-import { toAuditDocument } from '../../services/indexer/core/audit-document';
+import { indexNameFor, toAuditDocument } from '../../services/indexer/core/audit-document';
 import { buildRedactor } from '../../services/shared/redaction/redaction-config';
 import { parseSearchQuery } from '../../services/indexer/core/search-query';
 import { createLogger } from '../../services/shared/observability/logger';
@@ -12,6 +12,9 @@ import { auditEvents, describeWithElasticsearch, uniquePrefix } from '../support
 const redactor = buildRedactor(undefined, 'mask');
 const logger = createLogger('silent', 'test');
 const q = (s: string) => parseSearchQuery(new URLSearchParams(s));
+const DAY_MS = 86_400_000;
+/** Midnight (UTC) five days ago: the test's days are relative to the clock, within the 30-day retention. */
+const DAY0 = Math.floor(Date.now() / DAY_MS) * DAY_MS - 5 * DAY_MS;
 
 describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => {
   const prefix = uniquePrefix('es');
@@ -19,7 +22,7 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
   let embedded: SqliteIndex;
   let dir: string;
 
-  const events = auditEvents(60, Date.UTC(2026, 0, 1, 23, 59, 30), (i) => ({
+  const events = auditEvents(60, DAY0 + DAY_MS - 30_000, (i) => ({
     user: i % 3 === 0 ? 'alice' : 'bob',
     app: i % 2 === 0 ? 'billing' : 'support',
     upstream: i % 4 === 0 ? 'anthropic' : 'openai',
@@ -62,7 +65,7 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
     expect(await es.count()).toBe(60);
     const res = await fetch(`${url()}/_cat/indices/${prefix}-*?h=index,docs.count&format=json`);
     const rows = ((await res.json()) as { index: string; 'docs.count': string }[]).sort((a, b) => a.index.localeCompare(b.index));
-    expect(rows.map((r) => r.index)).toEqual([`${prefix}-2026.01.01`, `${prefix}-2026.01.02`]);
+    expect(rows.map((r) => r.index)).toEqual([indexNameFor(prefix, DAY0), indexNameFor(prefix, DAY0 + DAY_MS)]);
     expect(rows.reduce((n, r) => n + Number(r['docs.count']), 0)).toBe(60);
   });
 
@@ -97,7 +100,7 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
       'q=&status=5xx',
       'q=overloaded&status=error',
       'q=&upstream=anthropic&app=billing',
-      `q=answer&from=${Date.UTC(2026, 0, 2)}&to=${Date.UTC(2026, 0, 2, 0, 0, 10)}`,
+      `q=answer&from=${DAY0 + DAY_MS}&to=${DAY0 + DAY_MS + 10_000}`,
       `q=${encodeURIComponent('user:bob status:200 question 12')}`,
       'q=nothing-matches-this',
     ];
@@ -111,7 +114,7 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
   });
 
   it('reports a document the cluster refuses, and indexes the rest', async () => {
-    const bad = auditEvents(5, Date.UTC(2026, 0, 3), (i) => (i === 2 ? { trace_id: 'x'.repeat(40_000) } : {}));
+    const bad = auditEvents(5, DAY0 + 2 * DAY_MS, (i) => (i === 2 ? { trace_id: 'x'.repeat(40_000) } : {}));
     const rejected = await es.index(bad.map((e) => toAuditDocument(e, redactor)));
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.eventId).toBe(bad[2]!.event_id);
@@ -121,10 +124,10 @@ describeWithElasticsearch('audit index on the Elasticsearch dev node', (url) => 
   });
 
   it('waits while the cluster pushes back (429), then indexes everything exactly once', async () => {
-    const day = Date.UTC(2026, 0, 5);
+    const day = DAY0 + 4 * DAY_MS;
     const batch = auditEvents(20, day).map((e) => toAuditDocument(e, redactor));
     await es.index(batch.slice(0, 1)); // creates the day's index
-    const index = `${prefix}-2026.01.05`;
+    const index = indexNameFor(prefix, day);
     const block = (on: boolean) =>
       fetch(`${url()}/${index}/_settings`, {
         method: 'PUT',

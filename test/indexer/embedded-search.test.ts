@@ -47,9 +47,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  cli.child.kill('SIGTERM');
-  await cli.exited;
-  await upstream.close();
+  cli?.child.kill('SIGTERM');
+  await cli?.exited;
+  await upstream?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -77,7 +77,7 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
 
   afterEach(async () => {
     await es.deleteAll().catch(() => undefined);
-    await es.close();
+    await es?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

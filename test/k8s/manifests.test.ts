@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { COMMANDS } from '../../services/cli/main';
 import { knownVariables, loadConfig } from '../../services/shared/config/config';
+import { resolveGatewayAccess } from '../../services/gateway/core/access-policy';
 import { serveHealth } from '../../services/shared/http/health';
 import { roleUser } from '../../services/shared/log/kafka/strimzi-render';
 import { roleGroup, TOPOLOGY, type Role } from '../../topology/topics';
@@ -199,6 +200,25 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       }
     });
 
+    test('the gateway starts as the overlay promises: prod requires gateway keys from the mounted Secret and ingest tokens; dev opts out explicitly', () => {
+      const d = deployments().find((x) => roleOf(x) === 'gateway')!;
+      const spec = podSpec(d);
+      const c = spec.containers[0]!;
+      const env = { ...containerEnv(c, objects), LLM_LOGGER_CONFIG: join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml') };
+      // What the gateway decides at start-up (and refuses to start on, naming the setting).
+      const access = resolveGatewayAccess(loadConfig(env).gateway);
+      if (overlay.endsWith('/prod')) {
+        expect(access.clients).toEqual({ mode: 'keys', file: '/etc/llm-logger/gateway-keys/keys.yaml' });
+        expect(access.ingest).toEqual({ mode: 'tokens' });
+        expect(access.injecting).toEqual(['anthropic', 'openai']);
+        const mount = c.volumeMounts!.find((m) => '/etc/llm-logger/gateway-keys/keys.yaml'.startsWith(`${m.mountPath}/`))!;
+        const volume = (spec.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount.name);
+        expect(volume?.secret?.secretName).toBe('llm-logger-gateway-keys');
+      } else {
+        expect(access).toEqual({ clients: { mode: 'open', reason: 'opted-out' }, ingest: { mode: 'open', reason: 'opted-out' }, injecting: [] });
+      }
+    });
+
     test('probes point at /healthz and /readyz on the port the role listens on, and those paths are served', async () => {
       for (const d of deployments()) {
         const role = roleOf(d)!;
@@ -219,6 +239,19 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         const host = { gateway: 'LLM_LOGGER_GATEWAY_HOST', console: 'LLM_LOGGER_CONSOLE_HOST' }[role as string] ?? 'LLM_LOGGER_METRICS_HOST';
         expect(env[host]).toBe('0.0.0.0');
       }
+    });
+
+    test('the console serves /metrics to Prometheus on its metrics port: set, bound beyond loopback, named on the pod and the Service', () => {
+      const d = ofKind('Deployment', 'llm-logger-console')!;
+      const c = podSpec(d).containers[0]!;
+      const env = containerEnv(c, objects);
+      const port = Number(env.LLM_LOGGER_CONSOLE_METRICS_PORT);
+      const variables = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && k !== 'LLM_LOGGER_CONFIG'));
+      expect(loadConfig(variables).console.access.metricsPort).toBe(port);
+      expect(env.LLM_LOGGER_METRICS_HOST).toBe('0.0.0.0');
+      expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(port);
+      const service = ofKind('Service', 'llm-logger-console')!.spec as { ports: { name: string; port: number; targetPort: string }[] };
+      expect(service.ports.find((p) => p.name === 'metrics')).toEqual({ name: 'metrics', port, targetPort: 'metrics' });
     });
 
     test('graceful termination outlasts the shutdown grace plus the preStop pause', () => {
@@ -313,7 +346,8 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         aggregator: { ingress: ['ns:monitoring:9464'], egress: common },
         indexer: { ingress: ['ns:monitoring:9464'], egress: [...common, ...elasticsearch] },
         roller: { ingress: ['ns:monitoring:9464'], egress: ['any:443', ...common] },
-        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:3000'], egress: ['any:443', ...common, ...elasticsearch] },
+        // Prometheus scrapes the console's metrics port: its /metrics on 3000 needs a console identity.
+        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:9464'], egress: ['any:443', ...common, ...elasticsearch] },
       };
       for (const d of deployments()) {
         const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;

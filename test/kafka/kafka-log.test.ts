@@ -34,7 +34,7 @@ describeWithInfra('Kafka event log', (settings) => {
     log = openLog();
   });
   afterAll(async () => {
-    await log.close();
+    await log?.close();
   });
 
   /** Collects records whose key starts with `prefix` until `count` arrived. */
@@ -95,6 +95,37 @@ describeWithInfra('Kafka event log', (settings) => {
     const partitions = 3; // the DLQ topic's (topology/)
     for (let b = 1; b < 4; b++) expect(used[b]![0]).toBe((used[b - 1]![0]! + 1) % partitions);
     expect(seen.find((r) => r.key === `${prefix}-2-y`)?.value.toString()).toBe('2');
+  }, 60_000);
+
+  test("on a 'batch'-partitioned topic, records marked partitionByKey go by key, every copy of a key to one partition", async () => {
+    const batched = openLog(() => 'batch');
+    const prefix = randomUUID();
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => `${prefix}-ingested-${k}`);
+    try {
+      await batched.append(TOPICS.dlq, [{ key: `${prefix}-warm-up`, value: Buffer.from('w') }]);
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Three appends (an event posted three times), each beside a record of the batch's own partition.
+      for (let copy = 0; copy < 3; copy++) {
+        await batched.append(TOPICS.dlq, [
+          { key: `${prefix}-own-${copy}`, value: Buffer.from('own') },
+          ...keys.map((key) => ({ key, value: Buffer.from(String(copy)), partitionByKey: true })),
+        ]);
+      }
+    } finally {
+      await batched.close();
+    }
+    const { seen, done, sub } = collect(`test-${randomUUID()}`, prefix, 1 + 3 + 3 * keys.length);
+    await done;
+    await sub.stop();
+    for (const key of keys) {
+      const copies = seen.filter((r) => r.key === key);
+      expect(copies.map((r) => r.value.toString())).toEqual(['0', '1', '2']);
+      expect(new Set(copies.map((r) => r.partition)).size).toBe(1);
+    }
+    // Keys spread over partitions (librdkafka's partitioner), while the batches' own records keep rotating.
+    expect(new Set(keys.map((key) => seen.find((r) => r.key === key)!.partition)).size).toBeGreaterThan(1);
+    const own = [0, 1, 2].map((c) => seen.find((r) => r.key === `${prefix}-own-${c}`)!.partition);
+    expect(own[1]).toBe((own[0]! + 1) % 3);
   }, 60_000);
 
   test("while a 'batch'-partitioned topic's partition count cannot be looked up, batches go by key; once it can, by batch again", async () => {

@@ -19,7 +19,7 @@ describe('which schema goes under which subject', () => {
     const { registrations, problems } = planSchemaRegistrations(readdirSync(SCHEMAS_DIR), TOPOLOGY);
     expect(problems).toEqual([]);
     expect(registrations).toEqual([
-      { subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: [INFERENCE_EVENT_SCHEMA_FILE] },
+      { subject: INFERENCE_EVENT_SUBJECT, topic: TOPICS.inference, files: ['inference-event.v1.avsc', INFERENCE_EVENT_SCHEMA_FILE] },
       { subject: `${TOPICS.aggregates}-value`, topic: TOPICS.aggregates, files: ['aggregate.v1.avsc'] },
     ]);
   });

@@ -57,6 +57,7 @@ test('old-schema and current records are archived alike; a poison record goes to
       groupId: 'roller-embedded-test',
       registry,
       logger: createLogger('silent', 'roller'),
+      dedupe: loadConfig({}).dedupe,
     });
     const read = async (): Promise<number> => (await registry.getSingleMetric('llm_logger_consumer_records_total')?.get())?.values[0]?.value ?? 0;
     await waitFor(async () => (await read()) >= values.length, 30_000, () => 'the roller did not read every record');

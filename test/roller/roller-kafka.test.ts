@@ -68,18 +68,19 @@ describeWithInfra('roller on Kafka', (settings) => {
     const store = new LocalDirStore(root);
     const limits = { maxRecords: 1_500, maxBytes: 64 * 1024 * 1024, idleFlushMs: 300 };
     const logger = createLogger('silent', 'roller');
+    const dedupe = loadConfig({}).dedupe;
     const mine = async (): Promise<number> => (await readArchiveWithDuckDb(root).catch(() => [])).filter((r) => r.event_id.startsWith(run)).length;
 
     // The first roller writes some files, then is lost: its open files were never written, nothing past them committed.
-    const first = await consumeIntoArchive({ log, store, limits: { ...limits, idleFlushMs: 600_000 }, groupId, registry: new Registry(), logger });
+    const first = await consumeIntoArchive({ log, store, limits: { ...limits, idleFlushMs: 600_000 }, groupId, registry: new Registry(), logger, dedupe });
     await waitFor(async () => (await store.list('llm_inference/')).length >= 4, 60_000, () => 'the first roller wrote no files');
     expect(first.roller.bufferedRows()).toBeGreaterThan(0); // rows only in memory when it is lost
     await first.subscription.stop();
 
     // Then two rollers share the group: the second one's arrival moves partitions (open files included) away from the first.
-    const second = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger });
+    const second = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger, dedupe });
     await waitFor(async () => (await store.list('llm_inference/')).length >= 8, 60_000, () => 'the second roller wrote no files');
-    const third = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger });
+    const third = await consumeIntoArchive({ log, store, limits, groupId, registry: new Registry(), logger, dedupe });
     await waitFor(async () => (await mine()) >= TOTAL, 90_000, () => 'the rollers did not archive every event');
     // One after the other: when two members of one group close at the same moment in one process,
     // librdkafka's close of one of them can block for ~45 s (seen here; the jest process then could

@@ -8,7 +8,8 @@ import { TOPICS } from '../../topology/topics';
 import { inferenceEventSerde } from '../../services/shared/event/inference-serde';
 import { SqliteEventLog } from '../../services/shared/log/embedded/sqlite-log';
 import { embeddedLogPath } from '../../services/shared/log/open-log';
-import { parseFileKey } from '../../services/roller/core/file-layout';
+import { IDS_DIR, parseFileKey } from '../../services/roller/core/file-layout';
+import { ingestedHeaders } from '../../services/shared/event/ingest-origin';
 import { S3Store } from '../../services/roller/object-store/s3-store';
 import { archiveEvent } from '../support/archive-events';
 import { describeWithS3 } from '../support/infra';
@@ -83,6 +84,36 @@ describeWithS3('roller on S3', (s3) => {
     expect([counts!.n, counts!.ids, counts!.tokens].map(Number)).toEqual([TOTAL, TOTAL, tokens]);
     const perUser = queryCli(env, 'SELECT "user", sum(cost_micro_usd) AS cost FROM llm_inference WHERE "user" IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 3');
     expect(perUser).toHaveLength(3);
+  }, 120_000);
+
+  test('ingested events posted three times are archived once; their ids go beside the files on S3 and can be deleted', async () => {
+    const serde = await inferenceEventSerde(log.schemaRegistry);
+    const events = Array.from({ length: 1_000 }, (_, i) => archiveEvent(TOTAL + i, 1_000, 1));
+    // As the gateway's ingest API appends them: marked with the time accepted, placed by id.
+    const copy = (at: number) =>
+      events.map((e) => ({ key: e.event_id, value: serde.encode(e), timestamp: e.ended_at, headers: ingestedHeaders(at), partitionByKey: true }));
+    await log.append(TOPICS.inference, copy(Date.now()));
+    const first = startRoller(env);
+    await first.started;
+    await log.append(TOPICS.inference, copy(Date.now()));
+    await new Promise((r) => setTimeout(r, 300));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await log.append(TOPICS.inference, copy(Date.now()));
+    const second = startRoller(env);
+    await second.started;
+    await waitFor(() => rollerCaughtUp(log), 60_000, () => `the roller did not catch up:\n${second.output().slice(-3000)}`);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    const ids = events.map((e) => `'${e.event_id}'`).join(',');
+    const [counts] = queryCli(env, `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM llm_inference WHERE event_id IN (${ids})`);
+    expect([counts!.n, counts!.ids].map(Number)).toEqual([1_000, 1_000]);
+    const chunks = await store.list(`${IDS_DIR}/`);
+    expect(chunks.length).toBeGreaterThan(0);
+    await store.delete(chunks[0]!.key);
+    await store.delete(chunks[0]!.key); // gone already: no error
+    expect((await store.list(`${IDS_DIR}/`)).map((o) => o.key)).not.toContain(chunks[0]!.key);
   }, 120_000);
 
   test('a bad archive URL stops the roller at start-up, naming the variable', () => {

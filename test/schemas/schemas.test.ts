@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_FILE, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
 
 /**
  * Every Avro schema under schemas/ round-trips a representative value, and
@@ -167,10 +167,10 @@ describe('Avro schemas', () => {
   });
 });
 
-describe('inference-event.v1', () => {
+describe('inference-event (the current version)', () => {
   const full: InferenceEvent = {
     event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
-    schema_version: 1,
+    schema_version: 2,
     started_at: 1_700_000_000_000,
     first_token_at: 1_700_000_000_150,
     ended_at: 1_700_000_001_001,
@@ -216,10 +216,13 @@ describe('inference-event.v1', () => {
     response_body: 'event: message_start\ndata: {}\n\n',
     response_text: 'Hi 😀',
     tool_calls: '[{"id":"t1","name":"get","arguments":"{}"}]',
+    gateway_key_id: 'search-prod',
+    truncated_fields: 'request_model,response_text',
   };
 
   it('is the type the services use', () => {
-    const fromFile = files.find((f) => f.file === 'inference-event.v1.avsc');
+    expect(INFERENCE_EVENT_SCHEMA_FILE).toBe('inference-event.v2.avsc');
+    const fromFile = files.find((f) => f.file === INFERENCE_EVENT_SCHEMA_FILE);
     expect(fromFile?.type.equals(inferenceEventType())).toBe(true);
   });
 
@@ -231,7 +234,7 @@ describe('inference-event.v1', () => {
 
   it('fills defaults when reading a record that lacks optional fields', () => {
     const type = inferenceEventType();
-    const schema = files.find((f) => f.file === 'inference-event.v1.avsc')?.schema as { fields: { name: string; default?: unknown }[] };
+    const schema = files.find((f) => f.file === INFERENCE_EVENT_SCHEMA_FILE)?.schema as { fields: { name: string; default?: unknown }[] };
     const fields = schema.fields;
     const required = fields.filter((f) => f.default === undefined).map((f) => f.name);
     expect(required.sort()).toEqual(
@@ -256,5 +259,24 @@ describe('inference-event.v1', () => {
     const written = Object.fromEntries(required.map((name) => [name, (full as unknown as Record<string, unknown>)[name]]));
     const read = readAcrossVersions(minimal, type, written) as InferenceEvent;
     expect(read).toMatchObject({ schema_version: 1, tags: {}, chunk_count: 0, user: null, body_captured: false });
+  });
+
+  it('v2 reads a fully populated v1 record: the key identity and truncation flags are null', () => {
+    const v1 = files.find((f) => f.file === 'inference-event.v1.avsc')!;
+    const { gateway_key_id: _k, truncated_fields: _t, ...v1Event } = full;
+    const read = readAcrossVersions(v1.type, inferenceEventType(), { ...v1Event, schema_version: 1 }) as InferenceEvent;
+    expect(read).toEqual({ ...v1Event, schema_version: 1, gateway_key_id: null, truncated_fields: null });
+  });
+
+  it('v2 adds only optional fields with null defaults, at the end', () => {
+    const fieldsOf = (file: string): { name: string; type: unknown; default?: unknown }[] =>
+      (files.find((f) => f.file === file)!.schema as unknown as { fields: { name: string; type: unknown; default?: unknown }[] }).fields;
+    const v1 = fieldsOf('inference-event.v1.avsc');
+    const v2 = fieldsOf('inference-event.v2.avsc');
+    expect(v2.slice(0, v1.length)).toEqual(v1);
+    expect(v2.slice(v1.length).map((f) => [f.name, f.type, f.default])).toEqual([
+      ['gateway_key_id', ['null', 'string'], null],
+      ['truncated_fields', ['null', 'string'], null],
+    ]);
   });
 });

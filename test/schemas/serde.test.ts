@@ -66,7 +66,7 @@ describe('AvroSerde through the embedded schema registry', () => {
   });
 
   afterEach(async () => {
-    await log.close();
+    await log?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -2,8 +2,14 @@ import type { InferenceEvent } from '../../services/shared/event/inference-event
 import { sampleEvent } from './sample-event';
 
 const HOUR_MS = 3_600_000;
-/** 2026-11-20T00:00:00Z: hours that are long over, so idle flushes apply. */
-export const ARCHIVE_BASE_MS = Date.UTC(2026, 10, 20);
+const DAY_MS = 24 * HOUR_MS;
+/**
+ * Midnight (UTC) two days ago: hours that are long over, so idle flushes
+ * apply, and well within every retention (the log keeps llm.inference.v1 for
+ * 7 days and deletes older records while a test runs). Relative to the clock,
+ * never a calendar day: tests hold on any date.
+ */
+export const ARCHIVE_BASE_MS = Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS;
 
 /**
  * The i-th of `total` varied events spread over `hours` hours of event time

@@ -23,7 +23,7 @@ const SELECT = `SELECT event_id, schema_version, epoch_ms(started_at) AS started
   input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, usage_source,
   cost_micro_usd, price_version, chunk_count, request_bytes, response_bytes, "user", app, session, trace_id,
   to_json(tags)::VARCHAR AS tags, client_cancelled, body_captured, body_truncated, request_body, response_body, response_text, tool_calls,
-  dt::VARCHAR AS dt, hour::INTEGER AS hour, filename AS file`;
+  gateway_key_id, truncated_fields, dt::VARCHAR AS dt, hour::INTEGER AS hour, filename AS file`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -81,6 +81,8 @@ export async function readArchiveWithDuckDb(root: string): Promise<ArchivedRow[]
       response_body: r.response_body as string | null,
       response_text: r.response_text as string | null,
       tool_calls: r.tool_calls as string | null,
+      gateway_key_id: r.gateway_key_id as string | null,
+      truncated_fields: r.truncated_fields as string | null,
       dt: r.dt as string,
       hour: Number(r.hour),
       file: r.file as string,

@@ -53,6 +53,8 @@ export function sampleEvent(partial: Partial<InferenceEvent> = {}): InferenceEve
     response_body: 'data: {}\n\n',
     response_text: 'Hi 😀',
     tool_calls: null,
+    gateway_key_id: null,
+    truncated_fields: null,
     ...partial,
   };
 }

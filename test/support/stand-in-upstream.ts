@@ -18,7 +18,19 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-chunks: 40` number of content pieces in a generated stream
  * - `x-stand-in-piece-chars: 1000` make each piece at least this long (a word repeated)
  * - `x-stand-in-echo: 1` answer with the last user message, word by word (one piece per word)
+ *
+ * A generated answer names the requested model, unless `servedModels` maps it
+ * to a snapshot: OpenAI answers a call for `gpt-4o` with
+ * `"model": "gpt-4o-2024-08-06"`, and so does the stand-in given
+ * `{ servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06' } }`.
+ * - `x-stand-in-endless: text|line` a chat stream that never ends, for as long as the client reads:
+ *   `text` sends content chunks of 1,000 characters, `line` one `data:` line that never gets its line break
  */
+
+export interface StandInOptions {
+  /** Requested model → the model the answer names (a dated snapshot). */
+  servedModels?: Record<string, string>;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -182,11 +194,34 @@ function embeddingsAnswer(model: string, body: Record<string, unknown>): unknown
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+/** Writes `next()` for as long as the client reads (respecting backpressure), until it goes away. */
+async function writeForever(res: ServerResponse, first: string, next: () => Buffer): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.write(first);
+  while (!res.destroyed) {
+    if (!res.write(next())) await new Promise<void>((r) => {
+      res.once('drain', r);
+      res.once('close', r);
+    });
+  }
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, options: StandInOptions): Promise<void> {
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
+  const endless = header('x-stand-in-endless');
+  if (endless === 'text') {
+    const chunk = Buffer.from(`data: ${JSON.stringify({ id: 'chatcmpl-endless', object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'e'.repeat(1_000) }, finish_reason: null }] })}\n\n`);
+    await writeForever(res, '', () => chunk);
+    return;
+  }
+  if (endless === 'line') {
+    const chunk = Buffer.alloc(64 * 1024, 0x6c);
+    await writeForever(res, 'data: {"choices":[{"index":0,"delta":{"content":"', () => chunk);
+    return;
+  }
   const delay = Number(header('x-stand-in-delay-ms') ?? 0);
   const hang = header('x-stand-in-hang');
   if (hang === 'headers') return; // never answers
@@ -225,7 +260,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
     res.end(err);
     return;
   }
-  const model = typeof body.model === 'string' ? body.model : 'stand-in-model';
+  const requested = typeof body.model === 'string' ? body.model : 'stand-in-model';
+  const model = options.servedModels?.[requested] ?? requested;
   const pieces =
     header('x-stand-in-echo') === '1'
       ? lastUserText(body).split(/(?<= )/)
@@ -254,7 +290,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
   res.end(json);
 }
 
-export async function startStandIn(port = 0): Promise<StandIn> {
+export async function startStandIn(port = 0, options: StandInOptions = {}): Promise<StandIn> {
   const requests: RecordedRequest[] = [];
   const aborted: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -266,7 +302,7 @@ export async function startStandIn(port = 0): Promise<StandIn> {
       res.on('close', () => {
         if (!res.writableFinished) aborted.push(req.url ?? '');
       });
-      handle(req, res, body).catch((err: unknown) => {
+      handle(req, res, body, options).catch((err: unknown) => {
         res.destroy(err as Error);
       });
     });

@@ -37,7 +37,12 @@ export const AGGREGATE_SUBJECT = 'llm.aggregates.v1-value';
 export const WINDOWS = { '1m': 60_000, '1h': 3_600_000 } as const;
 export type WindowName = keyof typeof WINDOWS;
 
-export const DIMENSIONS = ['overall', 'model', 'provider', 'upstream', 'user', 'app', 'model_upstream'] as const;
+/**
+ * `model` is the model the call asked for (see modelOf), `served_model` the
+ * snapshot that answered it. New dimensions go at the end: records carry the
+ * name as a string (schemas/aggregate.v1.avsc), so adding one changes no schema.
+ */
+export const DIMENSIONS = ['overall', 'model', 'provider', 'upstream', 'user', 'app', 'model_upstream', 'served_model'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** Group value of an event that has no value for the dimension (e.g. no x-llm-user). */

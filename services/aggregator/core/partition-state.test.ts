@@ -1,6 +1,6 @@
 import { sampleEvent } from '../../../test/support/sample-event';
 import type { InferenceEvent } from '../../shared/event/inference-event';
-import { OTHER_GROUP, type AggregateRecord } from './aggregate-record';
+import { DIMENSIONS, NONE_GROUP, OTHER_GROUP, type AggregateRecord } from './aggregate-record';
 import { AggregatorCore } from './aggregator-core';
 import { mergePartials, parseAggregateQuery } from './aggregate-query';
 
@@ -30,7 +30,7 @@ describe('AggregatorCore', () => {
     expect(find(records, MIN, 'user', 'bob')!.calls).toBe(1);
     expect(find(records, MIN, 'user', 'alice')!.calls).toBe(2);
     expect(find(records, MIN, 'app', '__none__')!.calls).toBe(3);
-    expect(find(records, MIN, 'model_upstream', 'gpt-4o-mini-2024-07-18@openai')!.calls).toBe(3);
+    expect(find(records, MIN, 'model_upstream', 'gpt-4o-mini@openai')!.calls).toBe(3);
     expect(find(records, 60 * MIN, 'overall', '')!.calls).toBe(3);
     // Nothing changed: nothing to publish.
     expect(core.flush(W + 3).records).toHaveLength(0);
@@ -45,10 +45,10 @@ describe('AggregatorCore', () => {
     core.apply(0, ev(T0 + MIN + 30_000), W + 3); // stream time reaches end + grace
     const { records, state } = core.flush(W + 3);
     const final = records.filter((r) => r.final && r.window_size_ms === MIN);
-    expect(final).toHaveLength(7); // one group per dimension in window T0
+    expect(final).toHaveLength(DIMENSIONS.length); // one group per dimension in window T0
     expect(find(final, MIN, 'overall', '')!.calls).toBe(1);
     // Their state is dropped (tombstones), and they are never published again.
-    expect(state.filter((s) => s.record === null)).toHaveLength(7);
+    expect(state.filter((s) => s.record === null)).toHaveLength(DIMENSIONS.length);
     core.apply(0, ev(T0 + 2 * MIN), W + 4);
     expect(core.flush(W + 4).records.filter((r) => r.window_start === T0 && r.window_size_ms === MIN)).toHaveLength(0);
   });
@@ -83,6 +83,34 @@ describe('AggregatorCore', () => {
     const { records } = core.flush(T0 + 1_000 + 120_000);
     expect(find(records, MIN, 'overall', '')!.final).toBe(true);
     expect(find(records, 60 * MIN, 'overall', '')).toBeUndefined(); // the hour is not over
+  });
+
+  it('groups calls by the model they asked for, failed or not; the snapshot that answered is served_model', () => {
+    const core = new AggregatorCore(options);
+    // OpenAI answers gpt-4o with a dated snapshot; a failed call has no answer, so no served model.
+    const ok = { request_model: 'gpt-4o', response_model: 'gpt-4o-2024-08-06' };
+    const failed = { request_model: 'gpt-4o', response_model: null, error_class: 'server_error' as const, http_status: 500 };
+    for (let i = 0; i < 6; i++) core.apply(0, ev(T0 + 1_000 + i, ok), W + 1);
+    for (let i = 0; i < 4; i++) core.apply(1, ev(T0 + 2_000 + i, failed), W + 1);
+    const records = core.flush(W + 1).records.filter((r) => r.window_size_ms === MIN);
+    const rows = (d: string) => mergePartials(records.filter((r) => r.dimension === d));
+    expect(rows('model').map((r) => [r.group, r.calls, r.errors, r.errorRate])).toEqual([['gpt-4o', 10, 4, 0.4]]);
+    expect(rows('served_model').map((r) => [r.group, r.calls, r.errors])).toEqual([
+      [NONE_GROUP, 4, 4],
+      ['gpt-4o-2024-08-06', 6, 0],
+    ]);
+    expect(rows('model_upstream').map((r) => [r.group, r.calls])).toEqual([['gpt-4o@openai', 10]]);
+  });
+
+  it('a call that names no model is grouped under the model that answered it, else __none__', () => {
+    const core = new AggregatorCore(options);
+    core.apply(0, ev(T0 + 1_000, { request_model: null, response_model: 'text-embedding-3-small' }), W + 1);
+    core.apply(0, ev(T0 + 2_000, { request_model: null, response_model: null, error_class: 'upstream_unreachable', http_status: null }), W + 1);
+    const records = core.flush(W + 1).records.filter((r) => r.window_size_ms === MIN);
+    expect(find(records, MIN, 'model', 'text-embedding-3-small')!.calls).toBe(1);
+    expect(find(records, MIN, 'served_model', 'text-embedding-3-small')!.calls).toBe(1);
+    expect(find(records, MIN, 'model', NONE_GROUP)!.calls).toBe(1);
+    expect(find(records, MIN, 'served_model', NONE_GROUP)!.calls).toBe(1);
   });
 
   it('folds groups past the cardinality limit into __other__', () => {
@@ -144,7 +172,7 @@ describe('AggregatorCore', () => {
 describe('parseAggregateQuery', () => {
   const now = T0;
   it('defaults to the last hour of 1-minute windows, overall', () => {
-    expect(parseAggregateQuery(new URLSearchParams(''), now)).toEqual({ window: '1m', groupBy: 'overall', from: now - 3_600_000, to: now });
+    expect(parseAggregateQuery(new URLSearchParams(''), now)).toEqual({ window: '1m', groupBy: 'overall', from: now - 3_600_000, to: now, rollup: false });
   });
   it.each([
     ['window=5m', 'window'],
@@ -153,6 +181,8 @@ describe('parseAggregateQuery', () => {
     ['to=2026-13-01', 'to'],
     ['from=2026-11-27T10:00:00Z&to=2026-11-27T09:00:00Z', 'from'],
     ['limit=3', 'limit'],
+    ['rollup=yes', 'rollup'],
+    ['rollup=', 'rollup'],
   ])('refuses %s naming %s', (query, parameter) => {
     expect(parseAggregateQuery(new URLSearchParams(query), now)).toMatchObject({ parameter });
   });

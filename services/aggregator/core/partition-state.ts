@@ -1,4 +1,5 @@
 import type { AggregatedEvent } from './aggregated-event';
+import { modelOf, servedModelOf } from '../../shared/event/model-identity';
 import { DIMENSIONS, NONE_GROUP, OTHER_GROUP, windowStart, type AggregateRecord, type Dimension } from './aggregate-record';
 import { WindowAggregate } from './window-aggregate';
 
@@ -26,24 +27,22 @@ export interface ApplyResult {
   folded: number;
 }
 
-export function groupOf(e: AggregatedEvent, d: Dimension): string {
-  const model = e.response_model ?? e.request_model;
-  switch (d) {
-    case 'overall':
-      return '';
-    case 'model':
-      return model ?? NONE_GROUP;
-    case 'provider':
-      return e.provider;
-    case 'upstream':
-      return e.upstream;
-    case 'user':
-      return e.user ?? NONE_GROUP;
-    case 'app':
-      return e.app ?? NONE_GROUP;
-    case 'model_upstream':
-      return `${model ?? NONE_GROUP}@${e.upstream}`;
-  }
+/**
+ * The group of an event in each dimension, in DIMENSIONS order: computed once
+ * per event and used for every window size.
+ */
+export function eventGroups(e: AggregatedEvent): string[] {
+  const model = modelOf(e) ?? NONE_GROUP;
+  return [
+    '', // overall
+    model,
+    e.provider,
+    e.upstream,
+    e.user ?? NONE_GROUP,
+    e.app ?? NONE_GROUP,
+    `${model}@${e.upstream}`, // model_upstream
+    servedModelOf(e) ?? NONE_GROUP, // served_model
+  ];
 }
 
 /** The open aggregates of one window (size and start): per dimension, per group. */
@@ -97,14 +96,15 @@ export class PartitionState {
     const advance = Math.min(eventTime, wallNow + this.options.graceMs);
     if (advance > this.streamTime) this.streamTime = advance;
     this.lastEventWallTime = wallNow;
+    const groups = eventGroups(e);
     for (const size of this.options.windowSizesMs) {
       const start = windowStart(eventTime, size);
       const late = start + size + this.options.graceMs <= this.streamTime && !this.slots.get(size)!.has(start);
       // A late event is not added to its closed window; it is counted in the window open now.
       const slot = this.slotFor(size, late ? windowStart(this.streamTime, size) : start);
       if (late) result.late++;
-      for (const d of DIMENSIONS) {
-        const agg = this.windowFor(slot, d, groupOf(e, d), result);
+      for (let i = 0; i < DIMENSIONS.length; i++) {
+        const agg = this.windowFor(slot, DIMENSIONS[i]!, groups[i]!, result);
         if (late) agg.late++;
         else agg.add(e);
         this.dirty.add(agg);

@@ -72,7 +72,7 @@ export function startAlertRunner(opts: {
     const t = now();
     const cache = new Map<string, Promise<AggregateRow[]>>();
     const fetchRows = (q: AggregatesQuery): Promise<AggregateRow[]> => {
-      const key = `${q.window}|${q.groupBy}|${q.from}|${q.to}`;
+      const key = `${q.window}|${q.groupBy}|${q.from}|${q.to}|${q.rollup === true}`;
       let p = cache.get(key);
       if (!p) cache.set(key, (p = opts.source(q)));
       return p;

@@ -1,11 +1,17 @@
 import { alertsFileSchema, type AlertRule } from '../../shared/config/alert-rules';
 import type { AggregateRow, AggregatesQuery } from '../aggregates-contract';
+import { AggregatorCore } from '../../aggregator/core/aggregator-core';
+import { RELATIVE_ACCURACY } from '../../aggregator/core/aggregate-record';
+import type { InferenceEvent } from '../../shared/event/inference-event';
+import { sampleEvent } from '../../../test/support/sample-event';
+import { exactQuantile, meanOfWindowPercentiles, relativeError, skewedTraffic } from '../../../test/support/skewed-latency';
+import { AggregatesView } from '../aggregates-view';
 import { Registry } from 'prom-client';
 import type { EventLog } from '../../shared/log/event-log';
 import { createLogger } from '../../shared/observability/logger';
 import { startAlertRunner } from './alert-runner';
 import { AlertTracker, type AlertTransition } from './alert-tracker';
-import { slackBody } from './alert-format';
+import { escapeSlack, slackBody } from './alert-format';
 import { evaluateRule, queryFor } from './evaluate-rules';
 
 const MIN = 60_000;
@@ -82,15 +88,47 @@ function simulate(
   return out;
 }
 
+/**
+ * Like simulate, but from calls: each minute's calls go through the
+ * aggregator's core, and the rules read the console's view of its partials
+ * (sketches and all), as in the console.
+ */
+function simulateCalls(
+  ruleList: AlertRule[],
+  minutes: number,
+  calls: (i: number, start: number) => Partial<InferenceEvent>[],
+): { minute: number; t: AlertTransition }[] {
+  const core = new AggregatorCore({ windowSizesMs: [MIN, 60 * MIN], graceMs: 30_000, idleCloseMs: 120_000, maxKeys: 1_000 });
+  const view = new AggregatesView();
+  const tracker = new AlertTracker(0);
+  const out: { minute: number; t: AlertTransition }[] = [];
+  for (let i = 0; i < minutes; i++) {
+    const start = T0 + i * MIN;
+    calls(i, start).forEach((c, k) => core.apply(k % 3, call(start + 1_000 + k, c), start + 1_000));
+    const now = T0 + (i + 1) * MIN;
+    view.put(core.flush(now).records, now);
+    const obs = ruleList.flatMap((r) => evaluateRule(r, view.query(queryFor(r, now)), now));
+    for (const t of tracker.step(obs, new Set(ruleList.map((r) => r.name)), now)) out.push({ minute: i, t });
+  }
+  return out;
+}
+
+function call(endedAt: number, c: Partial<InferenceEvent>): InferenceEvent {
+  const latency = c.latency_ms ?? 100;
+  return sampleEvent({ started_at: endedAt - latency, ended_at: endedAt, latency_ms: latency, first_token_at: null, ttft_ms: null, ...c });
+}
+
+const many = (n: number, c: Partial<InferenceEvent>): Partial<InferenceEvent>[] => Array.from({ length: n }, () => c);
+
 const states = (ts: { minute: number; t: AlertTransition }[]) => ts.map(({ minute, t }) => `${minute}:${t.state}:${t.key}`);
 
 describe('alert rules on aggregates', () => {
   it('latency: fires when the model p95 crosses the threshold and resolves when it clears', () => {
     const r = rules([{ name: 'slow-4o', kind: 'latency', percentile: 'p95', aboveMs: 1000, windowMinutes: 2, model: 'gpt-4o' }]);
-    const ts = simulate(r, 12, (i, rows, start) => {
-      rows.add('1m', 'model', row(start, { group: 'gpt-4o', calls: 10, p95: i >= 3 && i < 6 ? 3000 : 200 }));
-      rows.add('1m', 'model', row(start, { group: 'other', calls: 10, p95: 9000 }));
-    });
+    const ts = simulateCalls(r, 12, (i) => [
+      ...many(10, { request_model: 'gpt-4o', latency_ms: i >= 3 && i < 6 ? 3000 : 200 }),
+      ...many(10, { request_model: 'other', latency_ms: 9000 }),
+    ]);
     expect(states(ts)).toEqual(['3:firing:slow-4o', '7:resolved:slow-4o']);
     expect(ts[0]!.t.message).toContain('p95 latency for model gpt-4o');
     expect(ts[0]!.t.value).toBeGreaterThan(1000);
@@ -98,8 +136,46 @@ describe('alert rules on aggregates', () => {
 
   it('latency on time to first token for an upstream', () => {
     const r = rules([{ name: 'ttft', kind: 'latency', metric: 'ttft', percentile: 'p95', aboveMs: 500, windowMinutes: 1, upstream: 'openai' }]);
-    const ts = simulate(r, 6, (i, rows, start) => rows.add('1m', 'upstream', row(start, { group: 'openai', calls: 5, ttftP95: i === 2 ? 900 : 100 })));
+    const ts = simulateCalls(r, 6, (i, start) => many(5, { upstream: 'openai', first_token_at: start, ttft_ms: i === 2 ? 900 : 100 }));
     expect(states(ts)).toEqual(['2:firing:ttft', '3:resolved:ttft']);
+  });
+
+  it('latency over windowMinutes is the percentile of all its calls: one slow minute among fifty quiet ones fires', () => {
+    const now = T0 + 2 * 60 * MIN;
+    const traffic = skewedTraffic(now);
+    const core = new AggregatorCore({ windowSizesMs: [MIN, 60 * MIN], graceMs: 30_000, idleCloseMs: 120_000, maxKeys: 1_000 });
+    traffic.events.forEach((e, k) => core.apply(k % 4, e, now));
+    const view = new AggregatesView();
+    view.put(core.flush(now).records, now);
+    const exact = exactQuantile(traffic.latencies, 0.99);
+    const rule = (name: string, aboveMs: number) => rules([{ name, kind: 'latency', percentile: 'p99', aboveMs, windowMinutes: 60, model: traffic.model }])[0]!;
+    // The mean of the minutes' p99s (what this rule used to compute) is far below 1 s.
+    const perMinute = view.query({ window: '1m', groupBy: 'model', from: now - 60 * MIN, to: now }).filter((x) => x.group === traffic.model);
+    expect(meanOfWindowPercentiles(perMinute, 'p99')).toBeLessThan(1000);
+    const [slow] = evaluateRule(rule('p99-1s', 1000), view.query(queryFor(rule('p99-1s', 1000), now)), now);
+    expect(slow).toMatchObject({ firing: true, group: traffic.model });
+    expect(relativeError(slow!.value!, exact)).toBeLessThanOrEqual(RELATIVE_ACCURACY);
+    // And the value is that p99, not more: a limit above it does not fire.
+    const [ok] = evaluateRule(rule('p99-6s', exact * 1.05), view.query(queryFor(rule('p99-6s', exact * 1.05), now)), now);
+    expect(ok).toMatchObject({ firing: false });
+  });
+
+  it('a rule on a model counts its failed calls (no served model) with its successful ones; servedModel watches the snapshot', () => {
+    const r = rules([
+      { name: 'errors-4o', kind: 'error_rate', above: 0.3, windowMinutes: 1, model: 'gpt-4o' },
+      { name: 'slow-snapshot', kind: 'latency', percentile: 'p50', aboveMs: 1000, windowMinutes: 1, servedModel: 'gpt-4o-2024-08-06' },
+    ]);
+    const ts = simulateCalls(r, 3, (i) =>
+      i === 1
+        ? [
+            ...many(6, { request_model: 'gpt-4o', response_model: 'gpt-4o-2024-08-06', latency_ms: 1500 }),
+            ...many(4, { request_model: 'gpt-4o', response_model: null, error_class: 'server_error', http_status: 500, latency_ms: 20 }),
+          ]
+        : many(10, { request_model: 'gpt-4o', response_model: 'gpt-4o-2024-08-06', latency_ms: 200 }),
+    );
+    expect(states(ts)).toEqual(['1:firing:errors-4o', '1:firing:slow-snapshot', '2:resolved:errors-4o', '2:resolved:slow-snapshot']);
+    expect(ts[0]!.t.message).toContain('40.0% (4 of 10 calls');
+    expect(ts[1]!.t.message).toContain('for served model gpt-4o-2024-08-06');
   });
 
   it('error rate: fires above the threshold (with enough calls) and resolves', () => {
@@ -195,13 +271,15 @@ describe('alert rule config', () => {
     expect(parsed.error!.issues[0]!.path).toEqual(['rules', 0, 'percentile']);
   });
 
-  it('refuses duplicate names, unknown keys and a rule on both a model and an upstream', () => {
+  it('refuses duplicate names, unknown keys and a rule on two targets', () => {
     const dup = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1 }, { name: 'a', kind: 'no_traffic', minutes: 2 }] });
     expect(dup.error!.issues[0]).toMatchObject({ path: ['rules', 1, 'name'] });
     const unknown = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1, minute: 2 }] });
     expect(unknown.success).toBe(false);
     const both = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'no_traffic', minutes: 1, model: 'm', upstream: 'u' }] });
     expect(both.error!.issues[0]).toMatchObject({ path: ['rules', 0, 'upstream'] });
+    const served = alertsFileSchema.safeParse({ rules: [{ name: 'a', kind: 'latency', percentile: 'p95', aboveMs: 1, model: 'm', servedModel: 's' }] });
+    expect(served.error!.issues[0]).toMatchObject({ path: ['rules', 0, 'servedModel'], message: 'set one of model, servedModel or upstream, not model and servedModel' });
   });
 
   it('formats a Slack-compatible body', () => {
@@ -209,6 +287,11 @@ describe('alert rule config', () => {
     const [o] = evaluateRule(r[0]!, [], T0);
     const [t] = new AlertTracker(0).step([o!], new Set(['silence']), T0);
     expect(slackBody(t!).text).toMatch(/^:red_circle: llm-logger alert FIRING: \*silence\*: silence: 0 calls in the last 3 min$/);
+  });
+
+  it('escapes &, < and > for Slack mrkdwn, so <!channel> and <url|text> from the traffic stay text', () => {
+    expect(escapeSlack('<!channel> & <https://evil.example|click>')).toBe('&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
+    expect(escapeSlack('&lt;')).toBe('&amp;lt;');
   });
 });
 

@@ -1,10 +1,13 @@
-import type { AlertRule } from '../../shared/config/alert-rules';
+import type { AlertRule, RuleTarget } from '../../shared/config/alert-rules';
 import type { AggregateGroupBy, AggregateRow, AggregatesQuery } from '../aggregates-contract';
 
 /**
  * Alert rules against aggregate rows: pure. `queryFor` says which rows a rule
  * needs at `now`; `evaluateRule` turns those rows into one observation per
- * group the rule watches (firing or not).
+ * group the rule watches (firing or not). A latency rule reads a rollup: one
+ * row per group whose sketches merge every call of its minutes, so its
+ * percentile is the percentile of those calls (within the sketches' 1%),
+ * and one slow minute among quiet ones counts for what it is.
  */
 
 export interface Observation {
@@ -23,15 +26,22 @@ export interface Observation {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-function targetGroupBy(rule: { model?: string; upstream?: string }): AggregateGroupBy {
+function targetGroupBy(rule: RuleTarget): AggregateGroupBy {
   if (rule.model) return 'model';
+  if (rule.servedModel) return 'served_model';
   if (rule.upstream) return 'upstream';
   return 'overall';
+}
+
+/** The group a rule watches in its dimension ('' for all traffic: the overall group). */
+function targetGroup(rule: RuleTarget): string {
+  return rule.model ?? rule.servedModel ?? rule.upstream ?? '';
 }
 
 export function queryFor(rule: AlertRule, now: number): AggregatesQuery {
   switch (rule.kind) {
     case 'latency':
+      return { window: '1m', groupBy: targetGroupBy(rule), from: now - rule.windowMinutes * MINUTE, to: now, rollup: true };
     case 'error_rate':
       return { window: '1m', groupBy: targetGroupBy(rule), from: now - rule.windowMinutes * MINUTE, to: now };
     case 'no_traffic':
@@ -51,8 +61,9 @@ function inRange(rows: AggregateRow[], q: AggregatesQuery, group: string | null)
 
 const sum = (rows: AggregateRow[], f: (r: AggregateRow) => number): number => rows.reduce((n, r) => n + f(r), 0);
 
-function describeTarget(rule: { model?: string; upstream?: string }): string {
+function describeTarget(rule: RuleTarget): string {
   if (rule.model) return ` for model ${rule.model}`;
+  if (rule.servedModel) return ` for served model ${rule.servedModel}`;
   if (rule.upstream) return ` for upstream ${rule.upstream}`;
   return '';
 }
@@ -62,18 +73,15 @@ export function evaluateRule(rule: AlertRule, rows: AggregateRow[], now: number)
   const base = { rule: rule.name, kind: rule.kind };
   switch (rule.kind) {
     case 'latency': {
-      const target = rule.model ?? rule.upstream ?? '';
-      const pick = (r: AggregateRow): number | null => (rule.metric === 'ttft' ? (r.ttftMs?.[rule.percentile] ?? null) : (r.latencyMs?.[rule.percentile] ?? null));
-      const measured = inRange(rows, q, target).filter((r) => r.calls > 0 && pick(r) !== null);
-      const calls = sum(measured, (r) => r.calls);
-      // Percentiles of one-minute windows cannot be merged exactly; their call-weighted mean is the estimate.
-      const value = calls > 0 ? sum(measured, (r) => pick(r)! * r.calls) / calls : null;
+      // The rollup row of the group: its sketches hold every call of the rule's minutes.
+      const merged = rows.find((r) => r.group === targetGroup(rule) && r.calls > 0);
+      const value = (rule.metric === 'ttft' ? merged?.ttftMs : merged?.latencyMs)?.[rule.percentile] ?? null;
       const what = `${rule.percentile} ${rule.metric === 'ttft' ? 'time to first token' : 'latency'}${describeTarget(rule)}`;
       return [
         {
           ...base,
           key: rule.name,
-          group: rule.model ?? rule.upstream ?? null,
+          group: targetGroup(rule) || null,
           firing: value !== null && value > rule.aboveMs,
           value,
           threshold: rule.aboveMs,
@@ -82,7 +90,7 @@ export function evaluateRule(rule: AlertRule, rows: AggregateRow[], now: number)
       ];
     }
     case 'error_rate': {
-      const measured = inRange(rows, q, rule.model ?? rule.upstream ?? '');
+      const measured = inRange(rows, q, targetGroup(rule));
       const calls = sum(measured, (r) => r.calls);
       const errors = sum(measured, (r) => r.errors);
       const value = calls > 0 ? errors / calls : null;
@@ -90,7 +98,7 @@ export function evaluateRule(rule: AlertRule, rows: AggregateRow[], now: number)
         {
           ...base,
           key: rule.name,
-          group: rule.model ?? rule.upstream ?? null,
+          group: targetGroup(rule) || null,
           firing: value !== null && calls >= rule.minCalls && value > rule.above,
           value,
           threshold: rule.above,
@@ -99,12 +107,12 @@ export function evaluateRule(rule: AlertRule, rows: AggregateRow[], now: number)
       ];
     }
     case 'no_traffic': {
-      const calls = sum(inRange(rows, q, rule.model ?? rule.upstream ?? ''), (r) => r.calls);
+      const calls = sum(inRange(rows, q, targetGroup(rule)), (r) => r.calls);
       return [
         {
           ...base,
           key: rule.name,
-          group: rule.model ?? rule.upstream ?? null,
+          group: targetGroup(rule) || null,
           firing: calls === 0,
           value: calls,
           threshold: rule.minutes,

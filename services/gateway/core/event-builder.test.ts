@@ -1,4 +1,4 @@
-import { inferenceEventType, type InferenceEvent } from '../../shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType, type InferenceEvent } from '../../shared/event/inference-event';
 import { sampleObservation as observation, sampleResponse as response, sampleUsage as usage, SAMPLE_PROMPT as PROMPT, SAMPLE_STARTED_AT as STARTED_AT } from '../../../test/support/sample-observation';
 import { buildInferenceEvent, classifyStatus, type CallObservation, type EventDeps } from './event-builder';
 import type { TokenUsage } from './wire/types';
@@ -28,6 +28,60 @@ function build(partial: Partial<CallObservation> = {}): InferenceEvent {
   return event;
 }
 
+describe('buildInferenceEvent: bounds and identity', () => {
+  it('records the gateway key by name, and no truncation when nothing was cut', () => {
+    const e = build({ gatewayKeyId: 'search-prod' });
+    expect(e.gateway_key_id).toBe('search-prod');
+    expect(e.truncated_fields).toBeNull();
+    expect(build().gateway_key_id).toBeNull();
+  });
+
+  it('cuts a 40 KB model name (request and answer) to 256 characters, prices the cut name and flags both fields', () => {
+    const huge = 'm'.repeat(40_000);
+    const priced: string[] = [];
+    const e = buildInferenceEvent(observation({ request: { model: huge, stream: false, includeUsage: false, promptText: PROMPT }, response: response({ servedModel: huge, usage: usage({ inputTokens: 1, outputTokens: 1 }) }) }), {
+      ...deps,
+      price: (provider, model, u) => {
+        priced.push(model);
+        return deps.price(provider, model, u);
+      },
+    });
+    expect(e.request_model).toHaveLength(256);
+    expect(e.response_model).toHaveLength(256);
+    expect(priced.map((m) => m.length)).toEqual([256]);
+    expect(e.truncated_fields).toBe('request_model,response_model');
+  });
+
+  it('cuts the answer text and tool calls to LLM_LOGGER_RESPONSE_TEXT_MAX_CHARS, keeping tool_calls valid JSON', () => {
+    const e = buildInferenceEvent(
+      observation({ response: response({ text: 'a'.repeat(100), toolCalls: [{ id: 't', name: 'get', arguments: 'x'.repeat(100) }], usage: usage({ inputTokens: 1, outputTokens: 1 }) }) }),
+      { ...deps, responseTextMaxChars: 120 },
+    );
+    expect(e.response_text).toBe('a'.repeat(100));
+    expect(JSON.parse(e.tool_calls!)).toEqual([{ id: 't', name: 'get', arguments: 'x'.repeat(17) }]);
+    expect(e.truncated_fields).toBe('tool_calls');
+  });
+
+  it('flags text dropped while streaming and skipped events, and scales the output estimate to what was dropped', () => {
+    const e = build({
+      streamed: true,
+      cancelled: true,
+      response: response({ usage: null, text: 'abcd' }),
+      answerCut: { cutChars: 12, skippedEvents: 1 },
+    });
+    expect(e.truncated_fields).toBe('response_text,stream_event');
+    // 4 characters kept (4 "tokens"), 12 dropped: 16 in all.
+    expect(e.usage).toMatchObject({ output_tokens: 16, source: 'estimated' });
+  });
+
+  it('cuts an oversized error message and path', () => {
+    const e = build({ apiPath: `/${'p'.repeat(5_000)}`, status: 500, failure: { errorClass: 'upstream_unreachable', message: 'e'.repeat(10_000) } });
+    expect(e.path).toHaveLength(2_048);
+    expect(e.error_message).toHaveLength(4_096);
+    expect(e.truncated_fields).toBe('path,error_message');
+  });
+});
+
 describe('buildInferenceEvent', () => {
   it('uses provider-reported usage as-is and prices it', () => {
     const e = build();
@@ -50,7 +104,7 @@ describe('buildInferenceEvent', () => {
     const e = build();
     expect(e).toMatchObject({
       event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
-      schema_version: 1,
+      schema_version: INFERENCE_EVENT_SCHEMA_VERSION,
       gateway_instance: 'gw-1',
       upstream: 'openai',
       provider: 'openai',

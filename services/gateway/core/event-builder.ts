@@ -6,6 +6,9 @@ import {
 } from '../../shared/event/inference-event';
 import type { Endpoint, ParsedRequest, ParsedResponse, TokenUsage } from './wire/types';
 import type { CallTags } from './tagging';
+import { capField, capToolCalls } from './field-caps';
+import { clipText } from './wire/text-budget';
+import { truncatedFields } from '../../shared/event/truncated-fields';
 
 /**
  * Builds the inference event of one call from what the gateway observed.
@@ -56,6 +59,10 @@ export interface CallObservation {
   /** Null when bodies were not sampled for this call. */
   captured: CapturedBodies | null;
   timings: CallTimings;
+  /** Name of the gateway key the call authenticated with (null without keys). */
+  gatewayKeyId?: string | null;
+  /** What the answer's limits left out: streamed text dropped, server-sent events skipped. */
+  answerCut?: { cutChars: number; skippedEvents: number };
 }
 
 export interface Pricing {
@@ -66,6 +73,8 @@ export interface Pricing {
 export interface EventDeps {
   estimateTokens(model: string | null, text: string): number;
   price(provider: string, model: string, usage: TokenUsage): Pricing;
+  /** LLM_LOGGER_RESPONSE_TEXT_MAX_CHARS: answer text and tool calls kept in the event (default: all). */
+  responseTextMaxChars?: number;
 }
 
 export function classifyStatus(status: number): ErrorClass | null {
@@ -99,10 +108,15 @@ export function accountUsage(obs: CallObservation, model: string | null, deps: E
     return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
   }
   const outputText = obs.response ? obs.response.text + obs.response.toolCalls.map((t) => t.name + t.arguments).join('') : '';
+  // Text dropped past the text limit still cost tokens: scaled from what was kept.
+  const cutChars = obs.answerCut?.cutChars ?? 0;
+  const outputEstimate = (): number => {
+    const kept = deps.estimateTokens(model, outputText);
+    return cutChars > 0 ? Math.round((kept * (outputText.length + cutChars)) / Math.max(1, outputText.length)) : kept;
+  };
   const estimated: TokenUsage = {
     inputTokens: reported?.inputTokens ?? deps.estimateTokens(model, obs.request.promptText),
-    outputTokens:
-      reported?.outputTokens ?? (obs.endpoint === 'embeddings' ? 0 : deps.estimateTokens(model, outputText)),
+    outputTokens: reported?.outputTokens ?? (obs.endpoint === 'embeddings' ? 0 : outputEstimate()),
     cachedInputTokens: reported?.cachedInputTokens ?? null,
     cacheWriteTokens: reported?.cacheWriteTokens ?? null,
     reasoningTokens: reported?.reasoningTokens ?? null,
@@ -138,8 +152,10 @@ function errorOf(obs: CallObservation): Pick<InferenceEvent, 'error_class' | 'er
 
 export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): InferenceEvent {
   const { timings } = obs;
-  const requestModel = obs.request.model ?? obs.deployment;
-  const responseModel = obs.response?.servedModel ?? null;
+  // Names of fields cut to their bound (before pricing: a price lookup is memoized by model name).
+  const cut: string[] = [];
+  const requestModel = capField('request_model', obs.request.model ?? obs.deployment, cut);
+  const responseModel = capField('response_model', obs.response?.servedModel ?? null, cut);
   const model = responseModel ?? requestModel;
   const { usage, tokens } = accountUsage(obs, model, deps);
   const pricing: Pricing =
@@ -147,6 +163,18 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
       ? deps.price(obs.provider, model, tokens)
       : { costMicroUsd: null, priceVersion: null };
   const firstTokenMono = timings.firstByteMono;
+  const errors = errorOf(obs);
+  const maxText = deps.responseTextMaxChars ?? Number.POSITIVE_INFINITY;
+  let responseText: string | null = null;
+  let toolCalls: string | null = null;
+  if (obs.captured && obs.response) {
+    responseText = clipText(obs.response.text, maxText);
+    const tools = capToolCalls(obs.response.toolCalls, maxText - responseText.length);
+    if (responseText.length < obs.response.text.length || (obs.answerCut?.cutChars ?? 0) > 0) cut.push('response_text');
+    if (tools.cut) cut.push('tool_calls');
+    if (tools.calls.length > 0) toolCalls = JSON.stringify(tools.calls);
+  }
+  if ((obs.answerCut?.skippedEvents ?? 0) > 0) cut.push('stream_event');
   return {
     event_id: obs.eventId,
     schema_version: INFERENCE_EVENT_SCHEMA_VERSION,
@@ -161,13 +189,15 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
     wire_format: obs.wireFormat,
     endpoint: obs.endpoint,
     method: obs.method,
-    path: obs.apiPath,
+    path: capField('path', obs.apiPath, cut)!,
     request_model: requestModel,
     response_model: responseModel,
     streamed: obs.streamed,
     http_status: obs.status,
-    ...errorOf(obs),
-    finish_reason: obs.response?.finishReason ?? null,
+    error_class: errors.error_class,
+    error_type: capField('error_type', errors.error_type, cut),
+    error_message: capField('error_message', errors.error_message, cut),
+    finish_reason: capField('finish_reason', obs.response?.finishReason ?? null, cut),
     usage,
     cost_micro_usd: pricing.costMicroUsd,
     price_version: pricing.priceVersion,
@@ -184,8 +214,9 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
     body_truncated: obs.captured?.truncated ?? false,
     request_body: obs.captured?.requestBody ?? null,
     response_body: obs.captured?.responseBody ?? null,
-    response_text: obs.captured && obs.response ? obs.response.text : null,
-    tool_calls:
-      obs.captured && obs.response && obs.response.toolCalls.length > 0 ? JSON.stringify(obs.response.toolCalls) : null,
+    response_text: responseText,
+    tool_calls: toolCalls,
+    gateway_key_id: obs.gatewayKeyId ?? null,
+    truncated_fields: truncatedFields(null, cut),
   };
 }

@@ -141,6 +141,16 @@ describe('forwardRequestHeaders', () => {
     }
   });
 
+  it('never forwards or records x-llm-key, and drops the credential header that carried the gateway key so the provider key is injected', () => {
+    const { headers, gatewayHeaders } = forwardRequestHeaders(
+      ['Authorization', 'Bearer llmk_gateway_key', 'X-LLM-Key', 'llmk_other', 'x-llm-user', 'u'],
+      OPENAI_WITH_KEY,
+      { identityEncoding: false, dropCredential: 'authorization' },
+    );
+    expect(headers).toEqual(['authorization', 'Bearer sk-gateway']);
+    expect(gatewayHeaders).toEqual([['x-llm-user', 'u']]);
+  });
+
   it('injects nothing when the upstream has no key', () => {
     expect(forwardRequestHeaders(['Accept', '*/*'], OPENAI, plain).headers).toEqual(['Accept', '*/*']);
   });

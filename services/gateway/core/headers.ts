@@ -20,6 +20,9 @@ export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'] as c
 
 export const GATEWAY_HEADER_PREFIX = 'x-llm-';
 
+/** The gateway key's own header: never forwarded, never recorded (not a tag). */
+const GATEWAY_KEY_HEADER = 'x-llm-key';
+
 /**
  * The header names a `Connection` value lists, beyond the hop-by-hop ones
  * (dropped anyway); null when there are none, as with `keep-alive` alone.
@@ -57,7 +60,11 @@ export interface ForwardHeaders {
 export function forwardRequestHeaders(
   rawHeaders: readonly string[],
   upstream: Upstream,
-  options: { identityEncoding: boolean },
+  options: {
+    identityEncoding: boolean;
+    /** A credential header that carried the gateway key: dropped, so the provider key is injected in its place. */
+    dropCredential?: string | null;
+  },
 ): ForwardHeaders {
   const dropped = connectionTokens(rawHeaders);
   const headers: string[] = [];
@@ -68,10 +75,11 @@ export function forwardRequestHeaders(
     const value = rawHeaders[i + 1]!;
     const lower = name.toLowerCase();
     if (lower.startsWith(GATEWAY_HEADER_PREFIX)) {
-      gatewayHeaders.push([lower, value]);
+      if (lower !== GATEWAY_KEY_HEADER) gatewayHeaders.push([lower, value]);
       continue;
     }
     if (HOP_BY_HOP.has(lower) || SET_BY_CLIENT.has(lower) || dropped?.has(lower)) continue;
+    if (lower === options.dropCredential) continue;
     if (options.identityEncoding && lower === 'accept-encoding') continue;
     if ((CREDENTIAL_HEADERS as readonly string[]).includes(lower)) hasCredential = true;
     headers.push(name, value);

@@ -1,11 +1,11 @@
-import { inferenceEventType } from '../../shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType } from '../../shared/event/inference-event';
 import { ingestNotes, MAX_CLOCK_SKEW_MS, validateIngestItem, type IngestItemResult, type IngestRejection } from './ingest-validation';
 
 const type = inferenceEventType();
 const GENERATED_ID = '01890a5d-ac96-774b-bcce-b302099a8057';
 /** The gateway's clock, injected: these tests hold whatever today's date is. */
 const NOW = 1_700_000_100_000;
-const fallback = { newEventId: () => GENERATED_ID, instance: 'ingest', now: NOW };
+const fallback = { newEventId: () => GENERATED_ID, instance: 'ingest:sdk', now: NOW };
 
 /** The fields the schema requires and gives no default for (event_id, usage and the instance are filled in). */
 const MINIMAL = {
@@ -37,8 +37,8 @@ describe('validateIngestItem', () => {
     expect(r.event).toEqual({
       ...MINIMAL,
       event_id: GENERATED_ID,
-      schema_version: 1,
-      gateway_instance: 'ingest',
+      schema_version: INFERENCE_EVENT_SCHEMA_VERSION,
+      gateway_instance: 'ingest:sdk',
       latency_ms: 1500,
       first_token_at: null,
       ttft_ms: null,
@@ -74,7 +74,10 @@ describe('validateIngestItem', () => {
       response_body: null,
       response_text: null,
       tool_calls: null,
+      gateway_key_id: null,
+      truncated_fields: null,
     });
+    expect(r.notes).toEqual([]);
     // What was accepted encodes and decodes as the Avro record.
     expect(type.fromBuffer(type.toBuffer(r.event))).toEqual(r.event);
   });
@@ -83,7 +86,6 @@ describe('validateIngestItem', () => {
     const r = validate({
       ...MINIMAL,
       event_id: '01890a5d-ac96-774b-bcce-b302099a8058',
-      gateway_instance: 'batch-job',
       latency_ms: 1499.5,
       usage: { input_tokens: 10, output_tokens: 2, source: 'provider' },
       tags: { team: 'core' },
@@ -91,7 +93,6 @@ describe('validateIngestItem', () => {
     if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
     expect(r.event).toMatchObject({
       event_id: '01890a5d-ac96-774b-bcce-b302099a8058',
-      gateway_instance: 'batch-job',
       latency_ms: 1499.5,
       tags: { team: 'core' },
       usage: { input_tokens: 10, output_tokens: 2, cached_input_tokens: null, source: 'provider' },
@@ -184,6 +185,49 @@ describe('validateIngestItem', () => {
 
   it('rejects a negative latency', () => {
     expect(rejection({ ...MINIMAL, latency_ms: -1 }).field).toBe('latency_ms');
+  });
+
+  it.each([
+    ['ttft_ms', { ttft_ms: -0.5 }],
+    ['cost_micro_usd', { cost_micro_usd: -1 }],
+    ['chunk_count', { chunk_count: -3 }],
+    ['request_bytes', { request_bytes: -1 }],
+    ['response_bytes', { response_bytes: -1 }],
+    ['usage.input_tokens', { usage: { input_tokens: -10 } }],
+    ['usage.output_tokens', { usage: { output_tokens: -1 } }],
+    ['usage.cached_input_tokens', { usage: { cached_input_tokens: -1 } }],
+    ['usage.cache_write_tokens', { usage: { cache_write_tokens: -1 } }],
+    ['usage.reasoning_tokens', { usage: { reasoning_tokens: -1 } }],
+  ])('refuses a negative %s, naming it', (field, extra) => {
+    const r = rejection({ ...MINIMAL, ...extra });
+    expect(r.field).toBe(field);
+    expect(r.message).toContain('must not be negative');
+  });
+
+  it('refuses an HTTP status outside 100-599', () => {
+    expect(rejection({ ...MINIMAL, http_status: 0 }).field).toBe('http_status');
+    expect(rejection({ ...MINIMAL, http_status: 1000 }).field).toBe('http_status');
+    expect(validate({ ...MINIMAL, http_status: 599 }).ok).toBe(true);
+  });
+
+  it('refuses a model name longer than the event keeps (256 characters), naming the field', () => {
+    const r = rejection({ ...MINIMAL, request_model: 'm'.repeat(40_000) });
+    expect(r).toMatchObject({ field: 'request_model', message: 'must be at most 256 characters, got 40000' });
+    expect(validate({ ...MINIMAL, request_model: 'm'.repeat(256) }).ok).toBe(true);
+  });
+
+  it('records the ingest source as gateway_instance whatever the item says, and says so', () => {
+    const r = validate({ ...MINIMAL, gateway_instance: 'gw-prod-1', gateway_key_id: 'someone-else' }, 5);
+    if (!r.ok) throw new Error(`rejected: ${JSON.stringify(r.rejection)}`);
+    expect(r.event.gateway_instance).toBe('ingest:sdk');
+    expect(r.event.gateway_key_id).toBeNull();
+    expect(r.notes.map((n) => [n.index, n.field, n.note])).toEqual([
+      [5, 'gateway_instance', 'gateway_instance_replaced'],
+      [5, 'gateway_key_id', 'gateway_key_id_cleared'],
+    ]);
+    // Giving the value it would get anyway is not worth a note.
+    const same = validate({ ...MINIMAL, gateway_instance: 'ingest:sdk' });
+    expect(same.ok && same.notes).toEqual([]);
   });
 
   it.each([null, 'text', 42, [MINIMAL]])('rejects the non-object item %j', (item) => {

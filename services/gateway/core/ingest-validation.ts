@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { INFERENCE_EVENT_SCHEMA_VERSION, type InferenceEvent } from '../../shared/event/inference-event';
 import { parseTimestamp, TIMESTAMP_FORMATS } from '../../shared/time';
+import { FIELD_MAX_CHARS, type CappedField } from './field-caps';
 
 /**
  * Validation of events posted to `POST /ingest/v1/events`. Pure: ids, the
@@ -14,7 +15,7 @@ export interface IngestRejection {
   message: string;
 }
 
-export type IngestItemResult = { ok: true; event: InferenceEvent } | { ok: false; rejection: IngestRejection };
+export type IngestItemResult = { ok: true; event: InferenceEvent; notes: IngestNote[] } | { ok: false; rejection: IngestRejection };
 
 /** The earliest time an event may carry: nothing older is an LLM call, and a unit mistake (seconds for ms) lands here. */
 export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
@@ -23,6 +24,7 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000; // 5 min
 
 export interface IngestContext {
   newEventId: () => string;
+  /** Recorded as `gateway_instance` whatever the item says (`ingest:<token id>`): a caller cannot pose as a gateway. */
   instance: string;
   /** The gateway's clock (epoch ms): timestamps later than this plus MAX_CLOCK_SKEW_MS are refused. */
   now: number;
@@ -30,6 +32,9 @@ export interface IngestContext {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP_FIELDS = ['started_at', 'first_token_at', 'ended_at'] as const;
+/** Counts, sizes, durations and cost: a negative one is a forgery or a bug, never a fact. */
+const NON_NEGATIVE = ['latency_ms', 'ttft_ms', 'cost_micro_usd', 'chunk_count', 'request_bytes', 'response_bytes'] as const;
+const NON_NEGATIVE_USAGE = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
 
 interface FieldLike {
   name: string;
@@ -100,7 +105,26 @@ export function validateIngestItem(
     return reject('event_id', `must be a UUID, got ${describe(value.event_id)}`);
   }
   value.schema_version ??= INFERENCE_EVENT_SCHEMA_VERSION;
-  value.gateway_instance ??= fallback.instance;
+  const notes: IngestNote[] = [];
+  // Fields only the gateway may set: the caller's value is replaced, and the answer says so.
+  if (value.gateway_instance !== undefined && value.gateway_instance !== fallback.instance) {
+    notes.push({
+      index,
+      field: 'gateway_instance',
+      note: 'gateway_instance_replaced',
+      message: `gateway_instance is set by the gateway for ingested events: recorded as ${JSON.stringify(fallback.instance)}, not ${describe(value.gateway_instance)}`,
+    });
+  }
+  value.gateway_instance = fallback.instance;
+  if (value.gateway_key_id !== undefined && value.gateway_key_id !== null) {
+    notes.push({
+      index,
+      field: 'gateway_key_id',
+      note: 'gateway_key_id_cleared',
+      message: 'gateway_key_id names the gateway key of a call made through the gateway: ingested events are recorded without one',
+    });
+  }
+  value.gateway_key_id = null;
   value.usage ??= {};
   const given = { started_at: value.started_at, first_token_at: value.first_token_at, ended_at: value.ended_at };
   for (const f of TIMESTAMP_FIELDS) {
@@ -139,15 +163,29 @@ export function validateIngestItem(
   if (event.first_token_at !== null && (event.first_token_at < event.started_at || event.first_token_at > event.ended_at)) {
     return reject('first_token_at', 'must be between started_at and ended_at');
   }
-  if (event.latency_ms < 0) return reject('latency_ms', 'must not be negative');
-  return { ok: true, event };
+  for (const f of NON_NEGATIVE) {
+    const v = event[f];
+    if (v !== null && v < 0) return reject(f, `must not be negative, got ${describe(v)}`);
+  }
+  for (const f of NON_NEGATIVE_USAGE) {
+    const v = event.usage[f];
+    if (v !== null && v < 0) return reject(`usage.${f}`, `must not be negative, got ${describe(v)}`);
+  }
+  if (event.http_status !== null && (event.http_status < 100 || event.http_status > 599)) {
+    return reject('http_status', `must be an HTTP status from 100 to 599, got ${describe(event.http_status)}`);
+  }
+  for (const f of Object.keys(FIELD_MAX_CHARS) as CappedField[]) {
+    const v = event[f];
+    if (v !== null && v.length > FIELD_MAX_CHARS[f]) return reject(f, `must be at most ${FIELD_MAX_CHARS[f]} characters, got ${v.length}`);
+  }
+  return { ok: true, event, notes };
 }
 
 /** What an accepted item's age means for the stores that keep data for a limited time. */
 export interface IngestNote {
   index: number;
   field: string;
-  note: 'outside_console_view' | 'late_for_aggregates' | 'past_index_retention';
+  note: 'outside_console_view' | 'late_for_aggregates' | 'past_index_retention' | 'gateway_instance_replaced' | 'gateway_key_id_cleared';
   message: string;
 }
 

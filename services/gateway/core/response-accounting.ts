@@ -1,6 +1,6 @@
 import { isTerminalEvent } from './stream-end';
 import { createSseParser, type SseParser } from './wire/sse-parser';
-import { createStreamAccumulator, emptyParsedResponse, parseErrorBody, parseResponseBody } from './wire';
+import { createStreamAccumulator, emptyParsedResponse, parseErrorBody, parseResponseBody, TextBudget } from './wire';
 import type { Endpoint, ParsedResponse, StreamAccumulator, WireFormat } from './wire/types';
 
 /** Non-streamed bodies larger than this are not parsed (usage is then estimated). */
@@ -8,6 +8,14 @@ export const MAX_PARSED_BODY_BYTES = 64 * 1024 * 1024;
 
 /** Streamed bytes kept unparsed at most: beyond this they are parsed as they come. */
 export const MAX_UNPARSED_STREAM_BYTES = 64 * 1024;
+
+/** Bounds on what one answer may make the gateway hold (LLM_LOGGER_RESPONSE_TEXT_MAX_CHARS, LLM_LOGGER_STREAM_EVENT_MAX_CHARS). */
+export interface AnswerLimits {
+  textMaxChars: number;
+  eventMaxChars: number;
+}
+
+const NO_LIMITS: AnswerLimits = { textMaxChars: Number.POSITIVE_INFINITY, eventMaxChars: Number.POSITIVE_INFINITY };
 
 /**
  * Reads a copy of the upstream's (decoded) answer and produces what the event
@@ -28,16 +36,33 @@ export class ResponseAccounting {
   private terminalInLastChunk = false;
   /** After `result()`: a non-streamed body's text, when it was read whole (null otherwise). */
   bodyText: string | null = null;
+  private readonly budget: TextBudget;
 
   constructor(
     private readonly endpoint: Endpoint,
     private readonly wire: WireFormat,
     private readonly status: number,
     readonly streamed: boolean,
-  ) {}
+    private readonly limits: AnswerLimits = NO_LIMITS,
+  ) {
+    this.budget = new TextBudget(limits.textMaxChars);
+  }
 
   private parser(): { sse: SseParser; accumulator: StreamAccumulator } {
-    return (this.parse ??= { sse: createSseParser(), accumulator: createStreamAccumulator(this.endpoint, this.wire) });
+    return (this.parse ??= {
+      sse: createSseParser({ maxEventChars: this.limits.eventMaxChars }),
+      accumulator: createStreamAccumulator(this.endpoint, this.wire, this.budget),
+    });
+  }
+
+  /** Characters of streamed answer text (or tool-call arguments) dropped past the text limit. */
+  get cutChars(): number {
+    return this.budget.cutChars;
+  }
+
+  /** Server-sent events dropped for being longer than the event limit (their content, usage included, is lost). */
+  get skippedEvents(): number {
+    return this.parse?.sse.skipped ?? 0;
   }
 
   push(chunk: Buffer): void {

@@ -15,6 +15,8 @@ export interface Route {
   targetPath: string;
   /** Path after the upstream's base, without the query: what events record. */
   apiPath: string;
+  /** The Azure resource named in the route (lower-cased); null for other upstreams. */
+  resource: string | null;
 }
 
 export interface RouteError {
@@ -58,6 +60,7 @@ export function resolveRoute(upstreams: ReadonlyMap<string, Upstream>, rawUrl: s
   }
 
   let base = upstream.baseUrl;
+  let azureResource: string | null = null;
   if (upstream.azure) {
     const resource = segments.shift() ?? '';
     if (!AZURE_RESOURCE.test(resource)) {
@@ -65,11 +68,12 @@ export function resolveRoute(upstreams: ReadonlyMap<string, Upstream>, rawUrl: s
         `Azure resource name ${JSON.stringify(resource)} is not valid: letters, digits and dashes only, as in /azure/<resource>/openai/...`,
       );
     }
-    base = base.replace('{resource}', resource.toLowerCase());
+    azureResource = resource.toLowerCase();
+    base = base.replace('{resource}', azureResource);
   }
   const { origin, basePath } = parseBase(base);
   const apiPath = '/' + segments.join('/');
-  return { upstream, origin, targetPath: basePath + apiPath + query, apiPath };
+  return { upstream, origin, targetPath: basePath + apiPath + query, apiPath, resource: azureResource };
 }
 
 /** Parsed base URLs: a URL parse per call was ~1% of the gateway's CPU. */

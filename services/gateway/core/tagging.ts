@@ -27,7 +27,7 @@ const FIELDS: Record<string, 'user' | 'app' | 'session' | 'traceId'> = {
   'x-llm-trace-id': 'traceId',
 };
 
-export const KNOWN_GATEWAY_HEADERS = [...Object.keys(FIELDS), 'x-llm-sample', 'x-llm-tag-<name>'];
+export const KNOWN_GATEWAY_HEADERS = [...Object.keys(FIELDS), 'x-llm-sample', 'x-llm-tag-<name>', 'x-llm-key'];
 
 /** Parses the lower-cased `x-llm-*` headers; an unknown or malformed one is an error naming it. */
 export function parseCallTags(headers: readonly [string, string][]): CallTags | TaggingError {

@@ -3,11 +3,11 @@ import { LlmLoggerError } from '../../shared/errors';
 import type { Logger } from '../../shared/observability/logger';
 import { expiredIndices } from '../core/audit-document';
 import type { AuditDocument } from '../core/audit-document';
-import { backoffMs, bulkBody, classifyBulkItems, retriableStatus, type BulkItemResult } from '../core/es-bulk';
+import { backoffMs, bulkBody, classifyBulkItems, retriableStatus, type BulkResponseItem } from '../core/es-bulk';
 import { ilmPolicy, indexTemplate, type TagsMapping } from '../core/es-mapping';
 import { esSearchBody } from '../core/es-query';
 import type { SearchHit, SearchPage, SearchQuery } from '../core/search-query';
-import type { Rejection, SearchIndex } from '../search-index';
+import type { ErasedDocuments, Rejection, SearchIndex } from '../search-index';
 
 export interface ElasticsearchIndexOptions {
   url: string;
@@ -136,11 +136,11 @@ export class ElasticsearchIndex implements SearchIndex {
     let pending = docs;
     const deadline = Date.now() + (this.options.retryBudgetMs ?? 60_000);
     for (let attempt = 0; pending.length > 0; attempt++) {
-      let items: { index?: BulkItemResult }[] | null = null;
+      let items: BulkResponseItem[] | null = null;
       let failure: unknown = null;
       try {
         const res = await this.client.bulk({ body: bulkBody(this.options.prefix, pending), refresh: false });
-        items = (res.body as { items: { index?: BulkItemResult }[] }).items;
+        items = (res.body as { items: BulkResponseItem[] }).items;
       } catch (err) {
         if (statusOf(err) === 413) {
           // Request larger than the cluster accepts (http.max_content_length): halve it; a single
@@ -214,6 +214,66 @@ export class ElasticsearchIndex implements SearchIndex {
       };
     });
     return { total, limit: q.limit, offset: q.offset, hits };
+  }
+
+  /**
+   * update_by_query on the daily indices that hold such documents (found
+   * first with an aggregation), refreshed, then a force merge that expunges
+   * the replaced versions (Lucene keeps them in its segments until a merge).
+   */
+  async eraseBodies(user: string, erasedAtMs: number, dryRun = false): Promise<ErasedDocuments> {
+    const owned = [{ term: { user } }, { range: { '@timestamp': { lte: erasedAtMs, format: 'epoch_millis' } } }];
+    const withText = { bool: { should: ['prompt', 'response', 'error_message'].map((field) => ({ exists: { field } })), minimum_should_match: 1 } };
+    const long = { requestTimeout: 10 * 60_000 };
+    interface Found {
+      hits: { total: { value: number } | number };
+      aggregations: { newest: { value: number | null }; text: { doc_count: number; indices: { buckets: { key: string }[] } } };
+    }
+    let found: Found;
+    try {
+      const res = await this.client.search({
+        index: `${this.options.prefix}-*`,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        body: {
+          size: 0,
+          track_total_hits: true,
+          query: { bool: { filter: owned } },
+          aggs: { newest: { max: { field: 'ended_at' } }, text: { filter: withText, aggs: { indices: { terms: { field: '_index', size: 10_000 } } } } },
+        },
+      });
+      found = res.body as Found;
+    } catch (err) {
+      throw this.unavailable('finding the documents to erase', err);
+    }
+    const total = typeof found.hits.total === 'number' ? found.hits.total : found.hits.total.value;
+    const newestEndedAt = total > 0 ? found.aggregations.newest.value : null;
+    const documents = found.aggregations.text.doc_count;
+    if (dryRun || documents === 0) return { documents, newestEndedAt };
+    const indices = found.aggregations.text.indices.buckets.map((b) => b.key).join(',');
+    try {
+      await this.client.updateByQuery(
+        {
+          index: indices,
+          refresh: true,
+          conflicts: 'proceed',
+          wait_for_completion: true,
+          body: {
+            query: { bool: { filter: [...owned, withText] } },
+            script: { lang: 'painless', source: 'ctx._source.prompt = null; ctx._source.response = null; ctx._source.error_message = null;' },
+          },
+        },
+        long,
+      );
+    } catch (err) {
+      throw this.unavailable('erasing documents (update_by_query)', err);
+    }
+    try {
+      await this.client.indices.forcemerge({ index: indices, only_expunge_deletes: true }, long);
+    } catch (err) {
+      this.options.logger.warn({ err: describe(err), indices }, 'erased documents are replaced, but their old versions stay on disk until Elasticsearch merges the segments');
+    }
+    return { documents, newestEndedAt };
   }
 
   async expire(nowMs: number): Promise<void> {

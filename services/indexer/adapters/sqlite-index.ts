@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditDocument } from '../core/audit-document';
 import { hasText, markFragment, type SearchHit, type SearchPage, type SearchQuery } from '../core/search-query';
-import type { Rejection, SearchIndex } from '../search-index';
+import type { ErasedDocuments, Rejection, SearchIndex } from '../search-index';
 
 export function embeddedIndexPath(dataDir: string): string {
   return join(dataDir, 'index', 'audit.db');
@@ -47,6 +47,7 @@ export class SqliteIndex implements SearchIndex {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('secure_delete = ON'); // freed space zeroed: an erased text leaves no copy behind
     // Tables at open, so a reader (the console) can search before the indexer ever ran.
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS docs (
@@ -163,6 +164,27 @@ export class SqliteIndex implements SearchIndex {
       };
     });
     return Promise.resolve({ total, limit: q.limit, offset: q.offset, hits });
+  }
+
+  eraseBodies(user: string, erasedAtMs: number, dryRun = false): Promise<ErasedDocuments> {
+    const docs = this.db
+      .prepare<[string, number], { rowid: number; ended_at: string | null; text: number }>(
+        `SELECT d.rowid AS rowid, json_extract(d.doc, '$.ended_at') AS ended_at,
+           (f.prompt IS NOT NULL OR f.response IS NOT NULL OR f.error_message IS NOT NULL) AS text
+         FROM docs d JOIN docs_fts f ON f.rowid = d.rowid WHERE d.user = ? AND d.ts <= ?`,
+      )
+      .all(user, erasedAtMs);
+    const newestEndedAt = docs.length > 0 ? docs.reduce((m, r) => Math.max(m, r.ended_at ? Date.parse(r.ended_at) : 0), 0) : null;
+    const rows = docs.filter((r) => r.text === 1);
+    if (dryRun || rows.length === 0) return Promise.resolve({ documents: rows.length, newestEndedAt });
+    const clear = this.db.prepare('UPDATE docs_fts SET prompt = NULL, response = NULL, error_message = NULL WHERE rowid = ?');
+    this.db.transaction(() => {
+      for (const r of rows) clear.run(r.rowid);
+      // FTS5 keeps a deleted row's terms in its segments until they are merged: merge them all now.
+      this.db.prepare("INSERT INTO docs_fts (docs_fts) VALUES ('optimize')").run();
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return Promise.resolve({ documents: rows.length, newestEndedAt });
   }
 
   expire(nowMs: number): Promise<void> {

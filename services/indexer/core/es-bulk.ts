@@ -5,11 +5,16 @@ import { indexNameFor, type AuditDocument } from './audit-document';
  * functions: the request body, and which items to retry or give up on.
  */
 
-/** NDJSON `_bulk` body: each document under its event id, in the index of its own day. */
+/**
+ * NDJSON `_bulk` body: each document under its event id, in the index of its
+ * own day, with `create`: a document that exists is never replaced, so an
+ * event id sent again with other content (a forged or repeated ingest) leaves
+ * the first one as it was (Elasticsearch answers 409, which counts as done).
+ */
 export function bulkBody(prefix: string, docs: AuditDocument[]): string {
   let out = '';
   for (const d of docs) {
-    out += `{"index":{"_index":${JSON.stringify(indexNameFor(prefix, Date.parse(d['@timestamp'])))},"_id":${JSON.stringify(d.event_id)}}}\n`;
+    out += `{"create":{"_index":${JSON.stringify(indexNameFor(prefix, Date.parse(d['@timestamp'])))},"_id":${JSON.stringify(d.event_id)}}}\n`;
     out += `${JSON.stringify(d)}\n`;
   }
   return out;
@@ -30,11 +35,17 @@ export interface BulkVerdict {
 /** 429 and 5xx are the cluster's problem (retry); any other error is the document's (DLQ). */
 export const retriableStatus = (status: number): boolean => status === 429 || status >= 500;
 
-export function classifyBulkItems(items: { index?: BulkItemResult }[]): BulkVerdict {
+/** One item of a `_bulk` answer, keyed by its action. */
+export type BulkResponseItem = { create?: BulkItemResult; index?: BulkItemResult };
+
+/** 409 on `create`: the document is already there (a redelivery, or an event id sent again): done, not an error. */
+export const ALREADY_INDEXED = 409;
+
+export function classifyBulkItems(items: BulkResponseItem[]): BulkVerdict {
   const verdict: BulkVerdict = { retry: [], rejected: [] };
   items.forEach((item, position) => {
-    const r = item.index;
-    if (!r || (r.status >= 200 && r.status < 300)) return;
+    const r = item.create ?? item.index;
+    if (!r || (r.status >= 200 && r.status < 300) || r.status === ALREADY_INDEXED) return;
     if (retriableStatus(r.status)) {
       verdict.retry.push(position);
       return;

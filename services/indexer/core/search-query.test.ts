@@ -77,10 +77,10 @@ describe('backend translations', () => {
 });
 
 describe('bulk', () => {
-  it('writes each document under its event id into the index of its day', () => {
+  it('creates each document under its event id in the index of its day (never replacing one)', () => {
     const doc = toAuditDocument(sampleEvent(), buildRedactor(undefined, 'mask'));
     const [action, source] = bulkBody('llm-inference', [doc]).trim().split('\n');
-    expect(JSON.parse(action!)).toEqual({ index: { _index: 'llm-inference-2023.11.14', _id: doc.event_id } });
+    expect(JSON.parse(action!)).toEqual({ create: { _index: 'llm-inference-2023.11.14', _id: doc.event_id } });
     expect(JSON.parse(source!).event_id).toBe(doc.event_id);
   });
 
@@ -93,6 +93,15 @@ describe('bulk', () => {
     ]);
     expect(v.retry).toEqual([1, 3]);
     expect(v.rejected).toEqual([{ position: 2, reason: '400 mapper_parsing_exception: failed to parse (x: y)' }]);
+  });
+
+  it('counts a create that finds the document already there (409) as done', () => {
+    const v = classifyBulkItems([
+      { create: { status: 201 } },
+      { create: { status: 409, error: { type: 'version_conflict_engine_exception', reason: 'document already exists' } } },
+      { create: { status: 400, error: { type: 'mapper_parsing_exception', reason: 'bad' } } },
+    ]);
+    expect(v).toEqual({ retry: [], rejected: [{ position: 2, reason: '400 mapper_parsing_exception: bad' }] });
   });
 
   it('backs off exponentially with jitter, capped', () => {

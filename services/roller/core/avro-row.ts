@@ -30,6 +30,8 @@ export interface ArchiveRow {
 }
 
 const ENDED_AT = AVRO_COLUMNS.findIndex((c) => c.name === 'ended_at');
+const STARTED_AT = AVRO_COLUMNS.findIndex((c) => c.name === 'started_at');
+const USER = AVRO_COLUMNS.findIndex((c) => c.name === 'user');
 
 class Reader {
   pos = 0;
@@ -150,9 +152,25 @@ export function readAvroCells(buf: Buffer, start: number, end: number, cells: Fl
 
 const scratch = new Float64Array(AVRO_COLUMNS.length * 2);
 
-/** Validates the current-schema body at bytes [start, …) of `body` and keeps it by reference (see ArchiveRow). */
-export function readArchiveRow(body: Buffer, start = 0): ArchiveRow {
-  return { body, start, endedAt: readAvroCells(body, start, body.length, scratch) };
+/** Whose call a row is and when it started: what an erasure is checked against. */
+export interface RowOwner {
+  user: string | null;
+  startedAt: number;
+}
+
+/**
+ * Validates the current-schema body at bytes [start, …) of `body` and keeps
+ * it by reference (see ArchiveRow). With `owner`, also fills in the row's
+ * user and start (only asked for while some erasure is known: it costs a string).
+ */
+export function readArchiveRow(body: Buffer, start = 0, owner?: RowOwner): ArchiveRow {
+  const endedAt = readAvroCells(body, start, body.length, scratch);
+  if (owner) {
+    const a = scratch[2 * USER]!;
+    owner.user = a < 0 ? null : body.toString('utf8', a, scratch[2 * USER + 1]);
+    owner.startedAt = scratch[2 * STARTED_AT]!;
+  }
+  return { body, start, endedAt };
 }
 
 /** Calls `fn(keyStart, keyEnd, valueStart, valueEnd)` for each entry of an Avro map<string> at [start, end). */

@@ -10,7 +10,7 @@ import type { InferenceEvent } from '../../shared/event/inference-event';
  * PARQUET_LAYOUT_VERSION changes whenever a column is added, renamed or
  * retyped; readers find it in the file metadata (`llm_logger.layout_version`).
  */
-export const PARQUET_LAYOUT_VERSION = 1;
+export const PARQUET_LAYOUT_VERSION = 2; // 2: gateway_key_id, truncated_fields (event schema v2)
 
 /** A row as it goes in: the event and where it was read from. */
 export interface ArchivedEvent {
@@ -32,7 +32,8 @@ const e = (name: keyof InferenceEvent, kind: ColumnKind, nullable = false): Colu
   name,
   kind,
   nullable,
-  get: (r) => r.event[name],
+  // Fields added by a later schema version are absent from values built by older code: null.
+  get: (r) => r.event[name] ?? null,
 });
 const u = (name: keyof InferenceEvent['usage']): ColumnSpec => ({
   name: name === 'source' ? 'usage_source' : name,
@@ -88,6 +89,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   e('response_body', 'utf8', true),
   e('response_text', 'utf8', true),
   e('tool_calls', 'utf8', true),
+  e('gateway_key_id', 'utf8', true),
+  e('truncated_fields', 'utf8', true),
   { name: 'log_partition', kind: 'int32', nullable: false, get: (r) => r.partition },
   { name: 'log_offset', kind: 'int64', nullable: false, get: (r) => r.offset },
 ];

@@ -48,3 +48,27 @@ export function parseFileKey(key: string): ParsedKey | null {
   if (!m) return null;
   return { dt: m[1]!, hour: Number(m[2]), topic: m[3]!, partition: Number(m[4]), firstOffset: Number(m[5]) };
 }
+
+/**
+ * The ids of the ingested events a file holds (see roller/ingest-dedupe.ts)
+ * go beside it, per topic and partition, named by the file's first offset:
+ * `_ingest_ids/llm.inference.v1+3/00000000000000012345.ids`. Readers of the
+ * table skip it (outside `llm_inference/`, and `_`-prefixed as Hive hides).
+ */
+export const IDS_DIR = '_ingest_ids';
+
+export function idsPrefix(topic: string, partition: number): string {
+  return `${IDS_DIR}/${topic}+${partition}/`;
+}
+
+export function idsKey(topic: string, partition: number, firstOffset: number): string {
+  return `${idsPrefix(topic, partition)}${String(firstOffset).padStart(20, '0')}.ids`;
+}
+
+/** The first offset in an ids key of that topic and partition, or null for anything else. */
+export function parseIdsKey(topic: string, partition: number, key: string): number | null {
+  const prefix = idsPrefix(topic, partition);
+  if (!key.startsWith(prefix)) return null;
+  const m = /^(\d{20})\.ids$/.exec(key.slice(prefix.length));
+  return m ? Number(m[1]) : null;
+}

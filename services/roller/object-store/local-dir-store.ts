@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectStore, StoredObject } from './object-store';
 
@@ -52,12 +52,30 @@ export class LocalDirStore implements ObjectStore {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    for (const file of await this.walk(this.root)) {
+    // Only the directory the prefix names: the archive's other directories can hold many files.
+    const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    for (const file of await this.walk(dir ? this.path(dir) : this.root)) {
       if (file.endsWith(TEMP_SUFFIX)) continue;
       const key = relative(this.root, file).split(sep).join('/');
       if (key.startsWith(prefix)) out.push({ key, size: (await stat(file)).size });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Removes the file, then its directories up to the root while they are empty (an hour, then its day). */
+  async delete(key: string): Promise<void> {
+    const target = resolve(this.path(key));
+    await rm(target, { force: true });
+    const root = resolve(this.root) + sep;
+    for (let dir = dirname(target); dir.startsWith(root); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') break;
+        throw err;
+      }
+    }
   }
 
   async cleanup(): Promise<number> {

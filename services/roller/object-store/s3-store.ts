@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -54,7 +55,7 @@ export class S3Store implements ObjectStore {
         Key: this.fullKey(key),
         Body: body,
         ContentLength: body.length,
-        ContentType: 'application/vnd.apache.parquet',
+        ContentType: key.endsWith('.parquet') ? 'application/vnd.apache.parquet' : 'application/octet-stream',
       }),
     );
   }
@@ -76,6 +77,11 @@ export class S3Store implements ObjectStore {
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  /** One DeleteObject (DeleteObjects needs a checksum header that several S3-compatible servers refuse). */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.fullKey(key) }));
   }
 
   /** Nothing to clean: a put is one request, never a half-written object. */

@@ -9,9 +9,22 @@ import { z } from 'zod';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-"');
 const windowMinutes = z.number().int().min(1).max(24 * 60);
-const target = { model: z.string().min(1).optional(), upstream: z.string().min(1).optional() };
-const oneTarget = (r: { model?: string; upstream?: string }) => !(r.model && r.upstream);
-const oneTargetMessage = { message: 'set model or upstream, not both', path: ['upstream'] };
+/**
+ * What a rule watches: one model (the model the calls asked for, as the
+ * aggregates' `model` groups), one served model (the snapshot that answered,
+ * `served_model`), one upstream, or else all traffic.
+ */
+const target = {
+  model: z.string().min(1).optional(),
+  servedModel: z.string().min(1).optional(),
+  upstream: z.string().min(1).optional(),
+};
+export type RuleTarget = { model?: string; servedModel?: string; upstream?: string };
+const TARGET_KEYS = ['model', 'servedModel', 'upstream'] as const;
+function oneTarget(r: RuleTarget, ctx: z.RefinementCtx): void {
+  const set = TARGET_KEYS.filter((k) => r[k] !== undefined);
+  if (set.length > 1) ctx.addIssue({ code: 'custom', message: `set one of model, servedModel or upstream, not ${set.join(' and ')}`, path: [set[1]!] });
+}
 
 const latencyRule = z
   .object({
@@ -25,7 +38,7 @@ const latencyRule = z
     ...target,
   })
   .strict()
-  .refine(oneTarget, oneTargetMessage);
+  .superRefine(oneTarget);
 
 const errorRateRule = z
   .object({
@@ -38,7 +51,7 @@ const errorRateRule = z
     ...target,
   })
   .strict()
-  .refine(oneTarget, oneTargetMessage);
+  .superRefine(oneTarget);
 
 const costRule = z
   .object({
@@ -59,7 +72,7 @@ const noTrafficRule = z
     ...target,
   })
   .strict()
-  .refine(oneTarget, oneTargetMessage);
+  .superRefine(oneTarget);
 
 export const alertRuleSchema = z.discriminatedUnion('kind', [latencyRule, errorRateRule, costRule, noTrafficRule]);
 

@@ -116,9 +116,17 @@ describe('loadConfig', () => {
     ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '0'],
     ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '1e3'],
     ['LLM_LOGGER_CONSOLE_VIEW_HOURS', '9000'],
+    ['LLM_LOGGER_DEDUPE_WINDOW_MS', '1000'],
+    ['LLM_LOGGER_DEDUPE_WINDOW_MS', '1d'],
+    ['LLM_LOGGER_DEDUPE_MAX_IDS', '0'],
   ])('refuses %s=%s, naming the variable and value', (name, value) => {
     const message = refusal(() => loadConfig({ [name]: value }));
     expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it('takes how long and how many ingested event ids are remembered to drop copies', () => {
+    expect(loadConfig({}).dedupe).toEqual({ windowMs: 86_400_000, maxIds: 50_000 });
+    expect(loadConfig({ LLM_LOGGER_DEDUPE_WINDOW_MS: '3600000', LLM_LOGGER_DEDUPE_MAX_IDS: '2000' }).dedupe).toEqual({ windowMs: 3_600_000, maxIds: 2_000 });
   });
 
   it('takes the console view window in hours, fractions allowed', () => {

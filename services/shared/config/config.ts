@@ -6,6 +6,15 @@ import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { LlmLoggerError } from '../errors';
 import { buildUpstreams, upstreamFileSchema, type Upstream } from './upstreams';
+import {
+  AZURE_RESOURCES_PATTERN,
+  gatewaySecuritySettings,
+  GATEWAY_AUTH_MODES,
+  INGEST_AUTH_MODES,
+  INGEST_TOKENS_MESSAGE,
+  INGEST_TOKENS_PATTERN,
+  type GatewaySecuritySettings,
+} from './gateway-security';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
 import {
   buildRedactor,
@@ -17,6 +26,7 @@ import {
   type RedactionSettings,
 } from '../redaction/redaction-config';
 import type { Redactor } from '../redaction/redact-text';
+import { buildConsoleAccess, consoleFileSchema, type ConsoleAccessSettings } from './console-access';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -60,6 +70,13 @@ const envSchema = z.object({
     .regex(/^[^,\s]{16,}(?:\s*,\s*[^,\s]{16,})*$/, 'must be one token or a comma-separated list, each at least 16 characters without spaces')
     .optional(),
   CONSOLE_VIEW_HOURS: decimal(0.01, 8_760).default(72), // the console's request list keeps calls of this many hours
+  CONSOLE_SESSION_HOURS: decimal(0.01, 8_760).default(12), // a console sign-in (session cookie) lasts this long
+  CONSOLE_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(?:\s*,\s*[A-Za-z0-9.-]+)*$/, 'must be host names, comma-separated, without ports')
+    .optional(), // Host headers accepted besides loopback names (DNS rebinding)
+  CONSOLE_COOKIE_SECURE: z.enum(['auto', 'always']).default('auto'),
+  CONSOLE_METRICS_PORT: int(0, 65535).optional(), // /metrics (and health) without access control, on LLM_LOGGER_METRICS_HOST
   GATEWAY_LIVE_INTERVAL_MS: int(0, 60_000).default(100), // live-view progress per call at most this often; 0 = off
 
   KAFKA_BROKERS: z.string().min(1).optional(),
@@ -93,6 +110,17 @@ const envSchema = z.object({
   UPSTREAM_HEADERS_TIMEOUT_MS: int(1, 3_600_000).default(600_000), // 10 min: slow reasoning models answer late
   UPSTREAM_BODY_TIMEOUT_MS: int(1, 3_600_000).default(300_000), // 5 min of silence between two chunks
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+  // Who may call the gateway (services/gateway/core/access-policy.ts decides at start-up).
+  GATEWAY_AUTH: z.enum(GATEWAY_AUTH_MODES).optional(), // unset: keys when a key file is set, else open on loopback only
+  GATEWAY_KEYS_FILE: z.string().min(1).optional(), // YAML of hashed gateway keys, re-read on change and on SIGHUP
+  INGEST_AUTH: z.enum(INGEST_AUTH_MODES).optional(), // unset: tokens when set, else open on loopback only
+  INGEST_TOKENS: z.string().regex(INGEST_TOKENS_PATTERN, INGEST_TOKENS_MESSAGE).optional(),
+  AZURE_RESOURCES: z.string().regex(AZURE_RESOURCES_PATTERN, 'must be a comma-separated list of Azure resource names').optional(),
+  CLIENT_HEADERS_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000), // a client's request headers must arrive within this
+  CLIENT_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(120_000), // ... and its whole request (headers and body): else 408
+  GATEWAY_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000), // client connections open at once; more are refused
+  RESPONSE_TEXT_MAX_CHARS: int(1_024, 1024 * MIB).default(1 * MIB), // answer text and tool calls kept per call for the event
+  STREAM_EVENT_MAX_CHARS: int(1_024, 1024 * MIB).default(8 * MIB), // one server-sent event (or line) longer than this is skipped
 
   HANDOFF_QUEUE_MAX: int(1, 10_000_000).default(50_000), // events waiting for the log
   HANDOFF_BATCH_MAX: int(1, 100_000).default(500),
@@ -126,6 +154,9 @@ const envSchema = z.object({
   ROLLER_MAX_FILE_BYTES: int(1024, 4 * 1024 * MIB).default(32 * MIB), // Avro bytes buffered per file (and per partition)
   ROLLER_IDLE_FLUSH_MS: int(0, 86_400_000).default(60_000), // quiet time before a finished hour's file is closed
   ROLLER_THREADS: int(1, 64).default(2), // worker threads that build and encode the files (partitions spread over them)
+  DEDUPE_WINDOW_MS: int(60_000, 7 * 24 * 3_600_000).default(24 * 3_600_000), // ingested copies within 24 h of the first are dropped
+  DEDUPE_MAX_IDS: int(1_000, 10_000_000).default(50_000), // ingested ids remembered per log partition, by the aggregator and the roller each (~92 bytes an id)
+  ARCHIVE_RETENTION_DAYS: int(1, 36_500).optional(), // Parquet hours that ended longer ago are deleted; unset = kept for good
 });
 
 export type EnvSettings = z.infer<typeof envSchema>;
@@ -136,6 +167,7 @@ const fileSchema = z
     prices: z.unknown().optional(),
     redaction: redactionFileSchema.optional(),
     alerts: alertsFileSchema.optional(),
+    console: consoleFileSchema.optional(),
   })
   .strict();
 
@@ -218,8 +250,10 @@ export interface Config {
     shutdownGraceMs: number;
     liveIntervalMs: number;
     upstreams: Map<string, Upstream>;
+    /** Client authentication, ingest tokens, Azure allow-list, client timeouts and caps. */
+    security: GatewaySecuritySettings;
   };
-  console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig };
+  console: { host: string; port: number; tokens: string[]; viewHours: number; alerts: AlertsConfig; access: ConsoleAccessSettings };
   metrics: { host: string; port: number };
   aggregator: { graceMs: number; idleCloseMs: number; maxKeys: number; emitIntervalMs: number };
   log: {
@@ -247,7 +281,9 @@ export interface Config {
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   archive: ArchiveSettings;
-  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number };
+  roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
+  /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
+  dedupe: { windowMs: number; maxIds: number };
 }
 
 export type ArchiveSettings =
@@ -300,7 +336,7 @@ function formatIssue(where: string, issue: z.core.$ZodIssue): string {
 }
 
 /** Values of these variables never appear in error messages. */
-const SECRET_SUFFIX = /(TOKEN|PASSWORD|SECRET|API_KEY)$/;
+const SECRET_SUFFIX = /(TOKENS?|PASSWORD|SECRET|API_KEY)$/;
 
 function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   const raw: Record<string, string> = {};
@@ -386,6 +422,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   } catch (cause) {
     throw new LlmLoggerError('CONFIG_INVALID', `config file ${filePath}: ${(cause as Error).message}`, { cause });
   }
+  const consoleTokens = (settings.CONSOLE_TOKEN ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const brokers = settings.KAFKA_BROKERS?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
@@ -407,16 +447,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
       liveIntervalMs: settings.GATEWAY_LIVE_INTERVAL_MS,
       upstreams,
+      security: gatewaySecuritySettings(settings),
     },
     console: {
       host: settings.CONSOLE_HOST,
       port: settings.CONSOLE_PORT,
-      tokens: (settings.CONSOLE_TOKEN ?? '')
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
+      tokens: consoleTokens,
       viewHours: settings.CONSOLE_VIEW_HOURS,
       alerts: file.alerts ?? defaultAlertsConfig(),
+      access: buildConsoleAccess(consoleTokens, file.console, {
+        sessionHours: settings.CONSOLE_SESSION_HOURS,
+        allowedHosts: settings.CONSOLE_ALLOWED_HOSTS,
+        cookieSecure: settings.CONSOLE_COOKIE_SECURE,
+        metricsPort: settings.CONSOLE_METRICS_PORT,
+      }),
     },
     metrics: { host: settings.METRICS_HOST, port: settings.METRICS_PORT },
     aggregator: {
@@ -464,7 +508,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       maxFileBytes: settings.ROLLER_MAX_FILE_BYTES,
       idleFlushMs: settings.ROLLER_IDLE_FLUSH_MS,
       threads: settings.ROLLER_THREADS,
+      retentionDays: settings.ARCHIVE_RETENTION_DAYS ?? null,
     },
+    dedupe: { windowMs: settings.DEDUPE_WINDOW_MS, maxIds: settings.DEDUPE_MAX_IDS },
   };
 }
 

@@ -4,7 +4,7 @@ import avro from 'avsc';
 
 /**
  * The inference event as TypeScript sees it. Field names follow the Avro
- * schema in schemas/inference-event.v1.avsc (the source of truth) so values
+ * schema in schemas/inference-event.v2.avsc (the source of truth) so values
  * go to and from Avro without a mapping layer.
  */
 export interface Usage {
@@ -57,6 +57,12 @@ export interface InferenceEvent {
   response_body: string | null;
   response_text: string | null;
   tool_calls: string | null;
+  /**
+   * v2. Optional here so that events written before v2 (and values built by
+   * older code) still type-check; decoding always fills them (default null).
+   */
+  gateway_key_id?: string | null;
+  truncated_fields?: string | null;
 }
 
 export const ERROR_CLASSES = [
@@ -71,10 +77,10 @@ export const ERROR_CLASSES = [
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
-export const INFERENCE_EVENT_SCHEMA_VERSION = 1;
+export const INFERENCE_EVENT_SCHEMA_VERSION = 2;
 export const INFERENCE_EVENT_SUBJECT = 'llm.inference.v1-value';
 
-export const INFERENCE_EVENT_SCHEMA_FILE = 'inference-event.v1.avsc';
+export const INFERENCE_EVENT_SCHEMA_FILE = 'inference-event.v2.avsc';
 
 /** schemas/ at the repository root, from sources (services/…) or compiled output (dist/services/…). */
 export const SCHEMAS_DIR = existsSync(join(__dirname, '..', '..', '..', 'schemas'))

@@ -1,4 +1,8 @@
 import type { InferenceEvent } from './inference-event';
+import { markTruncated } from './truncated-fields';
+
+/** What the last step keeps of an error message: enough to tell what went wrong. */
+const ERROR_MESSAGE_KEPT_CHARS = 1_000;
 
 /**
  * An event must fit in one record of the log: Kafka refuses a record over
@@ -8,7 +12,8 @@ import type { InferenceEvent } from './inference-event';
  * at the source, never handed to the log (where it would fail for good, at
  * the head of the disk spool, before every later event): it is recorded
  * without its bodies, flagged truncated; failing that without any text;
- * failing that not at all.
+ * failing that not at all. What is left out is named in `truncated_fields`,
+ * beside what the gateway's field bounds cut (see truncated-fields.ts).
  */
 
 export type Fitted = 'whole' | 'without_bodies' | 'without_text';
@@ -25,9 +30,13 @@ export interface FitResult {
  */
 export function fitEvent(event: InferenceEvent, encodedSize: (e: InferenceEvent) => number, maxBytes: number): FitResult | null {
   if (encodedSize(event) <= maxBytes) return { event, fitted: 'whole' };
-  const withoutBodies: InferenceEvent = { ...event, request_body: null, response_body: null, body_truncated: true };
+  const bodies: string[] = (['request_body', 'response_body'] as const).filter((f) => event[f] !== null);
+  const withoutBodies = markTruncated({ ...event, request_body: null, response_body: null, body_truncated: true }, bodies);
   if (encodedSize(withoutBodies) <= maxBytes) return { event: withoutBodies, fitted: 'without_bodies' };
-  const withoutText: InferenceEvent = { ...withoutBodies, response_text: null, tool_calls: null, error_message: event.error_message?.slice(0, 1_000) ?? null };
+  const errorMessage = event.error_message?.slice(0, ERROR_MESSAGE_KEPT_CHARS) ?? null;
+  const texts: string[] = (['response_text', 'tool_calls'] as const).filter((f) => event[f] !== null);
+  if (errorMessage !== event.error_message) texts.push('error_message');
+  const withoutText = markTruncated({ ...withoutBodies, response_text: null, tool_calls: null, error_message: errorMessage }, texts);
   if (encodedSize(withoutText) <= maxBytes) return { event: withoutText, fitted: 'without_text' };
   return null;
 }

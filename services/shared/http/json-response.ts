@@ -9,7 +9,7 @@ export function sendJsonError(
   status: number,
   type: string,
   message: string,
-  opts: { close?: boolean; retryAfterSeconds?: number; extra?: Record<string, unknown> } = {},
+  opts: { close?: boolean; retryAfterSeconds?: number; extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -17,6 +17,7 @@ export function sendJsonError(
   }
   const body = JSON.stringify({ error: { type, code: type, message, ...opts.extra } });
   const headers: Record<string, string | number> = {
+    ...opts.headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
   };

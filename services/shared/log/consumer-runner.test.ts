@@ -24,7 +24,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await log.close();
+  await log?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

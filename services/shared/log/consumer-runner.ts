@@ -109,6 +109,8 @@ export interface ConsumerOptions<T> {
   onRevoked?: (partitions: number[]) => void;
   /** How failures of an unknown reason are retried before the DLQ (default DEFAULT_RETRY). */
   retry?: RetryPolicy;
+  /** See SubscribeOptions.onCommitted. */
+  onCommitted?: (positions: CommitPositions) => void;
 }
 
 export interface RunnerMetrics {
@@ -293,6 +295,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
       start: options.start,
       maxBatch: options.maxBatch,
       onRevoked: options.onRevoked,
+      onCommitted: options.onCommitted,
     },
     handleBatch,
   );

@@ -12,6 +12,13 @@ export interface ProducerRecord {
   headers?: Record<string, string>;
   /** Event time in epoch ms; defaults to now. */
   timestamp?: number;
+  /**
+   * Placed by its key even on a 'batch'-partitioned topic, so that every
+   * record with this key lands in one partition (ingested events: a copy
+   * posted again meets the first one there, where its partition's consumer
+   * state can drop it).
+   */
+  partitionByKey?: boolean;
 }
 
 export interface ConsumedRecord {
@@ -39,6 +46,8 @@ export interface SubscribeOptions {
    * committed offset). The embedded log has no group membership: never called.
    */
   onRevoked?: (partitions: number[]) => void;
+  /** Called with the positions of each commit once it succeeded (a handler that keeps state until its input is committed). */
+  onCommitted?: (positions: CommitPositions) => void;
 }
 
 /** Next offset to commit, by partition. */

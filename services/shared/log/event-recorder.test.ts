@@ -63,7 +63,21 @@ describe('EventRecorder', () => {
     await Promise.all([recorder.recordDurable(big), recorder.recordDurable(after)]);
     await recorder.shutdown(1_000);
     const decoded = await Promise.all(held.stored.map((v) => serde.decode(v)));
-    expect(decoded).toEqual([{ ...big, request_body: null, response_body: null, body_truncated: true }, after]);
+    expect(decoded).toEqual([{ ...big, request_body: null, response_body: null, body_truncated: true, truncated_fields: 'request_body,response_body' }, after]);
     expect(shrunk).toEqual(['without_bodies']);
+  });
+
+  it('marks an ingested event with the time it was accepted and places it by its id; the gateway\'s own stay as they were', async () => {
+    const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
+    const appended: ProducerRecord[] = [];
+    const log = { append: async (_topic: string, records: ProducerRecord[]) => void appended.push(...records.map((r) => ({ ...r }))) } as unknown as EventLog;
+    const recorder = new EventRecorder(log, serde, { maxQueue: 100, maxBatch: 10, lingerMs: 1 });
+    await recorder.recordIngested(sampleEvent({ event_id: 'posted' }), 1_700_000_000_123);
+    await recorder.recordDurable(sampleEvent({ event_id: 'own' }));
+    await recorder.shutdown(1_000);
+    expect(appended.map(({ key, headers, partitionByKey }) => ({ key, headers, partitionByKey }))).toEqual([
+      { key: 'posted', headers: { 'x-llm-ingested-at': '1700000000123' }, partitionByKey: true },
+      { key: 'own', headers: undefined, partitionByKey: undefined },
+    ]);
   });
 });

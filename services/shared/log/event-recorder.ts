@@ -3,6 +3,7 @@ import { LlmLoggerError } from '../errors';
 import type { InferenceEvent } from '../event/inference-event';
 import { fitEvent, type Fitted } from '../event/record-fit';
 import type { AvroSerde } from '../event/serde';
+import { ingestedHeaders } from '../event/ingest-origin';
 import { BatchHandoff, type HandoffOptions } from './batch-handoff';
 import { SlabPool } from './slab-pool';
 import type { EventLog, ProducerRecord } from './event-log';
@@ -13,6 +14,8 @@ export interface EventRecording {
   record(event: InferenceEvent): boolean;
   /** Resolves once the event is durable in the log. */
   recordDurable(event: InferenceEvent): Promise<void>;
+  /** An event from the ingest API accepted at `acceptedAt` (epoch ms); resolves once durable. */
+  recordIngested(event: InferenceEvent, acceptedAt: number): Promise<void>;
   canRecord(): boolean;
   /** Events waiting to be written. */
   readonly depth: number;
@@ -60,8 +63,8 @@ export class EventRecorder implements EventRecording {
     for (const r of records) this.slabs.release(r.value);
   }
 
-  /** The record for an event, or null (counted as dropped) when it cannot be encoded or made to fit. */
-  private encode(event: InferenceEvent): ProducerRecord | null {
+  /** The record for an event (`ingestedAt`: from the ingest API), or null (counted as dropped) when it cannot be encoded or made to fit. */
+  private encode(event: InferenceEvent, ingestedAt?: number): ProducerRecord | null {
     try {
       let value = this.serde.encode(event, this.take);
       const max = this.limits.maxRecordBytes;
@@ -75,7 +78,7 @@ export class EventRecorder implements EventRecording {
         }
         value = this.serde.encode(fit.event, this.take);
       }
-      return { key: event.event_id, value, timestamp: event.ended_at };
+      return eventRecord(event, value, ingestedAt);
     } catch (err) {
       this.options.onDrop?.(1);
       this.onEncodeError(err, event.event_id);
@@ -94,7 +97,18 @@ export class EventRecorder implements EventRecording {
     return this.handoff.offerDurable(record);
   }
 
-  /** Queues a record encoded elsewhere (e.g. on the redaction thread, already within the limit). */
+  /**
+   * An event from the ingest API, accepted at `acceptedAt` (epoch ms): marked
+   * as ingested and placed by its id, so the consumers drop a copy posted
+   * again (see ingest-origin.ts). Resolves once durable.
+   */
+  recordIngested(event: InferenceEvent, acceptedAt: number): Promise<void> {
+    const record = this.encode(event, acceptedAt);
+    if (!record) return Promise.reject(new LlmLoggerError('EVENT_INVALID', `event ${event.event_id} cannot be encoded within the log's record limit`));
+    return this.handoff.offerDurable(record);
+  }
+
+  /** Queues a record encoded elsewhere (e.g. on the redaction thread, already within the limit; see eventRecord). */
   recordEncoded(record: ProducerRecord): boolean {
     return this.handoff.offer(record);
   }
@@ -114,4 +128,10 @@ export class EventRecorder implements EventRecording {
   shutdown(graceMs: number): Promise<void> {
     return this.handoff.shutdown(graceMs);
   }
+}
+
+/** The log record of an encoded event; `ingestedAt` marks one from the ingest API (placed by its id: see ingest-origin.ts). */
+export function eventRecord(event: InferenceEvent, value: Buffer, ingestedAt?: number): ProducerRecord {
+  if (ingestedAt === undefined) return { key: event.event_id, value, timestamp: event.ended_at };
+  return { key: event.event_id, value, timestamp: event.ended_at, headers: ingestedHeaders(ingestedAt), partitionByKey: true };
 }

@@ -13,6 +13,8 @@ const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
+  'headers["x-llm-key"]',
+  'req.headers["x-llm-key"]',
   '*.apiKey',
   'apiKey',
   'request_body',
@@ -21,8 +23,12 @@ const REDACT_PATHS = [
   '*.response_body',
 ];
 
-/** A pino logger for a role; `destination` (default stdout) lets tests read every line written. */
-export function createLogger(level: string, role: string, destination?: pino.DestinationStream): Logger {
+/**
+ * `to`: where lines go (stdout by default): a file descriptor (2 for commands
+ * whose stdout is their result, such as `erase --json`) or a stream (tests read every line written).
+ */
+export function createLogger(level: string, role: string, to?: number | pino.DestinationStream): Logger {
   const options = { level, base: { role }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  return destination ? pino(options, destination) : pino(options);
+  if (to === undefined) return pino(options);
+  return pino(options, typeof to === 'number' ? pino.destination({ fd: to, sync: true }) : to);
 }

@@ -67,10 +67,11 @@ describe('estimateTokens', () => {
     ['only whitespace', ' '.repeat(1_000_000)],
     ['a huge text', 'The quick brown fox jumps over the lazy dog. '.repeat(700_000)],
   ])('stays fast on %s', (_name, text) => {
-    // Encoded whole (or in long pieces), such text took from seconds to minutes.
+    // Encoded whole (or in long pieces), such text took from seconds to minutes. The bound is
+    // generous (tens of ms expected) so that only that blow-up misses it, not a loaded machine.
     const started = performance.now();
     expect(estimateTokens('gpt-4o', text)).toBeGreaterThan(0);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it('estimates text over its exact-count limit from samples, closely', () => {

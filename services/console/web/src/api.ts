@@ -1,11 +1,25 @@
-import type { AggregateGroupBy, AggregateRow, AggregateWindow } from '../../aggregates-contract';
+import type { AggregateGroupBy, AggregateRow, AggregatesAnswer, AggregateWindow } from '../../aggregates-contract';
 
 /** Fetch helpers for the console API (same origin; the session cookie rides along). */
 
-export type { AggregateGroupBy, AggregateRow, AggregateWindow };
+export type { AggregateGroupBy, AggregateRow, AggregatesAnswer, AggregateWindow };
 
 export type { RequestSummary } from '../../requests-store';
 export type { AlertTransition } from '../../alerts/alert-tracker';
+export type { AccessRecord } from '../../access/access-record';
+import type { ConsoleRole } from '../../access/roles';
+
+/** `GET /api/me`: who the console takes this page's user for, and what the role may read. */
+export interface Me {
+  name: string;
+  role: ConsoleRole;
+  via: 'token' | 'session' | 'sso' | 'open';
+  email: string | null;
+  groups: string[];
+  permissions: { bodies: boolean; search: boolean; access_log: boolean; sessions: boolean };
+  session: { handle: string; expires_at: string } | null;
+  access_control: boolean;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -27,7 +41,13 @@ export async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
-export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number): Promise<{ rows: AggregateRow[] }> {
-  const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to) });
+/** `rollup`: one row per group over the whole range, its percentiles merged from every window's sketch. */
+export function aggregates(window: AggregateWindow, groupBy: AggregateGroupBy, from: number, to: number, rollup = false): Promise<AggregatesAnswer> {
+  const q = new URLSearchParams({ window, groupBy, from: String(from), to: String(to), rollup: String(rollup) });
   return getJson(`/api/aggregates?${q}`);
+}
+
+export async function signOut(): Promise<void> {
+  await fetch('/api/logout', { method: 'POST' });
+  location.href = '/login';
 }

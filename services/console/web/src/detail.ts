@@ -1,4 +1,5 @@
 import type { InferenceEvent } from '../../../shared/event/inference-event';
+import { modelOf, servedModelOf } from '../../../shared/event/model-identity';
 import { ApiError, getJson } from './api';
 import { compact, dateTime, el, ms, statusClass, usd } from './format';
 
@@ -61,11 +62,14 @@ export async function renderDetail(root: HTMLElement, id: string): Promise<void>
     root.replaceChildren(el('div', { class: 'card empty' }, err instanceof ApiError && err.status === 404 ? `No call ${id} (yet).` : (err as Error).message));
     return;
   }
-  const model = e.response_model ?? e.request_model ?? '–';
+  const model = modelOf(e) ?? '–';
+  const served = servedModelOf(e);
   const status = el('span', { class: `pill ${statusClass(e.http_status, e.error_class)}` }, e.error_class ?? String(e.http_status ?? '–'));
   const messages = requestMessages(e.request_body);
   const conversation = el('section', { class: 'card conversation' }, el('h3', {}, 'Conversation'));
-  if (!e.body_captured) conversation.append(el('div', { class: 'empty' }, 'Bodies were not captured for this call (sampling or x-llm-sample: 0).'));
+  if ((e as Event & { bodies_withheld?: boolean }).bodies_withheld) {
+    conversation.append(el('div', { class: 'empty', id: 'bodies-withheld' }, 'Prompts and answers are not shown to your role (viewer): reading them needs the auditor role.'));
+  } else if (!e.body_captured) conversation.append(el('div', { class: 'empty' }, 'Bodies were not captured for this call (sampling or x-llm-sample: 0).'));
   for (const m of messages ?? []) {
     conversation.append(
       el('div', { class: `msg role-${m.role}` }, el('div', { class: 'role' }, m.role), el('pre', {}, m.text), m.toolCalls ? el('pre', { class: 'tool' }, m.toolCalls) : null),
@@ -104,6 +108,8 @@ export async function renderDetail(root: HTMLElement, id: string): Promise<void>
           { class: 'card' },
           el('h3', {}, 'Call'),
           kv([
+            ['model', e.request_model ?? '– (none in the request)'],
+            ['served model', served ?? '– (no answer)'],
             ['upstream', `${e.upstream} (${e.provider})`],
             ['endpoint', `${e.endpoint} · ${e.method} ${e.path}`],
             ['streamed', e.streamed ? 'yes' : 'no'],

@@ -30,6 +30,8 @@ export const pct = (n: number | null | undefined): string => (n === null || n ==
 export function usd(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
   if (n === 0) return '$0';
+  // Costs are whole micro-dollars: six decimals show one (five showed a single call as "$0.00000").
+  if (Math.abs(n) < 0.00001) return `$${n.toFixed(6)}`;
   if (Math.abs(n) < 0.01) return `$${n.toFixed(5)}`;
   return `$${n.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 })}`;
 }

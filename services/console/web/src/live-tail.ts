@@ -16,6 +16,8 @@ interface Row {
   id: string;
   startedAt: number;
   model: string | null;
+  /** The model that answered, once the call has settled. */
+  servedModel: string | null;
   upstream: string;
   who: string;
   running: boolean;
@@ -48,6 +50,7 @@ function fromStarted(s: LiveStarted | InFlightSnapshot): Row {
     id: s.event_id,
     startedAt: s.started_at,
     model: s.model,
+    servedModel: null,
     upstream: s.upstream,
     who: who(s.user, s.app),
     running: true,
@@ -71,6 +74,7 @@ function settle(row: Row, s: RequestSummary): void {
   row.latencyMs = s.latency_ms;
   row.ttftMs = s.ttft_ms;
   row.model = s.model;
+  row.servedModel = s.served_model;
   row.tokens = `${compact(s.input_tokens)} → ${compact(s.output_tokens)}`;
   row.cost = s.cost_usd;
   row.who = who(s.user, s.app);
@@ -123,11 +127,16 @@ function render(row: Row): HTMLTableRowElement {
   const status = row.running
     ? el('span', { class: 'pill run' }, 'streaming')
     : el('span', { class: `pill ${statusClass(row.status, row.errorClass)}` }, row.errorClass ?? String(row.status ?? '–'));
-  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, ${row.withheld ? 'withheld until redacted' : 'not captured'})` : ''));
+  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, ${row.withheld ? 'withheld until redacted' : 'text not shown'})` : ''));
   tr.replaceChildren(
     el('td', { class: 'mono' }, time(row.startedAt)),
     el('td', {}, status),
-    el('td', {}, el('a', { href: `#/request/${row.id}` }, row.model ?? '–'), el('div', { class: 'dim' }, row.upstream)),
+    el(
+      'td',
+      {},
+      el('a', { href: `#/request/${row.id}` }, row.model ?? '–'),
+      el('div', { class: 'dim nowrap' }, row.servedModel && row.servedModel !== row.model ? `${row.upstream} · ${row.servedModel}` : row.upstream),
+    ),
     el('td', { class: 'dim' }, row.who),
     el('td', { class: 'num' }, row.running ? (row.ttftMs !== null ? `ttft ${ms(row.ttftMs)}` : '…') : ms(row.latencyMs)),
     el('td', { class: 'num' }, row.tokens),

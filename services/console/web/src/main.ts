@@ -1,5 +1,7 @@
 import './style.css';
+import { renderAccessLog } from './access-log';
 import { leaveAlerts, renderAlerts, startAlerts } from './alerts-view';
+import { getJson, signOut, type Me } from './api';
 import { destroyCharts } from './charts';
 import { renderDetail } from './detail';
 import { el } from './format';
@@ -8,13 +10,15 @@ import { detachLiveTail, liveTailTable, startLiveTail } from './live-tail';
 import { RANGES, renderOverview } from './overview';
 import { renderSearch } from './search';
 
-/** Hash routes: #/overview, #/live, #/request/<id>, #/search?q=…, #/alerts. */
+/** Hash routes: #/overview, #/live, #/request/<id>, #/search?q=…, #/alerts, #/access?… (admins). */
 
 const view = document.getElementById('view')!;
 const rangeSelect = document.getElementById('range') as HTMLSelectElement;
 const conn = document.getElementById('conn')!;
 
 let current = '';
+/** Who the console takes this page's user for (GET /api/me): decides what the page offers; the API enforces it. */
+let me: Me | null = null;
 let refreshing = false;
 let pendingRefresh = false;
 
@@ -56,7 +60,11 @@ function route(): void {
   } else if (name === 'request' && parts[1]) {
     void renderDetail(view, decodeURIComponent(parts[1]));
   } else if (name === 'search') {
-    renderSearch(view, new URLSearchParams(query ?? '').get('q') ?? '');
+    if (me?.permissions.search) renderSearch(view, new URLSearchParams(query ?? '').get('q') ?? '');
+    else view.replaceChildren(notAllowed('Audit search reads prompts and answers: it needs the auditor role.'));
+  } else if (name === 'access') {
+    if (me?.permissions.access_log) renderAccessLog(view, new URLSearchParams(query ?? ''));
+    else view.replaceChildren(notAllowed('The access log is for admins.'));
   } else if (name === 'alerts') {
     renderAlerts(view);
   } else {
@@ -66,6 +74,20 @@ function route(): void {
     view.replaceChildren(charts, tail);
     void refreshOverview(charts);
   }
+}
+
+function notAllowed(text: string): HTMLElement {
+  return el('section', { class: 'card empty', id: 'not-allowed' }, `${text} You are signed in as ${me?.name ?? '?'} (${me?.role ?? '?'}).`);
+}
+
+function showIdentity(who: Me): void {
+  document.getElementById('nav-search')!.classList.toggle('hidden', !who.permissions.search);
+  document.getElementById('nav-access')!.classList.toggle('hidden', !who.permissions.access_log);
+  const shown = document.getElementById('me')!;
+  shown.replaceChildren(who.access_control ? `${who.name} · ` : 'no access control · ', el('span', { class: 'role' }, who.role));
+  const button = document.getElementById('sign-out')!;
+  button.classList.toggle('hidden', who.via !== 'session');
+  button.onclick = () => void signOut();
 }
 
 rangeSelect.onchange = () => route();
@@ -84,7 +106,11 @@ setInterval(() => {
   const charts = document.getElementById('overview');
   if (current === 'overview' && charts && !document.hidden) void refreshOverview(charts);
 }, 60_000);
-connect(setConn);
-startLiveTail();
-startAlerts();
-route();
+void getJson<Me>('/api/me').then((who) => {
+  me = who;
+  showIdentity(who);
+  connect(setConn);
+  startLiveTail();
+  startAlerts();
+  route();
+});

@@ -1,11 +1,13 @@
-import { aggregates, ApiError, type AggregateGroupBy, type AggregateRow, type AggregateWindow } from './api';
+import { aggregates, ApiError, type AggregateGroupBy, type AggregateRow, type AggregatesAnswer, type AggregateWindow } from './api';
 import { chartCard, destroyCharts } from './charts';
 import { compact, el, ms, num, pct, usd } from './format';
 
 /**
  * Overview of a time range: headline numbers, charts of the overall rows and
- * a sortable top-N table per dimension. Percentiles over several windows are
- * shown as the call-weighted mean of the windows' percentiles (marked ≈).
+ * a sortable top-N table per dimension. Headline numbers and the breakdown
+ * read rollups (`rollup=true`): one row per group whose percentiles merge the
+ * sketches of every window in the range, so they are the percentiles of all
+ * its calls, within the sketches' relative accuracy (shown on the page).
  */
 
 export const RANGES: Record<string, number> = {
@@ -17,7 +19,14 @@ export const RANGES: Record<string, number> = {
   '30d': 30 * 86_400_000,
 };
 
-const DIMENSIONS: AggregateGroupBy[] = ['model', 'provider', 'upstream', 'user', 'app'];
+const DIMENSIONS: [AggregateGroupBy, string][] = [
+  ['model', 'model'],
+  ['served_model', 'served model'],
+  ['provider', 'provider'],
+  ['upstream', 'upstream'],
+  ['user', 'user'],
+  ['app', 'app'],
+];
 
 interface Totals {
   group: string;
@@ -32,32 +41,25 @@ interface Totals {
   ttft95: number | null;
 }
 
-function weighted(rows: AggregateRow[], pick: (r: AggregateRow) => number | null): number | null {
-  let calls = 0;
-  let total = 0;
-  for (const r of rows) {
-    const v = pick(r);
-    if (v === null || r.calls === 0) continue;
-    calls += r.calls;
-    total += v * r.calls;
-  }
-  return calls > 0 ? total / calls : null;
-}
-
-function totals(group: string, rows: AggregateRow[]): Totals {
-  const sum = (f: (r: AggregateRow) => number) => rows.reduce((n, r) => n + f(r), 0);
+/** The numbers of a rollup row (one group over the whole range). */
+function totals(group: string, r: AggregateRow | undefined): Totals {
   return {
     group,
-    calls: sum((r) => r.calls),
-    errors: sum((r) => r.errors),
-    inputTokens: sum((r) => r.inputTokens),
-    outputTokens: sum((r) => r.outputTokens),
-    costUsd: sum((r) => r.costMicroUsd) / 1e6,
-    p50: weighted(rows, (r) => (r.latencyMs?.p50 ?? null)),
-    p95: weighted(rows, (r) => (r.latencyMs?.p95 ?? null)),
-    p99: weighted(rows, (r) => (r.latencyMs?.p99 ?? null)),
-    ttft95: weighted(rows, (r) => r.ttftMs?.p95 ?? null),
+    calls: r?.calls ?? 0,
+    errors: r?.errors ?? 0,
+    inputTokens: r?.inputTokens ?? 0,
+    outputTokens: r?.outputTokens ?? 0,
+    costUsd: (r?.costMicroUsd ?? 0) / 1e6,
+    p50: r?.latencyMs?.p50 ?? null,
+    p95: r?.latencyMs?.p95 ?? null,
+    p99: r?.latencyMs?.p99 ?? null,
+    ttft95: r?.ttftMs?.p95 ?? null,
   };
+}
+
+/** "±1%": how far a shown percentile may be from the exact one. */
+function accuracyText(relativeAccuracy: number): string {
+  return `±${Number((relativeAccuracy * 100).toPrecision(2))}%`;
 }
 
 const state = { dimension: 'model' as AggregateGroupBy, sortKey: 'calls' as keyof Totals, desc: true, topN: 10 };
@@ -72,11 +74,13 @@ export async function renderOverview(root: HTMLElement, range: string): Promise<
   const to = Date.now();
   const from = Math.floor((to - rangeMs) / stepMs) * stepMs;
   let overall: AggregateRow[];
-  let byDim: AggregateRow[];
+  let summary: AggregatesAnswer;
+  let byDim: AggregatesAnswer;
   try {
-    [overall, byDim] = await Promise.all([
+    [overall, summary, byDim] = await Promise.all([
       aggregates(window, 'overall', from, to).then((r) => r.rows),
-      aggregates(window, state.dimension, from, to).then((r) => r.rows),
+      aggregates(window, 'overall', from, to, true),
+      aggregates(window, state.dimension, from, to, true),
     ]);
   } catch (err) {
     destroyCharts();
@@ -85,17 +89,23 @@ export async function renderOverview(root: HTMLElement, range: string): Promise<
     return;
   }
   destroyCharts();
-  const t = totals('', overall);
+  const t = totals('', summary.rows[0]);
+  const accuracy = accuracyText(summary.relativeAccuracy);
   const hours = rangeMs / 3_600_000;
   const kpis = el(
     'div',
     { class: 'kpis' },
-    kpi('Calls', compact(t.calls), `${num(t.calls / (rangeMs / 60_000), 2)} / min`),
-    kpi('Error rate', pct(t.calls ? t.errors / t.calls : null), `${num(t.errors)} errors`),
-    kpi('Latency p95 ≈', ms(t.p95), `p50 ${ms(t.p50)} · p99 ${ms(t.p99)}`),
-    kpi('TTFT p95 ≈', ms(t.ttft95), 'time to first token'),
-    kpi('Tokens', `${compact(t.inputTokens)} / ${compact(t.outputTokens)}`, 'in / out'),
-    kpi('Cost', usd(t.costUsd), `${usd(t.costUsd / hours)} per hour`),
+    kpi('calls', 'Calls', compact(t.calls), `${num(t.calls / (rangeMs / 60_000), 2)} / min`),
+    kpi('errors', 'Error rate', pct(t.calls ? t.errors / t.calls : null), `${num(t.errors)} errors`),
+    kpi('latency', 'Latency p95', ms(t.p95), `p50 ${ms(t.p50)} · p99 ${ms(t.p99)}`),
+    kpi('ttft', 'TTFT p95', ms(t.ttft95), 'time to first token'),
+    kpi('tokens', 'Tokens', `${compact(t.inputTokens)} / ${compact(t.outputTokens)}`, 'in / out'),
+    kpi('cost', 'Cost', usd(t.costUsd), `${usd(t.costUsd / hours)} per hour`),
+  );
+  const note = el(
+    'div',
+    { class: 'dim accuracy', 'data-relative-accuracy': String(summary.relativeAccuracy) },
+    `Percentiles over the range are those of all its calls (DDSketches merged across windows), each within ${accuracy} of the exact value.`,
   );
 
   // One point per window, empty windows included, so quiet periods show as quiet.
@@ -114,39 +124,39 @@ export async function renderOverview(root: HTMLElement, range: string): Promise<
     chartCard('Calls per minute', xs, [
       { label: 'calls', color: '#818cf8', values: v((r) => r.calls / perMin, 0), fill: true },
       { label: 'errors', color: '#f87171', values: v((r) => r.errors / perMin, 0) },
-    ], (x) => num(x, x < 10 ? 1 : 0)),
-    chartCard('Error rate', xs, [{ label: 'error rate', color: '#f87171', values: v((r) => (r.calls ? r.errors / r.calls : null)), fill: true }], (x) => pct(x)),
+    ], (x) => num(x, x < 10 ? 1 : 0), 'count'),
+    chartCard('Error rate', xs, [{ label: 'error rate', color: '#f87171', values: v((r) => (r.calls ? r.errors / r.calls : null)), fill: true }], (x) => pct(x), 'ratio'),
     chartCard('Latency', xs, [
       { label: 'p50', color: '#34d399', values: v((r) => (r.latencyMs?.p50 ?? null)) },
       { label: 'p95', color: '#fbbf24', values: v((r) => (r.latencyMs?.p95 ?? null)) },
       { label: 'p99', color: '#f87171', values: v((r) => (r.latencyMs?.p99 ?? null)) },
-    ], ms),
+    ], ms, 'ms'),
     chartCard('Time to first token', xs, [
       { label: 'p50', color: '#34d399', values: v((r) => r.ttftMs?.p50 ?? null) },
       { label: 'p95', color: '#fbbf24', values: v((r) => r.ttftMs?.p95 ?? null) },
       { label: 'p99', color: '#f87171', values: v((r) => r.ttftMs?.p99 ?? null) },
-    ], ms),
+    ], ms, 'ms'),
     chartCard('Tokens', xs, [
       { label: 'in', color: '#60a5fa', values: v((r) => r.inputTokens, 0), fill: true },
       { label: 'out', color: '#c084fc', values: v((r) => r.outputTokens, 0), fill: true },
-    ], compact),
-    chartCard(`Cost per ${window === '1m' ? 'minute' : 'hour'}`, xs, [{ label: 'cost', color: '#2dd4bf', values: v((r) => r.costMicroUsd / 1e6, 0), fill: true }], usd),
+    ], compact, 'count'),
+    chartCard(`Cost per ${window === '1m' ? 'minute' : 'hour'}`, xs, [{ label: 'cost', color: '#2dd4bf', values: v((r) => r.costMicroUsd / 1e6, 0), fill: true }], usd, 'usd'),
   );
-  root.replaceChildren(kpis, charts, breakdown(root, range, byDim));
+  root.replaceChildren(kpis, note, charts, breakdown(root, range, byDim));
 }
 
-function kpi(label: string, value: string, sub: string): HTMLElement {
-  return el('div', { class: 'card kpi' }, el('div', { class: 'kpi-label' }, label), el('div', { class: 'kpi-value' }, value), el('div', { class: 'dim' }, sub));
+function kpi(name: string, label: string, value: string, sub: string): HTMLElement {
+  return el(
+    'div',
+    { class: 'card kpi', 'data-kpi': name },
+    el('div', { class: 'kpi-label' }, label),
+    el('div', { class: 'kpi-value' }, value),
+    el('div', { class: 'dim kpi-sub' }, sub),
+  );
 }
 
-function breakdown(root: HTMLElement, range: string, rows: AggregateRow[]): HTMLElement {
-  const groups = new Map<string, AggregateRow[]>();
-  for (const r of rows) {
-    const list = groups.get(r.group) ?? [];
-    list.push(r);
-    groups.set(r.group, list);
-  }
-  const all = [...groups].map(([g, rs]) => totals(g, rs));
+function breakdown(root: HTMLElement, range: string, answer: AggregatesAnswer): HTMLElement {
+  const all = answer.rows.map((r) => totals(r.group, r));
   const k = state.sortKey;
   all.sort((a, b) => {
     const x = a[k] ?? -Infinity;
@@ -158,8 +168,8 @@ function breakdown(root: HTMLElement, range: string, rows: AggregateRow[]): HTML
   const tabs = el(
     'div',
     { class: 'tabs' },
-    ...DIMENSIONS.map((d) => {
-      const b = el('button', { class: d === state.dimension ? 'active' : '', 'data-dimension': d }, `by ${d}`);
+    ...DIMENSIONS.map(([d, label]) => {
+      const b = el('button', { class: d === state.dimension ? 'active' : '', 'data-dimension': d }, `by ${label}`);
       b.onclick = () => {
         state.dimension = d;
         rerender();
@@ -173,13 +183,13 @@ function breakdown(root: HTMLElement, range: string, rows: AggregateRow[]): HTML
     rerender();
   };
   const columns: [keyof Totals, string, (t: Totals) => string][] = [
-    ['group', state.dimension, (t) => t.group || '(none)'],
+    ['group', DIMENSIONS.find(([d]) => d === state.dimension)?.[1] ?? state.dimension, (t) => t.group || '(none)'],
     ['calls', 'calls', (t) => num(t.calls)],
     ['errors', 'errors', (t) => `${num(t.errors)} (${pct(t.calls ? t.errors / t.calls : null)})`],
-    ['p50', 'p50 ≈', (t) => ms(t.p50)],
-    ['p95', 'p95 ≈', (t) => ms(t.p95)],
-    ['p99', 'p99 ≈', (t) => ms(t.p99)],
-    ['ttft95', 'TTFT p95 ≈', (t) => ms(t.ttft95)],
+    ['p50', 'p50', (t) => ms(t.p50)],
+    ['p95', 'p95', (t) => ms(t.p95)],
+    ['p99', 'p99', (t) => ms(t.p99)],
+    ['ttft95', 'TTFT p95', (t) => ms(t.ttft95)],
     ['inputTokens', 'tokens in', (t) => compact(t.inputTokens)],
     ['outputTokens', 'tokens out', (t) => compact(t.outputTokens)],
     ['costUsd', 'cost', (t) => usd(t.costUsd)],
@@ -200,11 +210,22 @@ function breakdown(root: HTMLElement, range: string, rows: AggregateRow[]): HTML
       return th;
     }),
   );
-  const body = el('tbody', {}, ...top.map((t) => el('tr', {}, ...columns.map(([key, , f]) => el('td', { class: key === 'group' ? '' : 'num' }, f(t))))));
+  const body = el(
+    'tbody',
+    {},
+    ...top.map((t) => el('tr', { 'data-group': t.group }, ...columns.map(([key, , f]) => el('td', { class: key === 'group' ? '' : 'num', 'data-column': key }, f(t))))),
+  );
   return el(
     'section',
     { class: 'card breakdown' },
-    el('div', { class: 'card-head' }, el('h3', {}, 'Breakdown'), tabs, topSelect),
+    el(
+      'div',
+      { class: 'card-head' },
+      el('h3', {}, 'Breakdown'),
+      tabs,
+      topSelect,
+      el('span', { class: 'dim' }, `over the whole range; percentiles ${accuracyText(answer.relativeAccuracy)}`),
+    ),
     top.length ? el('table', { class: 'grid' }, el('thead', {}, head), body) : el('div', { class: 'empty' }, 'No calls in this range.'),
   );
 }

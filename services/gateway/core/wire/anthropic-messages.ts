@@ -18,6 +18,7 @@ import {
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator } from './types';
 import { fromAnthropicUsage } from './usage-normalize';
+import { TextBudget } from './text-budget';
 
 export function parseMessage(json: unknown): ParsedResponse {
   const result = emptyParsedResponse();
@@ -54,7 +55,7 @@ const USAGE_FIELDS = [
   'cache_creation_input_tokens',
 ] as const;
 
-export function createMessagesAccumulator(): StreamAccumulator {
+export function createMessagesAccumulator(budget = new TextBudget()): StreamAccumulator {
   const blocks = new Map<number, StreamedBlock>();
   const rawUsage: Record<string, number> = {};
   let servedModel: string | null = null;
@@ -74,13 +75,14 @@ export function createMessagesAccumulator(): StreamAccumulator {
 
   function startBlock(index: number, block: unknown): void {
     if (!isObject(block)) return;
+    if (!blocks.has(index) && !budget.admit()) return; // past the budget: no more blocks kept
     if (block.type === 'text') {
-      blocks.set(index, { kind: 'text', text: stringOrNull(block.text) ?? '' });
+      blocks.set(index, { kind: 'text', text: budget.clip(stringOrNull(block.text) ?? '') });
     } else if (block.type === 'tool_use') {
       blocks.set(index, {
         kind: 'tool_use',
         id: nonEmptyStringOrNull(block.id),
-        name: stringOrNull(block.name) ?? '',
+        name: budget.clip(stringOrNull(block.name) ?? ''),
         initialInput: block.input,
         partialJson: '',
       });
@@ -93,9 +95,9 @@ export function createMessagesAccumulator(): StreamAccumulator {
     if (!isObject(delta)) return;
     const block = blocks.get(index);
     if (delta.type === 'text_delta' && block?.kind === 'text') {
-      block.text += stringOrNull(delta.text) ?? '';
+      block.text = budget.append(block.text, stringOrNull(delta.text) ?? '');
     } else if (delta.type === 'input_json_delta' && block?.kind === 'tool_use') {
-      block.partialJson += stringOrNull(delta.partial_json) ?? '';
+      block.partialJson = budget.append(block.partialJson, stringOrNull(delta.partial_json) ?? '');
     }
     // thinking_delta, signature_delta and citations_delta do not change text or tool calls.
   }

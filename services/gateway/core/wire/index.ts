@@ -8,6 +8,7 @@ import { createChatCompletionAccumulator, parseChatCompletion } from './openai-c
 import { createCompletionAccumulator, parseCompletion } from './openai-completions';
 import { createEmbeddingsAccumulator, parseEmbeddings } from './openai-embeddings';
 import { createResponsesAccumulator, parseResponsesResponse } from './openai-responses';
+import { TextBudget } from './text-budget';
 import type { Endpoint, ParsedResponse, StreamAccumulator, WireFormat } from './types';
 
 export type * from './types';
@@ -17,6 +18,7 @@ export { emptyParsedResponse } from './parsed-response';
 export { parseRequest } from './request';
 export { createSseParser, parseSseText, type SseParser, type SseParserOptions } from './sse-parser';
 export { createUsageStripper, injectIncludeUsage, type UsageStripper } from './usage-injection';
+export { clipText, TextBudget } from './text-budget';
 
 /** Parses a non-streamed response body (the result of `JSON.parse`, or undefined when it was not JSON). */
 export function parseResponseBody(endpoint: Endpoint, wire: WireFormat, json: unknown): ParsedResponse {
@@ -36,19 +38,19 @@ export function parseResponseBody(endpoint: Endpoint, wire: WireFormat, json: un
   }
 }
 
-/** A fresh accumulator for one streamed response. */
-export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat): StreamAccumulator {
+/** A fresh accumulator for one streamed response; `budget` bounds the text and entries it keeps. */
+export function createStreamAccumulator(endpoint: Endpoint, wire: WireFormat, budget = new TextBudget()): StreamAccumulator {
   switch (endpoint) {
     case 'chat.completions':
-      return createChatCompletionAccumulator();
+      return createChatCompletionAccumulator(budget);
     case 'completions':
-      return createCompletionAccumulator();
+      return createCompletionAccumulator(budget);
     case 'embeddings':
       return createEmbeddingsAccumulator();
     case 'responses':
-      return createResponsesAccumulator();
+      return createResponsesAccumulator(budget);
     case 'messages':
-      return createMessagesAccumulator();
+      return createMessagesAccumulator(budget);
     case 'other':
       return createGenericAccumulator(wire);
   }

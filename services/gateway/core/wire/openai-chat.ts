@@ -14,6 +14,7 @@ import {
 import { choicesInIndexOrder } from './openai-choices';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator, ToolCall } from './types';
+import { TextBudget } from './text-budget';
 import { fromOpenAiChatUsage } from './usage-normalize';
 
 export function parseChatCompletion(json: unknown): ParsedResponse {
@@ -55,7 +56,7 @@ interface ChoiceState {
   legacyCall: ToolCall | null;
 }
 
-export function createChatCompletionAccumulator(): StreamAccumulator {
+export function createChatCompletionAccumulator(budget = new TextBudget()): StreamAccumulator {
   const choices = new Map<number, ChoiceState>();
   let servedModel: string | null = null;
   let usage: ParsedResponse['usage'] = null;
@@ -66,7 +67,7 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
     let state = choices.get(index);
     if (state === undefined) {
       state = { text: '', finishReason: null, toolCalls: new Map(), legacyCall: null };
-      choices.set(index, state);
+      if (budget.admit()) choices.set(index, state); // else kept for this chunk only: past the budget
     }
     return state;
   }
@@ -85,9 +86,9 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
       for (const choice of choicesInIndexOrder(chunk.choices)) {
         const state = choiceState(choice.index);
         const delta = isObject(choice.body.delta) ? choice.body.delta : {};
-        state.text += contentText(delta.content);
-        mergeToolCallDeltas(state, delta.tool_calls);
-        mergeLegacyFunctionCall(state, delta.function_call);
+        state.text = budget.append(state.text, contentText(delta.content));
+        mergeToolCallDeltas(state, delta.tool_calls, budget);
+        mergeLegacyFunctionCall(state, delta.function_call, budget);
         state.finishReason = nonEmptyStringOrNull(choice.body.finish_reason) ?? state.finishReason;
       }
     },
@@ -115,7 +116,7 @@ export function createChatCompletionAccumulator(): StreamAccumulator {
  * The first delta of a tool call carries its `id` and `function.name`; later
  * deltas carry only `index` and an `arguments` fragment to append.
  */
-function mergeToolCallDeltas(state: ChoiceState, deltas: unknown): void {
+function mergeToolCallDeltas(state: ChoiceState, deltas: unknown, budget: TextBudget): void {
   for (const delta of arrayOrEmpty(deltas)) {
     if (!isObject(delta)) continue;
     const id = nonEmptyStringOrNull(delta.id);
@@ -124,12 +125,12 @@ function mergeToolCallDeltas(state: ChoiceState, deltas: unknown): void {
     let call = state.toolCalls.get(index);
     if (call === undefined) {
       call = { id: null, name: '', arguments: '' };
-      state.toolCalls.set(index, call);
+      if (budget.admit()) state.toolCalls.set(index, call);
     }
     call.id ??= id;
     // Some servers repeat the name on every delta; it is not a fragment.
-    if (call.name === '') call.name = stringOrNull(fn.name) ?? '';
-    call.arguments += stringOrNull(fn.arguments) ?? '';
+    if (call.name === '') call.name = budget.append('', stringOrNull(fn.name) ?? '');
+    call.arguments = budget.append(call.arguments, stringOrNull(fn.arguments) ?? '');
   }
 }
 
@@ -142,11 +143,11 @@ function indexWithoutIndexField(state: ChoiceState, id: string | null): number {
 }
 
 /** Pre-`tools` API: one `function_call` per choice, arguments streamed like tool calls. */
-function mergeLegacyFunctionCall(state: ChoiceState, delta: unknown): void {
+function mergeLegacyFunctionCall(state: ChoiceState, delta: unknown, budget: TextBudget): void {
   if (!isObject(delta)) return;
   state.legacyCall ??= { id: null, name: '', arguments: '' };
-  if (state.legacyCall.name === '') state.legacyCall.name = stringOrNull(delta.name) ?? '';
-  state.legacyCall.arguments += stringOrNull(delta.arguments) ?? '';
+  if (state.legacyCall.name === '') state.legacyCall.name = budget.append('', stringOrNull(delta.name) ?? '');
+  state.legacyCall.arguments = budget.append(state.legacyCall.arguments, stringOrNull(delta.arguments) ?? '');
 }
 
 /** Content is normally a string; a few compat servers send text parts instead. */

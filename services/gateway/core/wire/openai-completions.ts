@@ -8,6 +8,7 @@ import { choicesInIndexOrder } from './openai-choices';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator } from './types';
 import { fromOpenAiChatUsage } from './usage-normalize';
+import { TextBudget } from './text-budget';
 
 export function parseCompletion(json: unknown): ParsedResponse {
   const result = emptyParsedResponse();
@@ -22,7 +23,7 @@ export function parseCompletion(json: unknown): ParsedResponse {
   return result;
 }
 
-export function createCompletionAccumulator(): StreamAccumulator {
+export function createCompletionAccumulator(budget = new TextBudget()): StreamAccumulator {
   // With n > 1 the choices' chunks interleave, so text is kept per choice.
   const choices = new Map<number, { text: string; finishReason: string | null }>();
   let servedModel: string | null = null;
@@ -40,10 +41,14 @@ export function createCompletionAccumulator(): StreamAccumulator {
       usage = fromOpenAiChatUsage(chunk.usage) ?? usage;
       error = parseOpenAiError(chunk) ?? error;
       for (const choice of choicesInIndexOrder(chunk.choices)) {
-        const state = choices.get(choice.index) ?? { text: '', finishReason: null };
-        state.text += stringOrNull(choice.body.text) ?? '';
+        let state = choices.get(choice.index);
+        if (state === undefined) {
+          if (!budget.admit()) continue; // past the budget: no more choices kept
+          state = { text: '', finishReason: null };
+          choices.set(choice.index, state);
+        }
+        state.text = budget.append(state.text, stringOrNull(choice.body.text) ?? '');
         state.finishReason = nonEmptyStringOrNull(choice.body.finish_reason) ?? state.finishReason;
-        choices.set(choice.index, state);
       }
     },
     result() {

@@ -18,6 +18,7 @@ import {
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator, ToolCall } from './types';
 import { fromOpenAiResponsesUsage } from './usage-normalize';
+import { TextBudget } from './text-budget';
 
 export function parseResponsesResponse(json: unknown): ParsedResponse {
   const result = emptyParsedResponse();
@@ -74,7 +75,7 @@ type StreamedItem =
 
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-export function createResponsesAccumulator(): StreamAccumulator {
+export function createResponsesAccumulator(budget = new TextBudget()): StreamAccumulator {
   // Keyed by `output_index`, so the result keeps output order whatever the arrival order.
   const items = new Map<number, StreamedItem>();
   let servedModel: string | null = null;
@@ -88,7 +89,7 @@ export function createResponsesAccumulator(): StreamAccumulator {
     const existing = items.get(outputIndex);
     if (existing?.kind === 'message') return existing;
     const created = { kind: 'message' as const, parts: new Map<number, string>() };
-    items.set(outputIndex, created);
+    if (existing !== undefined || budget.admit()) items.set(outputIndex, created); // else dropped: past the budget
     return created;
   }
 
@@ -96,7 +97,7 @@ export function createResponsesAccumulator(): StreamAccumulator {
     const existing = items.get(outputIndex);
     if (existing?.kind === 'function_call') return existing.call;
     const call: ToolCall = { id: null, name: '', arguments: '' };
-    items.set(outputIndex, { kind: 'function_call', call });
+    if (existing !== undefined || budget.admit()) items.set(outputIndex, { kind: 'function_call', call });
     return call;
   }
 
@@ -105,7 +106,9 @@ export function createResponsesAccumulator(): StreamAccumulator {
     if (item.type === 'message') {
       const parts = messageItem(outputIndex).parts;
       arrayOrEmpty(item.content).forEach((part, contentIndex) => {
-        if (isObject(part) && part.type === 'output_text') parts.set(contentIndex, stringOrNull(part.text) ?? '');
+        if (isObject(part) && part.type === 'output_text' && (parts.has(contentIndex) || budget.admit())) {
+          parts.set(contentIndex, budget.clip(stringOrNull(part.text) ?? ''));
+        }
       });
       return;
     }
@@ -113,12 +116,12 @@ export function createResponsesAccumulator(): StreamAccumulator {
     if (call !== null) {
       const target = functionCallItem(outputIndex);
       target.id = call.id ?? target.id;
-      target.name = call.name !== '' ? call.name : target.name;
+      target.name = call.name !== '' ? budget.clip(call.name) : target.name;
       // An `added` item has empty arguments that must not wipe streamed deltas.
-      if (call.arguments !== '') target.arguments = call.arguments;
+      if (call.arguments !== '') target.arguments = budget.clip(call.arguments);
       return;
     }
-    if (!items.has(outputIndex)) items.set(outputIndex, { kind: 'other' });
+    if (!items.has(outputIndex) && budget.admit()) items.set(outputIndex, { kind: 'other' });
   }
 
   function handle(event: JsonObject, type: string): void {
@@ -136,20 +139,22 @@ export function createResponsesAccumulator(): StreamAccumulator {
         return;
       case 'response.output_text.delta': {
         const parts = messageItem(outputIndex).parts;
-        parts.set(contentIndex, (parts.get(contentIndex) ?? '') + (stringOrNull(event.delta) ?? ''));
+        if (!parts.has(contentIndex) && !budget.admit()) return;
+        parts.set(contentIndex, budget.append(parts.get(contentIndex) ?? '', stringOrNull(event.delta) ?? ''));
         return;
       }
       case 'response.output_text.done': {
         const text = stringOrNull(event.text);
-        if (text !== null) messageItem(outputIndex).parts.set(contentIndex, text);
+        const parts = messageItem(outputIndex).parts;
+        if (text !== null && (parts.has(contentIndex) || budget.admit())) parts.set(contentIndex, budget.clip(text));
         return;
       }
       case 'response.function_call_arguments.delta':
-        functionCallItem(outputIndex).arguments += stringOrNull(event.delta) ?? '';
+        functionCallItem(outputIndex).arguments = budget.append(functionCallItem(outputIndex).arguments, stringOrNull(event.delta) ?? '');
         return;
       case 'response.function_call_arguments.done': {
         const args = stringOrNull(event.arguments);
-        if (args !== null) functionCallItem(outputIndex).arguments = args;
+        if (args !== null) functionCallItem(outputIndex).arguments = budget.clip(args);
         return;
       }
       case 'error':

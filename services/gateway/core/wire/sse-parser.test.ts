@@ -126,3 +126,30 @@ describe('createSseParser', () => {
     }
   });
 });
+
+describe('maxEventChars', () => {
+  it('drops an event whose line never ends, holding no more than the limit, and parses what follows the line break', () => {
+    const parser = createSseParser({ maxEventChars: 1_000 });
+    const out: SseEvent[] = [...parser.push('data: first\n\ndata: ')];
+    for (let i = 0; i < 10_000; i++) out.push(...parser.push('y'.repeat(1_000))); // 10 MB without a line break
+    out.push(...parser.push('\n\ndata: last\n\n'));
+    out.push(...parser.end());
+    expect(out.map((e) => e.data)).toEqual(['first', 'last']);
+    expect(parser.skipped).toBe(1);
+  });
+
+  it('drops an event of many short data lines once they add up past the limit, and only that event', () => {
+    const parser = createSseParser({ maxEventChars: 100 });
+    const lines = Array.from({ length: 50 }, () => 'data: 0123456789\n').join('');
+    const out = [...parser.push(`${lines}\ndata: ok\n\n`), ...parser.end()];
+    expect(out.map((e) => e.data)).toEqual(['ok']);
+    expect(parser.skipped).toBe(1);
+  });
+
+  it('changes nothing below the limit', () => {
+    const parser = createSseParser({ maxEventChars: 20 });
+    expect([...parser.push('data: 12345\ndata: 67890\n\n'), ...parser.end()].map((e) => e.data)).toEqual(['12345\n67890']);
+    expect(parser.skipped).toBe(0);
+  });
+});
+

@@ -14,6 +14,8 @@ export interface SseParser {
   push(chunk: Buffer | string): SseEvent[];
   /** Signals end of stream; returns any events still pending. The parser must not be used afterwards. */
   end(): SseEvent[];
+  /** Events dropped because they (or one of their lines) outgrew `maxEventChars`. */
+  readonly skipped: number;
 }
 
 export interface SseParserOptions {
@@ -24,12 +26,20 @@ export interface SseParserOptions {
    * that last event may be the one carrying usage. Default: false (keep it).
    */
   discardUnterminatedEvent?: boolean;
+  /**
+   * An event whose data (or a line still waiting for its end) grows past
+   * this many characters is dropped, and the rest of its line skipped, so a
+   * stream that never sends a line break cannot grow memory without bound.
+   * Default: no limit.
+   */
+  maxEventChars?: number;
 }
 
 const BYTE_ORDER_MARK = '\uFEFF';
 
 export function createSseParser(options: SseParserOptions = {}): SseParser {
   const discardUnterminated = options.discardUnterminatedEvent ?? false;
+  const maxEventChars = options.maxEventChars ?? Number.POSITIVE_INFINITY;
   const decoder = new StringDecoder('utf8');
   const breaks = new LineBreakFinder();
 
@@ -43,8 +53,28 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
   let eventType = '';
   // Per spec the last event ID persists across events until a new `id:` line.
   let lastEventId = '';
+  // Characters of the event's data lines so far; the event is dropped (and `skipped` counts it) past maxEventChars.
+  let eventChars = 0;
+  let dropEvent = false;
+  // The line in progress outgrew maxEventChars: its bytes are skipped up to its line break.
+  let skipLine = false;
+  let skipped = 0;
+
+  function overflow(): void {
+    if (!dropEvent) skipped += 1;
+    dropEvent = true;
+    dataLines = [];
+    eventChars = 0;
+  }
 
   function dispatch(out: SseEvent[]): void {
+    if (dropEvent) {
+      dropEvent = false;
+      dataLines = [];
+      eventChars = 0;
+      eventType = '';
+      return;
+    }
     if (dataLines.length === 0) {
       eventType = '';
       return;
@@ -55,6 +85,7 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
       id: lastEventId === '' ? null : lastEventId,
     });
     dataLines = [];
+    eventChars = 0;
     eventType = '';
   }
 
@@ -73,7 +104,10 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
         eventType = value;
         break;
       case 'data':
-        dataLines.push(value);
+        if (dropEvent) break;
+        eventChars += value.length;
+        if (eventChars > maxEventChars) overflow();
+        else dataLines.push(value);
         break;
       case 'id':
         if (!value.includes('\0')) lastEventId = value;
@@ -99,8 +133,10 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
     for (;;) {
       const breakAt = breaks.next(lineStart);
       if (breakAt === -1) break;
-      const line = partialLine + text.slice(lineStart, breakAt);
+      const skipping = skipLine;
+      const line = skipping ? '' : partialLine + text.slice(lineStart, breakAt);
       partialLine = '';
+      skipLine = false;
       let next = breakAt + 1;
       if (text.charCodeAt(breakAt) === 0x0d) {
         if (next < text.length) {
@@ -109,10 +145,17 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
           skipLeadingLf = true;
         }
       }
-      processLine(line, out);
+      // The end of a line too long to keep: what came of it is gone, the line it ends is not processed.
+      if (!skipping) processLine(line, out);
       lineStart = next;
     }
+    if (skipLine) return;
     partialLine += text.slice(lineStart);
+    if (partialLine.length + eventChars > maxEventChars) {
+      partialLine = '';
+      skipLine = true;
+      overflow();
+    }
   }
 
   return {
@@ -130,12 +173,15 @@ export function createSseParser(options: SseParserOptions = {}): SseParser {
       const out: SseEvent[] = [];
       consume(decoder.end(), out);
       if (!discardUnterminated) {
-        if (partialLine !== '') processLine(partialLine, out);
+        if (partialLine !== '' && !skipLine) processLine(partialLine, out);
         dispatch(out);
       }
       partialLine = '';
       dataLines = [];
       return out;
+    },
+    get skipped() {
+      return skipped;
     },
   };
 }

@@ -261,3 +261,15 @@ describe('the accounting and the stripper on one stream, as the proxy runs them'
     same(splitEveryByte(upstream));
   });
 });
+
+describe('createUsageStripper with maxEventChars', () => {
+  it('stops holding back a line that never ends: what it held goes out and the rest passes unchanged', () => {
+    const stripper = createUsageStripper({ maxEventChars: 1_000 });
+    const out: Buffer[] = [stripper.push(Buffer.from('data: {"a":1,"usage":null}\n\ndata: '))];
+    for (let i = 0; i < 100; i++) out.push(stripper.push(Buffer.alloc(100, 0x7a)));
+    expect(stripper.abandoned).toBe(true);
+    out.push(stripper.push(Buffer.from('\n\n')), stripper.end());
+    expect(Buffer.concat(out).toString()).toBe(`data: {"a":1}\n\ndata: ${'z'.repeat(10_000)}\n\n`);
+  });
+});
+

@@ -58,6 +58,8 @@ export interface UsageStripper {
   push(chunk: Buffer): Buffer;
   /** Upstream ended; returns whatever partial event was still held. */
   end(): Buffer;
+  /** An event outgrew the limit: stripping stopped and the rest of the stream passes unchanged. */
+  readonly abandoned: boolean;
 }
 
 const LF = 0x0a;
@@ -71,7 +73,11 @@ const CR = 0x0d;
  * as latin1 text so nothing is ever re-encoded: the output differs from the
  * input only by the removals described above.
  */
-export function createUsageStripper(): UsageStripper {
+export function createUsageStripper(options: { maxEventChars?: number } = {}): UsageStripper {
+  const maxEventChars = options.maxEventChars ?? Number.POSITIVE_INFINITY;
+  // An event longer than the limit is not held back any more: what is held goes out and the rest
+  // of the stream passes unchanged (the client may then see the usage chunk it did not ask for).
+  let abandoned = false;
   let pending = '';
   let lineStart = 0;
   let searchFrom = 0;
@@ -89,6 +95,7 @@ export function createUsageStripper(): UsageStripper {
 
   return {
     push(chunk) {
+      if (abandoned) return chunk;
       let text = chunk.toString('latin1');
       let out = '';
       if (lfMayContinuePrevious && text !== '') {
@@ -133,9 +140,18 @@ export function createUsageStripper(): UsageStripper {
         pos = 0;
         if (endsOnCr) lfMayContinuePrevious = true;
       }
+      if (pending.length > maxEventChars) {
+        abandoned = true;
+        out += pending;
+        pending = '';
+      }
       return Buffer.from(out, 'latin1');
     },
+    get abandoned() {
+      return abandoned;
+    },
     end() {
+      if (abandoned) return Buffer.alloc(0);
       const out = pending === '' ? '' : emit(pending);
       pending = '';
       lineStart = 0;

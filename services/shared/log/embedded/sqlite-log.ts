@@ -85,6 +85,9 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // Space given up (a replaced or deleted record, a page freed or split) is zeroed, so that no copy of an
+    // erased body stays behind in the file. It costs writes only where pages are freed (retention, compaction).
+    this.db.pragma('secure_delete = ON');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS partitions (
         topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
@@ -193,11 +196,12 @@ export class SqliteEventLog implements EventLog {
     if (records.length === 0) return Promise.resolve();
     const spec = topicSpec(topic);
     const now = this.now();
-    // As on Kafka: a 'batch'-partitioned topic takes the whole batch on one partition, the next batch on the next.
+    // As on Kafka: a 'batch'-partitioned topic takes the whole batch on one partition, the next batch on the next
+    // (records placed by key excepted).
     const one = spec.partitioning === 'batch' ? this.roundRobin++ % spec.partitions : null;
     const batch = {
       topic,
-      partitions: records.map((r) => one ?? partitionForKey(r.key, spec.partitions, this.roundRobin++)),
+      partitions: records.map((r) => (one !== null && !r.partitionByKey ? one : partitionForKey(r.key, spec.partitions, this.roundRobin++))),
       keys: records.map((r) => r.key),
       timestamps: records.map((r) => r.timestamp ?? now),
       headers: records.map((r) => (r.headers ? JSON.stringify(r.headers) : null)),
@@ -232,6 +236,29 @@ export class SqliteEventLog implements EventLog {
   /** @internal */
   committedOffsets(groupId: string, topic: TopicName): Map<number, number> {
     return new Map(this.stmts.committed.all(groupId, topic).map((r) => [r.partition, r.next_offset]));
+  }
+
+  /**
+   * Replaces records' values in place, keeping their topic, partition,
+   * offset, timestamp, key and headers (erasure: `llm-logger erase`).
+   * SQLite's secure_delete overwrites the old bytes with zeros instead of
+   * leaving them in free pages; `checkpoint()` then clears the WAL copies.
+   * Answers how many records were found and replaced.
+   */
+  replaceValues(topic: TopicName, updates: readonly { partition: number; offset: number; value: Buffer }[]): number {
+    if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const update = this.db.prepare('UPDATE records SET value = ? WHERE topic = ? AND partition = ? AND offset = ?');
+    return this.db.transaction(() => updates.reduce((n, u) => n + update.run(u.value, topic, u.partition, u.offset).changes, 0)).immediate();
+  }
+
+  /**
+   * Copies the WAL into the database file and truncates it, so that the
+   * pages replaced before are gone from both. Waits for readers (up to the
+   * busy timeout); false when one still held an older snapshot.
+   */
+  checkpoint(): boolean {
+    const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return row?.busy === 0;
   }
 
   /** Next offset to be written, per partition. */
@@ -348,12 +375,18 @@ class EmbeddedSubscription implements ConsumerSubscription {
       const moved = new Map<number, number>();
       for (const r of batch) moved.set(r.partition, r.offset + 1);
       for (const [p, next] of moved) this.positions.set(p, next);
-      if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, held ?? moved);
+      if (this.options.groupId) {
+        this.log.commitOffsets(this.options.groupId, this.options.topic, held ?? moved);
+        this.options.onCommitted?.(held ?? moved);
+      }
     }
   }
 
   commit(positions: CommitPositions): Promise<void> {
-    if (this.options.groupId) this.log.commitOffsets(this.options.groupId, this.options.topic, positions);
+    if (this.options.groupId) {
+      this.log.commitOffsets(this.options.groupId, this.options.topic, positions);
+      this.options.onCommitted?.(positions);
+    }
     return Promise.resolve();
   }
 

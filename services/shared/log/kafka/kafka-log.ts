@@ -234,6 +234,7 @@ class KafkaSubscription implements ConsumerSubscription {
         for (const p of partitions) this.lagByPartition.delete(p);
         options.onRevoked?.(partitions);
       },
+      onRebalanceError: (err, step) => logger.error({ err, topic: options.topic, groupId, step }, 'kafka rebalance step failed'),
     });
     this.done = this.run().catch((err: unknown) => {
       if (!this.stopping) logger.error({ err, topic: options.topic, groupId }, 'consumer stopped');
@@ -289,7 +290,10 @@ class KafkaSubscription implements ConsumerSubscription {
     const held = await this.handler(records);
     const next = nextOffsets(records);
     // A handler that holds records back names what is safe to commit; it may be nothing yet.
-    if (this.options.groupId) await this.consumer.commit(held ?? next);
+    if (this.options.groupId) {
+      const committed = await this.consumer.commit(held ?? next);
+      if (committed.size > 0) this.options.onCommitted?.(committed);
+    }
     for (const [p, n] of next) {
       const lag = this.consumer.lagAfter(p, n);
       if (lag !== undefined) this.lagByPartition.set(p, lag);
@@ -298,7 +302,8 @@ class KafkaSubscription implements ConsumerSubscription {
 
   async commit(positions: CommitPositions): Promise<void> {
     if (!this.options.groupId || this.stopping || positions.size === 0) return;
-    await this.consumer.commit(positions);
+    const committed = await this.consumer.commit(positions);
+    if (committed.size > 0) this.options.onCommitted?.(committed);
   }
 
   stop(): Promise<void> {

@@ -38,6 +38,8 @@ export interface GroupConsumerOptions {
    * promise, if one is returned (e.g. to commit what was processed first).
    */
   onRevoked?: (partitions: number[]) => void | Promise<void>;
+  /** A rebalance step that failed while not disconnecting (the partitions would be held in name only). */
+  onRebalanceError?: (err: unknown, step: 'assign' | 'revoke') => void;
 }
 
 export class RdkafkaGroupConsumer {
@@ -88,8 +90,9 @@ export class RdkafkaGroupConsumer {
         if (before && !this.closing) void before.catch(() => undefined).finally(giveUp);
         else giveUp();
       }
-    } catch {
-      // Only when disconnecting: the group is being left anyway.
+    } catch (err) {
+      // While disconnecting the group is being left anyway; otherwise the owner must hear of it.
+      if (!this.closing) this.options.onRebalanceError?.(err, code === ERR_ASSIGN ? 'assign' : 'revoke');
     }
   }
 
@@ -128,14 +131,13 @@ export class RdkafkaGroupConsumer {
   /**
    * Commits next offsets, acknowledged by the group coordinator. Partitions
    * given up meanwhile are left out: their next owner resumes from the last
-   * commit that went through.
+   * commit that went through. Resolves with the positions committed.
    */
-  commit(positions: Iterable<[number, number]>): Promise<void> {
-    const offsets = [...positions]
-      .filter(([partition]) => this.assigned.has(partition))
-      .map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
-    if (offsets.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.consumer.commitCb(offsets, (err) => (err ? reject(err) : resolve())));
+  commit(positions: Iterable<[number, number]>): Promise<Map<number, number>> {
+    const held = new Map([...positions].filter(([partition]) => this.assigned.has(partition)));
+    if (held.size === 0) return Promise.resolve(held);
+    const offsets = [...held].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+    return new Promise((resolve, reject) => this.consumer.commitCb(offsets, (err) => (err ? reject(err) : resolve(held))));
   }
 
   /** Goes back to the first of these records in each of their partitions still held (a batch to read again). */

@@ -94,7 +94,8 @@ export class RdkafkaProducer {
   /**
    * Resolves when every record is acknowledged by the brokers (acks=all).
    * `partition`, if given, is where every record of the batch goes (a
-   * record's own partition still wins).
+   * record's own partition still wins; a record placed by key goes where
+   * librdkafka's partitioner puts its key).
    */
   async send(topic: string, records: readonly ProduceRecord[], partition?: number): Promise<void> {
     const now = Date.now();
@@ -105,7 +106,7 @@ export class RdkafkaProducer {
           const r = records[i]!;
           const headers = r.headers ? Object.entries(r.headers).map(([k, v]) => ({ [k]: v })) : undefined;
           try {
-            this.producer.produce(topic, r.partition ?? partition ?? null, r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
+            this.producer.produce(topic, r.partitionByKey ? null : (r.partition ?? partition ?? null), r.value, r.key ?? undefined, r.timestamp ?? now, pending, headers);
           } catch (err) {
             if ((err as { code?: number }).code === QUEUE_FULL) {
               // librdkafka's queue is full: let it drain, then go on from this record.

@@ -250,7 +250,10 @@ describe('KafkaUser ACLs: least privilege per role', () => {
       `topic:${TOPICS.inferenceLive} Read,Describe`,
       `topic:${TOPICS.aggregates} Read,Describe`,
       `topic:${TOPICS.alerts} Read,Write,Describe`,
-      ...dlqAndGroup('console'),
+      `topic:${TOPICS.dlq} Write,Describe`,
+      // The access log: the console writes who read what, and reads it back for the admins' view.
+      `topic:${TOPICS.access} Read,Write,Describe`,
+      'group:llm-logger-console* Read',
       'cluster IdempotentWrite',
     ]);
   });

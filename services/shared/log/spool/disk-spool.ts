@@ -23,6 +23,7 @@ interface Row {
   value: Buffer;
   headers: string | null;
   ts: number;
+  by_key: number;
 }
 
 export class DiskSpool {
@@ -43,15 +44,19 @@ export class DiskSpool {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS spool (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL)`);
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL,
+      by_key INTEGER NOT NULL DEFAULT 0)`);
+    // A spool written before records could be placed by key (ingested events) gets the column; its records were not.
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(\'spool\')').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'by_key')) this.db.exec('ALTER TABLE spool ADD COLUMN by_key INTEGER NOT NULL DEFAULT 0');
     const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(value)), 0) AS bytes FROM spool').get() as {
       n: number;
       bytes: number;
     };
     this.count = totals.n;
     this.bytesUsed = totals.bytes;
-    this.insert = this.db.prepare('INSERT INTO spool (topic, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)');
-    this.head = this.db.prepare('SELECT seq, topic, key, value, headers, ts FROM spool ORDER BY seq LIMIT ?');
+    this.insert = this.db.prepare('INSERT INTO spool (topic, key, value, headers, ts, by_key) VALUES (?, ?, ?, ?, ?, ?)');
+    this.head = this.db.prepare('SELECT seq, topic, key, value, headers, ts, by_key FROM spool ORDER BY seq LIMIT ?');
     this.remove = this.db.prepare('DELETE FROM spool WHERE seq <= ?');
   }
 
@@ -79,7 +84,7 @@ export class DiskSpool {
     this.db.transaction(() => {
       for (let i = 0; i < fitted; i++) {
         const r = records[i]!;
-        this.insert.run(topic, r.key, r.value, r.headers ? JSON.stringify(r.headers) : null, r.timestamp ?? Date.now());
+        this.insert.run(topic, r.key, r.value, r.headers ? JSON.stringify(r.headers) : null, r.timestamp ?? Date.now(), r.partitionByKey ? 1 : 0);
       }
     })();
     this.bytesUsed += added;
@@ -97,6 +102,7 @@ export class DiskSpool {
         value: row.value,
         headers: row.headers ? (JSON.parse(row.headers) as Record<string, string>) : undefined,
         timestamp: row.ts,
+        ...(row.by_key ? { partitionByKey: true } : {}),
       },
     }));
   }

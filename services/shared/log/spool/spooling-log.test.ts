@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOPICS } from '../../../../topology/topics';
+import Database from 'better-sqlite3';
+import { TOPICS, topicSpec } from '../../../../topology/topics';
 import { isLlmLoggerError, LlmLoggerError } from '../../errors';
 import { createLogger } from '../../observability/logger';
 import { SqliteEventLog } from '../embedded/sqlite-log';
-import type { EventLog, ProducerRecord } from '../event-log';
+import { partitionForKey, type EventLog, type ProducerRecord } from '../event-log';
 import { DiskSpool } from './disk-spool';
 import { SpoolingLog } from './spooling-log';
 
@@ -44,7 +45,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const rec = (i: number): ProducerRecord => ({ key: `k${i}`, value: Buffer.from(`value-${i}`), timestamp: 1_000 + i });
+/** Record times from the clock, within every retention (the log deletes older records while a test runs). */
+const T0 = Date.now();
+const rec = (i: number): ProducerRecord => ({ key: `k${i}`, value: Buffer.from(`value-${i}`), timestamp: T0 + i });
 const logger = createLogger('silent', 'test');
 
 function values(inner: SqliteEventLog): string[] {
@@ -136,4 +139,38 @@ test('a spooled record the log refuses for good is dropped and counted, never bl
   expect(values(inner)).toEqual(['value-1', 'value-3', 'value-4']);
   expect(refused).toBe(1);
   await log.close();
+});
+
+test('an ingested record keeps its header and its placement by key through the spool', async () => {
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const flaky = new SwitchableLog(inner);
+  flaky.down = true;
+  const log = new SpoolingLog(flaky, new DiskSpool(join(dir, 'spool.db'), 1_000_000), { logger, retryIntervalMs: 20 });
+  const ingested = (i: number): ProducerRecord => ({ ...rec(i), key: 'same-id', headers: { 'x-llm-ingested-at': String(i) }, partitionByKey: true });
+  // Three copies, each in a batch of its own beside a gateway record: spooled, then replayed.
+  for (let i = 1; i <= 3; i++) await log.append(TOPICS.inference, [rec(10 + i), ingested(i)]);
+  expect(log.spool.depth).toBe(6);
+  expect(log.spool.peek(2)[1]!.record).toMatchObject({ key: 'same-id', partitionByKey: true, headers: { 'x-llm-ingested-at': '1' } });
+  flaky.down = false;
+  await until(() => log.spool.depth === 0);
+  const copies = [...inner.endOffsets(TOPICS.inference)].flatMap(([p, end]) => inner.readPartition(TOPICS.inference, p, 0, end)).filter((r) => r.key === 'same-id');
+  expect(copies.map((r) => r.headers['x-llm-ingested-at'])).toEqual(['1', '2', '3']);
+  expect(new Set(copies.map((r) => r.partition))).toEqual(new Set([partitionForKey('same-id', topicSpec(TOPICS.inference).partitions, 0)]));
+  await log.close();
+});
+
+test('a spool written before records were placed by key is read as it was, and takes them from then on', async () => {
+  const path = join(dir, 'spool.db');
+  const old = new Database(path);
+  old.exec(`CREATE TABLE spool (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, headers TEXT, ts INTEGER NOT NULL)`);
+  old.prepare('INSERT INTO spool (topic, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)').run(TOPICS.inference, 'k1', Buffer.from('value-1'), null, T0 + 1);
+  old.close();
+  const spool = new DiskSpool(path, 1_000_000);
+  spool.append(TOPICS.inference, [{ ...rec(2), partitionByKey: true }]);
+  expect(spool.peek(10).map((s) => s.record)).toEqual([
+    { key: 'k1', value: Buffer.from('value-1'), headers: undefined, timestamp: T0 + 1 },
+    { key: 'k2', value: Buffer.from('value-2'), headers: undefined, timestamp: T0 + 2, partitionByKey: true },
+  ]);
+  spool.close();
 });
