@@ -35,6 +35,7 @@ import { openObjectStore } from '../roller/object-store/open-object-store';
 import { queryCacheDir } from '../roller/query-cache';
 import { eraseUser } from '../erasure/erase-user';
 import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
+import { storedUser } from '../shared/redaction/stored-user';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** The group that fills the admins' access-log view from llm.access.v1 (under the console's ACL prefix). */
@@ -273,7 +274,15 @@ export async function runConsole(
     method: 'POST',
     path: ADMIN_ERASE_PATH,
     role: 'admin',
-    handle: (ctx) => serveAdminErase(ctx.req, ctx.res, eraser, logger, (user) => ctx.audit({ action: 'erase', filters: { user } })),
+    handle: (ctx) =>
+      serveAdminErase(
+        ctx.req,
+        ctx.res,
+        eraser,
+        logger,
+        (user) => ctx.audit({ action: 'erase', filters: { user } }),
+        (user) => storedUser(user, config.redaction),
+      ),
   };
   const server = buildConsole({
     store,

@@ -54,6 +54,16 @@ describe('toAuditDocument', () => {
     expect(JSON.stringify(doc)).not.toContain('a@b.io');
   });
 
+  it('redacts app, session, trace id and tags, and keeps the user id that erasure and search by user match on', () => {
+    const doc = toAuditDocument(
+      sampleEvent({ user: 'carol@example.com', app: 'bot for dan@example.com', session: 'call +1 415 555 2671', tags: { ticket: 'ssn 219-09-9999', team: 'core' } }),
+      mask,
+    );
+    expect(doc).toMatchObject({ user: 'carol@example.com', app: 'bot for [REDACTED:email]', session: 'call [REDACTED:phone]' });
+    expect(doc.tags).toEqual({ ticket: 'ssn [REDACTED:ssn]', team: 'core' });
+    expect(doc.redacted).toEqual(expect.arrayContaining(['email', 'phone', 'ssn']));
+  });
+
   it('metadata-only keeps no text at all', () => {
     const doc = toAuditDocument(sampleEvent({ error_message: 'boom a@b.io' }), buildRedactor({ mode: 'metadata-only' }, undefined));
     expect([doc.prompt, doc.response, doc.error_message]).toEqual([null, null, null]);

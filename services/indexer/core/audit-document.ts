@@ -93,7 +93,7 @@ function responseText(e: InferenceEvent): string | null {
 }
 
 
-/** Maps one event to its audit document, with prompt, response, error message and the client's metadata redacted (text left out under metadata-only). */
+/** Maps one event to its audit document, with prompt, response, error message and the client's metadata but its user id redacted (text left out under metadata-only). */
 export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDocument {
   const applied = new Set<string>();
   const redact = (text: string | null): string | null => {
@@ -106,7 +106,10 @@ export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDoc
   const response = redact(responseText(e));
   // Error messages can echo the prompt back, so they go through the same rules.
   const errorMessage = e.error_message === null ? null : redactor.indexText ? redactText(e.error_message, redactor).text : null;
-  // What the client chose to call itself (user, app, tags) can be an e-mail address or worse.
+  // What the client chose to call itself (app, session, trace id, tags) can be an e-mail address or worse.
+  // The user id is kept as the event has it: it is what an erasure (llm-logger erase --user) and a search
+  // by user match documents with, and a masked id stands for every user its rule matches. Under policy
+  // `all` the event's user id is redacted already, the same in every store (see stored-user.ts).
   const meta = (value: string | null): string | null => {
     if (value === null || value === '') return value;
     const r = redactText(value, redactor);
@@ -122,7 +125,7 @@ export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDoc
     event_id: e.event_id,
     '@timestamp': new Date(e.started_at).toISOString(),
     ended_at: new Date(e.ended_at).toISOString(),
-    user: meta(e.user),
+    user: e.user,
     app: meta(e.app),
     session: meta(e.session),
     trace_id: meta(e.trace_id),
