@@ -12,8 +12,9 @@ import { startStandIn, type StandIn } from '../support/stand-in-upstream';
  * whose times are not dates (`started_at: 9e15`, which ingest refuses), written
  * straight into the log as another producer could, before a good call. Every
  * consumer (indexer, roller, console, aggregator) sends it to the DLQ with the
- * reason and goes on; the good call reaches all of them. The other poison
- * kinds are tested where they arise: a handler that always throws a plain
+ * reason and goes on; the good call reaches all of them. The same for bytes
+ * that are not an event at all (decode_failed). The other poison kinds are
+ * tested where they arise: a handler that always throws a plain
  * Error (services/shared/log/consumer-runner.test.ts), a document
  * Elasticsearch refuses (test/indexer/indexer-restart.test.ts), an event over
  * Kafka's record limit (test/kafka/oversized-event.test.ts).
@@ -86,5 +87,29 @@ describe('an event with a timestamp of 9e15 in the log', () => {
     for (const role of ['indexer', 'roller', 'console', 'aggregator']) {
       expect(metrics).toMatch(new RegExp(`llm_logger_consumer_dead_letters_total\\{role="${role}",topic="llm.inference.v1",reason="invalid_event"\\} 1`));
     }
+  }, 60_000);
+
+  test('bytes that are not an event, written straight into the log, go to the DLQ from every consumer as decode_failed, and the next call goes on', async () => {
+    const dlqBefore = readRecords(p.dataDir, TOPICS.dlq).length;
+    const key = 'not-an-event';
+    await p.log.append(TOPICS.inference, [{ key, value: Buffer.from('\u0000\u0000\u0000\u0000\u0001garbage, not Avro'), timestamp: Date.now() }]);
+    const res = await fetch(`${p.gatewayUrl}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-llm-user': 'after-the-garbage' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still recorded' }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const id = res.headers.get('x-llm-request-id')!;
+    await until('the console', async () => (await fetch(`${p.consoleUrl}/api/requests/${id}`)).status === 200);
+    await until('the index', async () => {
+      const page = (await (await fetch(`${p.consoleUrl}/api/search?user=after-the-garbage`)).json()) as { total: number };
+      return page.total === 1;
+    });
+    await until('the archive', async () => (await readArchiveWithDuckDb(join(p.dataDir, 'parquet')).catch(() => [])).some((r) => r.event_id === id), 20_000);
+    await until('four more DLQ records', () => readRecords(p.dataDir, TOPICS.dlq).length >= dlqBefore + 4);
+    const dlq = readRecords(p.dataDir, TOPICS.dlq).filter((r) => r.key === key);
+    expect(dlq.map((r) => r.headers['x-dlq-role']).sort()).toEqual(['aggregator', 'console', 'indexer', 'roller']);
+    for (const r of dlq) expect(r.headers).toMatchObject({ 'x-dlq-reason': 'decode_failed', 'x-dlq-attempts': '1' });
   }, 60_000);
 });
