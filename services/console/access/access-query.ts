@@ -1,6 +1,5 @@
-import { parseTimestamp, TIMESTAMP_FORMATS } from '../../shared/time';
 import { ACCESS_ACTIONS, type AccessAction } from './access-record';
-import type { QueryError } from '../request-query';
+import { parsePageParams, readParams, type QueryError } from '../request-query';
 
 /**
  * Parameters of `GET /api/access-log` (admins): `actor`, `action`,
@@ -29,38 +28,15 @@ export function encodeAccessCursor(at: number, id: string): string {
 }
 
 export function parseAccessQuery(params: URLSearchParams): AccessQuery | QueryError {
-  for (const key of params.keys()) {
-    if (!KNOWN.includes(key)) return { parameter: key, message: `unknown parameter "${key}"; known: ${KNOWN.join(', ')}` };
-  }
-  const text = (name: string): string | null => {
-    const v = params.get(name);
-    return v === null || v === '' ? null : v;
-  };
-  const q: AccessQuery = { actor: text('actor'), action: null, eventId: text('event_id'), from: null, to: null, limit: ACCESS_DEFAULT_LIMIT, before: null };
+  const text = readParams(params, KNOWN);
+  if (typeof text !== 'function') return text;
+  const page = parsePageParams(text, ACCESS_MAX_LIMIT, /[\w-]{1,64}/);
+  if ('parameter' in page) return page;
+  const q: AccessQuery = { actor: text('actor'), action: null, eventId: text('event_id'), from: page.from, to: page.to, limit: page.limit ?? ACCESS_DEFAULT_LIMIT, before: page.before };
   const action = text('action');
   if (action !== null) {
     if (!(ACCESS_ACTIONS as readonly string[]).includes(action)) return { parameter: 'action', message: `action must be one of ${ACCESS_ACTIONS.join(', ')}` };
     q.action = action as AccessAction;
-  }
-  for (const name of ['from', 'to'] as const) {
-    const v = text(name);
-    if (v !== null) {
-      const ms = parseTimestamp(v);
-      if (ms === null) return { parameter: name, message: `${name} must be ${TIMESTAMP_FORMATS}` };
-      q[name] = ms;
-    }
-  }
-  const limit = text('limit');
-  if (limit !== null) {
-    const n = /^\d{1,6}$/.test(limit) ? Number(limit) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > ACCESS_MAX_LIMIT) return { parameter: 'limit', message: `limit must be an integer from 1 to ${ACCESS_MAX_LIMIT}` };
-    q.limit = n;
-  }
-  const before = text('before');
-  if (before !== null) {
-    const m = /^(\d{1,16}):([\w-]{1,64})$/.exec(Buffer.from(before, 'base64url').toString('utf8'));
-    if (!m) return { parameter: 'before', message: 'before must be a cursor returned as next_before' };
-    q.before = { at: Number(m[1]), id: m[2]! };
   }
   return q;
 }

@@ -20,6 +20,8 @@ interface Shared {
   list: ErasureList;
   subscription: ConsumerSubscription;
   ready: Promise<void>;
+  /** Stops the wait for `ready` (the reader is stopping): resolves it at once. */
+  stopWaiting: () => void;
   holders: number;
 }
 
@@ -61,18 +63,31 @@ export function followErasures(log: EventLog, role: Role, registry: Registry, lo
         for (const d of batch) list.add(d.value);
       },
     });
+    let stopWaiting = (): void => {};
     const ready = new Promise<void>((resolve) => {
       const since = Date.now();
-      const check = setInterval(() => {
-        const caughtUp = subscription.caughtUp();
-        if (!caughtUp && Date.now() - since < READY_MAX_MS) return;
-        if (!caughtUp) logger.warn({ topic: TOPICS.erasures }, 'erasures not read to the end after 30 s: going on with those read so far');
+      const done = (): void => {
         clearInterval(check);
         resolve();
+      };
+      const check = setInterval(() => {
+        let caughtUp: boolean;
+        try {
+          caughtUp = subscription.caughtUp();
+        } catch (err) {
+          // The log closed under the reader (shutdown): nothing left to wait for.
+          logger.warn({ topic: TOPICS.erasures, err: (err as Error).message }, 'erasures: the log closed before they were read to the end');
+          done();
+          return;
+        }
+        if (!caughtUp && Date.now() - since < READY_MAX_MS) return;
+        if (!caughtUp) logger.warn({ topic: TOPICS.erasures }, 'erasures not read to the end after 30 s: going on with those read so far');
+        done();
       }, 20);
       check.unref();
+      stopWaiting = done;
     });
-    shared = { list, subscription, ready, holders: 0 };
+    shared = { list, subscription, ready, stopWaiting, holders: 0 };
     byLog.set(log, shared);
   }
   const s = shared;
@@ -86,6 +101,7 @@ export function followErasures(log: EventLog, role: Role, registry: Registry, lo
       released = true;
       if (--s.holders > 0) return;
       byLog.delete(log);
+      s.stopWaiting();
       await s.subscription.stop();
     },
   };

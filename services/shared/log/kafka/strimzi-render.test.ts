@@ -233,7 +233,6 @@ describe('KafkaUser ACLs: least privilege per role', () => {
     const table = (role: Role): string[] =>
       user(role).spec.authorization.acls.map((a) => `${'name' in a.resource ? `${a.resource.type}:${a.resource.name}${a.resource.patternType === 'prefix' ? '*' : ''}` : a.resource.type} ${a.operations.join(',')}`);
     const readsEvents = `topic:${TOPICS.inference} Read,Describe`;
-    const dlqAndGroup = (role: Role): string[] => [`topic:${TOPICS.dlq} Write,Describe`, `group:llm-logger-${role}* Read`];
     expect(table('gateway')).toEqual([`topic:${TOPICS.inference} Write,Describe`, `topic:${TOPICS.inferenceLive} Write,Describe`, 'cluster IdempotentWrite']);
     expect(table('aggregator')).toEqual([
       readsEvents,
@@ -244,7 +243,9 @@ describe('KafkaUser ACLs: least privilege per role', () => {
       `transactionalId:${AGGREGATOR_TRANSACTIONAL_ID_PREFIX}* Write,Describe`,
       'cluster IdempotentWrite',
     ]);
-    for (const role of ['indexer', 'roller'] as const) expect(table(role)).toEqual([readsEvents, ...dlqAndGroup(role), 'cluster IdempotentWrite']);
+    // The erasures (llm-logger erase): followed by every role that keeps bodies.
+    const readsErasures = `topic:${TOPICS.erasures} Read,Describe`;
+    for (const role of ['indexer', 'roller'] as const) expect(table(role)).toEqual([readsEvents, `topic:${TOPICS.dlq} Write,Describe`, readsErasures, `group:llm-logger-${role}* Read`, 'cluster IdempotentWrite']);
     expect(table('console')).toEqual([
       readsEvents,
       `topic:${TOPICS.inferenceLive} Read,Describe`,
@@ -253,6 +254,8 @@ describe('KafkaUser ACLs: least privilege per role', () => {
       `topic:${TOPICS.dlq} Write,Describe`,
       // The access log: the console writes who read what, and reads it back for the admins' view.
       `topic:${TOPICS.access} Read,Write,Describe`,
+      // The admin API records erasures and follows them, as the other body-keeping roles do.
+      `topic:${TOPICS.erasures} Read,Write,Describe`,
       'group:llm-logger-console* Read',
       'cluster IdempotentWrite',
     ]);
