@@ -67,6 +67,18 @@ describe('EventRecorder', () => {
     expect(shrunk).toEqual(['without_bodies']);
   });
 
+  it('shrinks an ingested event over the record limit the same way, keeping its ingest mark and placement', async () => {
+    const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
+    const appended: ProducerRecord[] = [];
+    const log = { append: async (_topic: string, records: ProducerRecord[]) => void appended.push(...records.map((r) => ({ ...r, value: Buffer.from(r.value) }))) } as unknown as EventLog;
+    const recorder = new EventRecorder(log, serde, { maxQueue: 100, maxBatch: 10, lingerMs: 1 }, undefined, undefined, { maxRecordBytes: 4_096 });
+    await recorder.recordIngested(sampleEvent({ event_id: 'posted', response_body: 'y'.repeat(10_000) }), 1_700_000_000_123);
+    await recorder.shutdown(1_000);
+    expect(appended).toHaveLength(1);
+    expect(appended[0]).toMatchObject({ key: 'posted', headers: { 'x-llm-ingested-at': '1700000000123' }, partitionByKey: true });
+    expect(await serde.decode(appended[0]!.value)).toMatchObject({ response_body: null, body_truncated: true, truncated_fields: 'request_body,response_body' });
+  });
+
   it('marks an ingested event with the time it was accepted and places it by its id; the gateway\'s own stay as they were', async () => {
     const serde = await inferenceEventSerde(new SqliteSchemaRegistry(new Database(':memory:')));
     const appended: ProducerRecord[] = [];
