@@ -17,7 +17,7 @@ import { startStandIn, type StandIn } from '../support/stand-in-upstream';
  * flagged truncated), Kafka is never taken for down, nothing goes to the
  * spool, and the calls after it are recorded as usual.
  */
-describeWithInfra('an event over 1 MB on Kafka', (settings) => {
+for (const policy of ['index', 'all'] as const) describeWithInfra(`an event over 1 MB on Kafka (redaction policy ${policy})`, (settings) => {
   let upstream: StandIn;
   let pipeline: Pipeline;
 
@@ -28,6 +28,7 @@ describeWithInfra('an event over 1 MB on Kafka', (settings) => {
       LLM_LOGGER_KAFKA_BROKERS: settings().brokers,
       LLM_LOGGER_SCHEMA_REGISTRY_URL: settings().registryUrl,
       LLM_LOGGER_CONSOLE_VIEW_HOURS: '0.01', // the shared dev broker holds many calls: the console rebuilds only the last 36 s
+      LLM_LOGGER_REDACTION_POLICY: policy, // all: events are shrunk on the gateway's redaction thread
     });
   }, 60_000);
 
@@ -89,7 +90,15 @@ describeWithInfra('an event over 1 MB on Kafka', (settings) => {
     const after = await Promise.all([call('small one', 'after-1'), call('small two', 'after-2')]);
     const events = await readFromKafka([big, ...after], since);
     const event = events.get(big)!;
-    expect(event).toMatchObject({ user: 'oversized', http_status: 200, body_captured: true, body_truncated: true, request_body: null, response_body: null });
+    expect(event).toMatchObject({
+      user: 'oversized',
+      http_status: 200,
+      body_captured: true,
+      body_truncated: true,
+      request_body: null,
+      response_body: null,
+      truncated_fields: 'request_body,response_body',
+    });
     expect(event.request_bytes).toBeGreaterThan(1_500_000); // the numbers are whole
     expect(event.usage.input_tokens).toBeGreaterThan(0);
     for (const id of after) {
@@ -103,6 +112,17 @@ describeWithInfra('an event over 1 MB on Kafka', (settings) => {
     expect(metrics).toMatch(/llm_logger_gateway_events_shrunk_total\{kept="without_bodies"\} 1/);
     expect(metrics).toMatch(/llm_logger_gateway_events_dropped_total 0/);
   }, 120_000);
+
+  if (policy === 'all') {
+    test('a call is redacted before it reaches Kafka', async () => {
+      const since = Date.now() - 5_000;
+      const id = await call('my ssn is 219-09-9999', 'redacted-on-kafka');
+      const event = (await readFromKafka([id], since)).get(id)!;
+      expect(event.request_body).toContain('my ssn is [REDACTED:ssn]');
+      expect(JSON.stringify(event)).not.toContain('219-09-9999');
+    }, 60_000);
+    return;
+  }
 
   test('a record over the limit from another producer is refused at once, never spooled, and does not hold back the next', async () => {
     const log = pipeline.log as SpoolingLog;
