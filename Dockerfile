@@ -7,20 +7,27 @@
 #   (an open gateway, published on loopback: see the README's Gateway keys to require keys)
 # See docs/deploy-kubernetes.md ("The image").
 
-ARG NODE_VERSION=20
+# Node 22 LTS (20 reached its end of life in April 2026).
+ARG NODE_VERSION=22
 
 # Build dependencies of the native addons: better-sqlite3 compiles SQLite;
 # @confluentinc/kafka-javascript compiles librdkafka, linked (CKJS_LINKING=dynamic)
 # against the system's OpenSSL, zstd and SASL. Without libzstd-dev librdkafka
 # silently builds without zstd.
+# npm_config_build_from_source: both addons are compiled here, always. Without it their install
+# scripts first try to download a prebuilt binary (node-pre-gyp, prebuild-install), which with
+# network access succeeds and gives a librdkafka that is not the one linked below (and that the
+# clean-up in the deps stage does not find), without it fails: one path, whatever the network.
 FROM node:${NODE_VERSION}-bookworm AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential python3 libssl-dev libzstd-dev libsasl2-dev \
  && rm -rf /var/lib/apt/lists/*
-ENV CKJS_LINKING=dynamic
+ENV CKJS_LINKING=dynamic \
+    npm_config_build_from_source=true
 WORKDIR /app
 
-# Stage 1: compile the TypeScript (needs the dev dependencies).
+# Stage 1: compile the TypeScript and build the dashboard (Vite, into dist/web, which the
+# console serves); both need the dev dependencies. The check fails the build without a dashboard.
 FROM toolchain AS build
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -28,6 +35,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY services services
 COPY topology topology
 RUN npx tsc -p tsconfig.build.json \
+ && npm run build:web \
+ && test -f dist/web/index.html \
  && rm -rf dist/bench dist/infra
 
 # Stage 2: production dependencies only, native addons built for this platform.
@@ -36,7 +45,9 @@ RUN npx tsc -p tsconfig.build.json \
 FROM toolchain AS deps
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild better-sqlite3 @confluentinc/kafka-javascript \
+ && npm rebuild --build-from-source better-sqlite3 @confluentinc/kafka-javascript \
+ && test -f node_modules/@confluentinc/kafka-javascript/build/deps/librdkafka.so.1 \
+ && ldd node_modules/@confluentinc/kafka-javascript/build/deps/librdkafka.so.1 | grep -q libzstd \
  && node -e "const k=require('@confluentinc/kafka-javascript');for(const f of ['zstd','lz4','ssl','sasl_scram'])if(!k.features.includes(f))throw new Error('librdkafka built without '+f)" \
  && npm cache clean --force
 # Build leftovers of the two addons (sources, objects, static libraries: ~310 MB
@@ -65,7 +76,8 @@ COPY bin bin
 COPY schemas schemas
 # Fails the build if a shared library the addons link to is missing here.
 RUN node -e "require('@confluentinc/kafka-javascript');new (require('better-sqlite3'))(':memory:').close()" \
- && node bin/llm-logger.js --help >/dev/null
+ && node bin/llm-logger.js --help >/dev/null \
+ && test -f dist/web/index.html
 # The node image's unprivileged user (uid 1000); the Kubernetes manifests run as it too.
 USER node
 VOLUME ["/data"]

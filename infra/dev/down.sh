@@ -4,6 +4,7 @@
 # infra/dev/.run; to start from scratch: infra/dev/down.sh && rm -rf infra/dev/.run
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/search-nodes.sh"
 
 if [[ ! -d "$RUN_DIR" ]]; then
   log "nothing to stop (no ${RUN_DIR#"$REPO_ROOT"/})"
@@ -21,7 +22,8 @@ if [[ $# -gt 0 ]]; then
     registry) stop_component registry 20 ;;
     s3proxy) stop_component s3proxy 10 ;;
     elasticsearch) stop_component elasticsearch 30 ;;
-    *) die "unknown component '$1' (kafka, registry, s3proxy or elasticsearch)" ;;
+    opensearch-*) search_node_spec "$1"; stop_component "$1" 30 ;;
+    *) die "unknown component '$1' (kafka, registry, s3proxy, elasticsearch or ${SEARCH_NODES[*]})" ;;
   esac
   log "$1 down in $(since "$T0")s"
   exit 0
@@ -33,6 +35,7 @@ stop_component s3proxy 10 &
 s3_job=$!
 stop_component elasticsearch 30 &
 es_job=$!
+for node in "${SEARCH_NODES[@]}"; do stop_component "$node" 30; done
 stop_component kafka 60
 wait "$reg_job"
 wait "$s3_job"

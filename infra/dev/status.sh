@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/elasticsearch.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/search-nodes.sh"
 load_ports
 load_es_port
 
@@ -50,6 +51,8 @@ fi
 pid=""
 # Elasticsearch: unless up.sh was told to leave it out.
 if [[ "${INFRA_ELASTICSEARCH:-1}" == 1 ]]; then status_elasticsearch || failed=1; fi
+# Extra search nodes: those INFRA_SEARCH names.
+while IFS= read -r node; do status_search_node "$node" || failed=1; done < <(search_nodes_wanted)
 
 if (( failed )); then
   [[ "$SMOKE" == 1 ]] && log "smoke test skipped: not everything is up"

@@ -3,6 +3,7 @@
 #   - Apache Kafka (KRaft, one node that is both broker and controller)
 #   - Apicurio Registry, whose Confluent-compatible API the clients use
 #   - Elasticsearch (one node) for the audit index (INFRA_ELASTICSEARCH=0 leaves it out)
+#   - optionally more search nodes (INFRA_SEARCH=opensearch-2.19,opensearch-3.1; search-nodes.sh)
 # Idempotent: a component that is already running is left alone.
 # Progress goes to stderr; stdout gets only the LLM_LOGGER_* settings for the tests
 # (also written to infra/dev/.run/env).
@@ -10,6 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/elasticsearch.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/s3proxy.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/search-nodes.sh"
 
 TIMEOUT="${INFRA_START_TIMEOUT:-120}"
 KAFKA_HEAP_OPTS="${INFRA_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -22,6 +24,7 @@ flock -w 300 9 || die "another infra/dev up.sh or down.sh is still running"
 load_ports
 load_es_port
 WITH_ES="${INFRA_ELASTICSEARCH:-1}"
+mapfile -t EXTRA_SEARCH < <(search_nodes_wanted)
 T_START=$(now)
 
 # --- refuse to silently point the tests at the wrong ports -----------------------------------
@@ -248,6 +251,8 @@ wait_kafka
 wait_registry
 wait_s3proxy
 [[ "$WITH_ES" == 1 ]] && wait_elasticsearch
+# Extra search nodes (INFRA_SEARCH): one at a time, after the rest is up, to keep the start-up load low.
+for node in "${EXTRA_SEARCH[@]}"; do start_search_node "$node"; done
 
 cat > "$ENV_FILE" <<EOF
 LLM_LOGGER_KAFKA_BROKERS=$KAFKA_BROKERS
@@ -258,5 +263,6 @@ TEST_S3_ACCESS_KEY_ID=$S3_ACCESS_KEY
 TEST_S3_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 EOF
 if [[ "$WITH_ES" == 1 ]]; then echo "LLM_LOGGER_ELASTICSEARCH_URL=$ES_URL" >> "$ENV_FILE"; fi
+search_nodes_env "${EXTRA_SEARCH[@]}" >> "$ENV_FILE"
 log "up in $(since "$T_START")s; settings for the tests are in ${ENV_FILE#"$REPO_ROOT"/}"
 cat "$ENV_FILE"

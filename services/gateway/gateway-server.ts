@@ -36,6 +36,8 @@ export interface GatewayDeps {
   live?: LiveCoalescer | null;
   /** Broker state and spool depth for /readyz, when the log has them. */
   logDetails?: () => Record<string, unknown>;
+  /** False while the log lacks what the gateway writes to (a topic not created yet). */
+  logReady?: () => boolean;
   /** Who may call (default: decided from the configuration, which throws when it is unsafe). */
   access?: GatewayAccess;
   /** The gateway keys; required when `access` asks for keys. */
@@ -130,7 +132,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const routeOf = boundedMemo(1_000, (url: string) => resolveRoute(g.upstreams, url));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
-    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord(), details: deps.logDetails })) return;
+    if (serveHealth(req, res, { registry: deps.registry, ready: () => ready && recorder.canRecord() && (deps.logReady?.() ?? true), details: deps.logDetails })) return;
     if (url === INGEST_PATH || url.startsWith(`${INGEST_PATH}?`)) {
       await ingest(req, res);
       return;

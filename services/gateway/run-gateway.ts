@@ -15,6 +15,9 @@ import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
 import { registerSpoolMetrics } from '../shared/log/spool/spool-metrics';
 import { startLivePublisher } from './live-publisher';
+import { TOPICS } from '../../topology/topics';
+import { TopicPresence } from './topic-presence';
+import type * as TopologyAdminModule from '../shared/log/kafka/topology-admin';
 import { resolveGatewayAccess } from './core/access-policy';
 import { KeyBudgets } from './core/key-budget';
 import { GatewayKeyStore } from './key-store';
@@ -26,7 +29,13 @@ export interface RunningRole {
 }
 
 /** Starts the gateway role on an open log; `close()` drains calls, then flushes events. */
-export async function runGateway(config: Config, log: EventLog, registry: Registry, logger: Logger): Promise<RunningRole> {
+export async function runGateway(
+  config: Config,
+  log: EventLog,
+  registry: Registry,
+  logger: Logger,
+  options: { /** tests: the topics whose absence makes the gateway unready */ requiredTopics?: readonly string[] } = {},
+): Promise<RunningRole> {
   // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
   const access = resolveGatewayAccess(config.gateway);
   const budgets = new KeyBudgets();
@@ -90,6 +99,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
   if (config.redaction.policy === 'all') logger.info('redaction policy all: events are redacted on a worker thread before they are written; the live tail shows no text');
+  const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     access,
     keys,
@@ -101,8 +111,10 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     prices,
     registry,
     logger,
+    logReady: () => topics?.ready() ?? true,
     logDetails: () => ({
       log: log.kind,
+      ...topics?.details(),
       handoff_queue: recorder.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
@@ -127,6 +139,7 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
     port,
     close() {
       closing ??= (async () => {
+        topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         if (keys) process.off('SIGHUP', onHangup);
         keys?.close();
@@ -136,4 +149,22 @@ export async function runGateway(config: Config, log: EventLog, registry: Regist
       return closing;
     },
   };
+}
+
+/** Watches for the gateway's topics on Kafka (the admin client is loaded only here, as `topology` does). */
+function watchTopics(config: Config, topics: readonly string[], logger: Logger): TopicPresence {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KafkaTopologyAdmin } = require('../shared/log/kafka/topology-admin') as typeof TopologyAdminModule;
+  return new TopicPresence({
+    topics,
+    logger,
+    probe: async (names) => {
+      const admin = await KafkaTopologyAdmin.connect(config.log.kafkaBrokers!, config.log.kafka);
+      try {
+        return await admin.missingTopics(names);
+      } finally {
+        await admin.close();
+      }
+    },
+  });
 }

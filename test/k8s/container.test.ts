@@ -87,6 +87,35 @@ describe('Dockerfile', () => {
     }
   });
 
+  test('the image carries the dashboard: the build stage runs the Vite build and the runtime checks its output', () => {
+    const build = byStage.get('build')!.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['build:web']).toMatch(/^vite build /);
+    expect(build).toContain('npm run build:web');
+    expect(build).toContain('test -f dist/web/index.html');
+    const runtimeRuns = runtime.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    expect(runtimeRuns).toContain('test -f dist/web/index.html');
+    // The console finds it where the runtime stage copies dist/ (dist/web beside dist/services).
+    expect(runtime.some((i) => i.keyword === 'COPY' && i.args === '--from=build /app/dist dist')).toBe(true);
+  });
+
+  test('native addons are always built from source, and the build checks it got the source-built librdkafka', () => {
+    const env = all.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toContain('npm_config_build_from_source=true');
+    const runs = all.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+    expect(runs).toContain('npm rebuild --build-from-source better-sqlite3 @confluentinc/kafka-javascript');
+    expect(runs).toContain('test -f node_modules/@confluentinc/kafka-javascript/build/deps/librdkafka.so.1');
+    expect(runs).toMatch(/ldd \S+librdkafka\.so\.1 \| grep -q libzstd/);
+  });
+
+  test('Node 22 LTS in the image, a version the engines of package.json accept', () => {
+    const arg = all.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_VERSION='))!.args;
+    expect(arg).toBe('NODE_VERSION=22');
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const [, major] = /^>=(\d+)\.\d+\.\d+$/.exec(pkg.engines.node)!;
+    expect(Number(major)).toBeLessThanOrEqual(22);
+  });
+
   test('the build context leaves out local state and secrets', () => {
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['node_modules', 'dist', 'data', '.cache', '.env']) expect(ignored).toContain(entry);
@@ -126,7 +155,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('commands exist in the CLI, also in the one-shot topology service', () => {
-    for (const [, s] of ours) {
+    for (const [, s] of ours.filter(([name]) => name !== 's3-bucket')) {
       const commands = s.command ? [s.command[0]!] : [...(s.entrypoint ?? []).join(' ').matchAll(/llm-logger\.js (\S+)/g)].map((m) => m[1]!);
       expect(commands.length).toBeGreaterThan(0);
       for (const c of commands) expect(COMMANDS[c]).toBeDefined();
@@ -154,6 +183,24 @@ describe('docker-compose.yml', () => {
     expect(gateway.ports).toEqual([`127.0.0.1:8080:${gateway.environment?.LLM_LOGGER_GATEWAY_PORT}`]);
     expect(console.ports).toEqual([`127.0.0.1:3000:${console.environment?.LLM_LOGGER_CONSOLE_PORT}`]);
     for (const s of Object.values(compose.services)) for (const p of s.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  test('every image is pinned to a version', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.image === 'llm-logger:local') continue;
+      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:(?!latest$)[\w.-]+$/) });
+    }
+  });
+
+  test('the archive bucket is created before the roller starts, and the console searches the indexer\'s Elasticsearch', () => {
+    const bucket = compose.services['s3-bucket']!;
+    const roller = compose.services.roller!;
+    const archive = new URL(roller.environment!.LLM_LOGGER_ARCHIVE_URL!);
+    expect(bucket.entrypoint!.join(' ')).toContain(`${roller.environment!.LLM_LOGGER_S3_ENDPOINT}/${archive.hostname}`);
+    expect(roller.depends_on?.['s3-bucket']?.condition).toBe('service_completed_successfully');
+    const console = compose.services.console!;
+    expect(console.environment!.LLM_LOGGER_ELASTICSEARCH_URL).toBe(compose.services.indexer!.environment!.LLM_LOGGER_ELASTICSEARCH_URL);
+    expect(console.depends_on?.elasticsearch?.condition).toBe('service_healthy');
   });
 
   test('roles start after the topics and schemas exist, and reach Kafka and the registry by service name', () => {

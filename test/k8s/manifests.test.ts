@@ -1,5 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { COMMANDS } from '../../services/cli/main';
@@ -8,15 +10,15 @@ import { resolveGatewayAccess } from '../../services/gateway/core/access-policy'
 import { serveHealth } from '../../services/shared/http/health';
 import { roleUser } from '../../services/shared/log/kafka/strimzi-render';
 import { roleGroup, TOPOLOGY, type Role } from '../../topology/topics';
-import { REPO_ROOT } from '../support/processes';
-import { describeWithK8sTools, render, runValidate, type K8sObject } from './k8s-render';
+import { CHART_VALUES, describeWithK8sTools, renderChart, runValidate, type K8sObject } from './k8s-render';
 import { PENDING_COMMANDS, PENDING_VARIABLES } from './pending';
 
 /**
- * The rendered overlays against the code they deploy: commands the CLI has,
- * variables the config accepts (with valid values), probes on paths the
- * roles serve, ports the roles listen on, graceful shutdown, hardening,
- * autoscaling bounded by topology/.
+ * The Helm chart, rendered with its default, dev and prod values, against the
+ * code it deploys: commands the CLI has, variables the config accepts (with
+ * valid values), probes on paths the roles serve, ports the roles listen on,
+ * graceful shutdown, hardening, autoscaling bounded by topology/, the flows of
+ * the architecture, Strimzi resources from strimzi/ and topology/.
  */
 
 
@@ -30,7 +32,6 @@ const ROLE_PORT: Record<Role, { variable: string; port: number }> = {
   indexer: { variable: 'LLM_LOGGER_METRICS_PORT', port: 9464 },
   roller: { variable: 'LLM_LOGGER_METRICS_PORT', port: 9464 },
 };
-const OVERLAYS = ['infra/k8s/overlays/dev', 'infra/k8s/overlays/prod'];
 
 interface EnvVar {
   name: string;
@@ -120,10 +121,12 @@ function describePeer(peer: PolicyPeer): string {
   const pod = peer.podSelector
     ? Object.entries(peer.podSelector.matchLabels ?? {})
         .map(([k, v]) => `${k.replace(/^.*\//, '')}=${v}`)
+        .sort()
         .concat((peer.podSelector.matchExpressions ?? []).map((e) => `${e.key.replace(/^.*\//, '')} in ${e.values!.join('|')}`))
         .join(',')
     : '';
-  const ns = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+  const nsLabels = peer.namespaceSelector?.matchLabels ?? {};
+  const ns = nsLabels['kubernetes.io/metadata.name'] ?? Object.entries(nsLabels).map(([k, v]) => `{${k}=${v}}`).join(',');
   return [ns ? `ns:${ns}` : '', pod ? `pods:${pod}` : ''].filter(Boolean).join('/');
 }
 
@@ -162,22 +165,32 @@ test('the pending lists only hold what this branch does not have yet', () => {
   for (const c of PENDING_COMMANDS) expect(COMMANDS[c]?.comingWith).toBeDefined();
 });
 
-describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
-  test('every kustomization renders and validates against the stored schemas', () => {
+describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm template)', () => {
+  test('helm lint passes; the chart with each values file, and strimzi/, validate against the stored schemas', () => {
     const { status, stdout, stderr } = runValidate([]);
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
-    for (const dir of ['infra/k8s/base', 'strimzi', ...OVERLAYS]) expect(stdout).toMatch(new RegExp(`^${dir}: Summary: \\d+ resources found .* Invalid: 0, Errors: 0, Skipped: 0$`, 'm'));
+    expect(stdout).toMatch(/^helm lint: 1 chart\(s\) linted, 0 chart\(s\) failed$/m);
+    const names = [...CHART_VALUES.map((v) => `infra/helm/llm-logger \\(${v}\\)`), 'strimzi'];
+    for (const name of names) expect(stdout).toMatch(new RegExp(`^${name}: Summary: \\d+ resources found .* Invalid: 0, Errors: 0, Skipped: 0$`, 'm'));
   });
 
-  describe.each(OVERLAYS)('%s', (overlay) => {
+  describe.each(CHART_VALUES)('values %s', (values) => {
     let objects: K8sObject[];
+    let configFile: string;
     beforeAll(() => {
-      objects = render(overlay);
+      objects = renderChart(values);
+      // The config file the roles mount (LLM_LOGGER_CONFIG), as the chart's ConfigMap holds it.
+      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'llm-logger-config')!;
+      configFile = join(mkdtempSync(join(tmpdir(), 'llm-logger-chart-')), 'config.yaml');
+      writeFileSync(configFile, cm.data!['config.yaml']!);
     });
-    const deployments = (): K8sObject[] => objects.filter((o) => o.kind === 'Deployment' && roleOf(o));
+    const overlay = values;
+    /** Each role's workload: Deployments, and the gateway's StatefulSet (a spool volume per pod). */
+    const deployments = (): K8sObject[] => objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && roleOf(o));
+    const workload = (role: Role): K8sObject => deployments().find((d) => roleOf(d) === role)!;
     const ofKind = (kind: string, name: string): K8sObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
 
-    test('one Deployment per role, running a command the CLI has', () => {
+    test('one workload per role, running a command the CLI has', () => {
       expect(deployments().map(roleOf).sort()).toEqual([...ROLES].sort());
       for (const d of deployments()) {
         const [c] = podSpec(d).containers;
@@ -194,20 +207,21 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       for (const d of deployments()) {
         const env = containerEnv(podSpec(d).containers[0]!, objects);
         // The file itself is the ConfigMap's content, checked against the config file schema.
-        env.LLM_LOGGER_CONFIG = join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml');
+        env.LLM_LOGGER_CONFIG = configFile;
         const accepted = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && !pending.has(k)));
         expect(() => loadConfig(accepted)).not.toThrow();
       }
     });
 
-    test('the gateway starts as the overlay promises: prod requires gateway keys from the mounted Secret and ingest tokens; dev opts out explicitly', () => {
+    test('the gateway starts as the values promise: default and prod require gateway keys from the mounted Secret and ingest tokens; dev opts out explicitly', () => {
       const d = deployments().find((x) => roleOf(x) === 'gateway')!;
       const spec = podSpec(d);
       const c = spec.containers[0]!;
-      const env = { ...containerEnv(c, objects), LLM_LOGGER_CONFIG: join(REPO_ROOT, 'infra', 'k8s', 'base', 'config.yaml') };
+      const env = { ...containerEnv(c, objects), LLM_LOGGER_CONFIG: configFile };
       // What the gateway decides at start-up (and refuses to start on, naming the setting).
       const access = resolveGatewayAccess(loadConfig(env).gateway);
-      if (overlay.endsWith('/prod')) {
+      // The default values publish the gateway through an Ingress, prod through HTTPRoutes: both require keys.
+      if (values !== 'dev') {
         expect(access.clients).toEqual({ mode: 'keys', file: '/etc/llm-logger/gateway-keys/keys.yaml' });
         expect(access.ingest).toEqual({ mode: 'tokens' });
         expect(access.injecting).toEqual(['anthropic', 'openai']);
@@ -246,7 +260,7 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       const c = podSpec(d).containers[0]!;
       const env = containerEnv(c, objects);
       const port = Number(env.LLM_LOGGER_CONSOLE_METRICS_PORT);
-      const variables = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && k !== 'LLM_LOGGER_CONFIG'));
+      const variables = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_') && k !== 'LLM_LOGGER_CONFIG' && !PENDING_VARIABLES.includes(k)));
       expect(loadConfig(variables).console.access.metricsPort).toBe(port);
       expect(env.LLM_LOGGER_METRICS_HOST).toBe('0.0.0.0');
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(port);
@@ -274,7 +288,8 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         expect(Object.keys(c.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
         const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath);
         expect(mounts).toEqual(expect.arrayContaining([containerEnv(c, objects).LLM_LOGGER_DATA_DIR, '/tmp']));
-        for (const m of c.volumeMounts ?? []) expect(spec.volumes?.map((v) => v.name)).toContain(m.name);
+        const claims = ((d.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] }).volumeClaimTemplates ?? []).map((t) => t.metadata.name);
+        for (const m of c.volumeMounts ?? []) expect([...(spec.volumes ?? []).map((v) => v.name), ...claims]).toContain(m.name);
       }
     });
 
@@ -297,15 +312,25 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       const hpa = ofKind('HorizontalPodAutoscaler', 'llm-logger-gateway')!.spec as { metrics: { resource: { name: string } }[]; minReplicas: number; maxReplicas: number };
       expect(hpa.metrics.map((m) => m.resource.name)).toEqual(['cpu']);
       expect(hpa.minReplicas).toBeLessThanOrEqual(hpa.maxReplicas);
-      // Autoscaled Deployments leave replicas to their autoscaler, so a re-apply does not reset them.
-      for (const name of ['gateway', ...CONSUMERS_SCALED_BY_LAG]) expect((ofKind('Deployment', `llm-logger-${name}`)!.spec as { replicas?: number }).replicas).toBeUndefined();
+      // Autoscaled workloads leave replicas to their autoscaler, so a re-apply does not reset them.
+      for (const name of ['gateway', ...CONSUMERS_SCALED_BY_LAG]) expect((workload(name as Role).spec as { replicas?: number }).replicas).toBeUndefined();
+      const target = (hpa as unknown as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
+      expect(target).toMatchObject({ kind: workload('gateway').kind, name: 'llm-logger-gateway' });
     });
 
-    test('the gateway\'s disk spool fits in its data volume', () => {
-      const d = ofKind('Deployment', 'llm-logger-gateway')!;
+    test('the gateway\'s disk spool is on a volume of its own per pod that outlives the pod, and fits in it', () => {
+      const d = workload('gateway');
+      expect(d.kind).toBe('StatefulSet');
+      const spec = d.spec as {
+        volumeClaimTemplates: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[];
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: string; whenScaled: string };
+      };
+      // Deleted or scaled in, the pod's claim stays; the pod that comes back with that ordinal replays the spool.
+      expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      expect((podSpec(d).volumes ?? []).map((v) => v.name)).not.toContain('data');
+      const claim = spec.volumeClaimTemplates.find((t) => t.metadata.name === 'data')!;
       const spoolBytes = Number(containerEnv(podSpec(d).containers[0]!, objects).LLM_LOGGER_SPOOL_MAX_BYTES);
-      const data = (podSpec(d).volumes as { name: string; emptyDir?: { sizeLimit?: string } }[]).find((v) => v.name === 'data')!;
-      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(data.emptyDir!.sizeLimit!)!;
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(claim.spec.resources.requests.storage)!;
       const limitBytes = Number(amount) * (unit === 'Gi' ? 1024 ** 3 : 1024 ** 2);
       expect(spoolBytes).toBeGreaterThan(0);
       expect(spoolBytes).toBeLessThanOrEqual(limitBytes * 0.8); // room for SQLite's WAL and the rest of the data dir
@@ -336,7 +361,7 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
     });
 
     test('NetworkPolicies allow only the flows of the architecture', () => {
-      const prod = overlay.endsWith('prod');
+      const prod = overlay === 'prod';
       const kafka = 'pods:broker-role=true,cluster=llm-logger:9093';
       const registry = 'pods:name=llm-logger-schema-registry:8080';
       const common = ['ns:kube-system/pods:k8s-app=kube-dns:53', kafka, registry];
@@ -347,7 +372,8 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
         indexer: { ingress: ['ns:monitoring:9464'], egress: [...common, ...elasticsearch] },
         roller: { ingress: ['ns:monitoring:9464'], egress: ['any:443', ...common] },
         // Prometheus scrapes the console's metrics port: its /metrics on 3000 needs a console identity.
-        console: { ingress: ['ns:ingress-nginx:3000', 'ns:monitoring:9464'], egress: ['any:443', ...common, ...elasticsearch] },
+        // Whatever carries people to the dashboard: namespaces chosen by a label, no controller's namespace name.
+        console: { ingress: ['ns:{llm-logger.io/console-access=true}:3000', 'ns:monitoring:9464'], egress: ['any:443', ...common, ...elasticsearch] },
       };
       for (const d of deployments()) {
         const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
@@ -357,14 +383,17 @@ describeWithK8sTools('Kubernetes manifests (rendered with kustomize)', () => {
       }
       const registryLabels = { 'app.kubernetes.io/name': 'llm-logger-schema-registry', 'app.kubernetes.io/part-of': 'llm-logger' };
       expect(allowedFlows(objects, registryLabels, 'Ingress')).toEqual(['ns:monitoring:9000', 'pods:component in gateway|aggregator|indexer|roller|console:8080']);
-      expect(allowedFlows(objects, registryLabels, 'Egress')).toEqual(['ns:kube-system/pods:k8s-app=kube-dns:53']);
+      // Its journal is on the Kafka cluster (kafkasql storage).
+      expect(allowedFlows(objects, registryLabels, 'Egress')).toEqual(['ns:kube-system/pods:k8s-app=kube-dns:53', 'pods:broker-role=true,cluster=llm-logger:9093']);
     });
 
-    test('KafkaTopics are the generated ones, in the same namespace as the users and roles', () => {
+    test('KafkaTopics are the generated ones (plus the registry\'s journal), KafkaUsers one per role and the registry', () => {
       const topics = objects.filter((o) => o.kind === 'KafkaTopic').map((o) => o.metadata.name);
-      expect(topics.sort()).toEqual(TOPOLOGY.map((t) => t.name).sort());
-      const namespaces = new Set(objects.filter((o) => o.kind !== 'Namespace').map((o) => o.metadata.namespace));
-      expect(namespaces.size).toBe(1);
+      expect(topics.sort()).toEqual([...TOPOLOGY.map((t) => t.name), 'kafkasql-journal', 'kafkasql-snapshots'].sort());
+      const users = objects.filter((o) => o.kind === 'KafkaUser').map((o) => o.metadata.name);
+      expect(users.sort()).toEqual([...ROLES.map(roleUser), 'llm-logger-schema-registry'].sort());
+      // helm template leaves namespaces to the release: nothing in the chart names one.
+      expect(objects.filter((o) => o.metadata.namespace !== undefined)).toEqual([]);
     });
   });
 });

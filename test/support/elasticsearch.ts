@@ -40,3 +40,17 @@ export function describeWithElasticsearch(name: string, fn: (url: () => string) 
 export function uniquePrefix(label: string): string {
   return `test-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
+
+/** The extra search nodes infra/dev started (INFRA_SEARCH): `TEST_SEARCH_NODES=name=url,…` in the env or infra/dev/.run/env. */
+export function extraSearchNodes(): { name: string; url: string }[] {
+  let value = process.env.TEST_SEARCH_NODES;
+  const file = join(REPO_ROOT, 'infra', 'dev', '.run', 'env');
+  if (value === undefined && existsSync(file)) value = /^TEST_SEARCH_NODES=(.*)$/m.exec(readFileSync(file, 'utf8'))?.[1]?.trim();
+  return (value ?? '')
+    .split(',')
+    .filter((entry) => entry.includes('='))
+    .map((entry) => {
+      const [name, url] = entry.split(/=(.*)/s) as [string, string];
+      return { name: name.trim(), url: url.trim() };
+    });
+}

@@ -47,8 +47,11 @@ function describe(err: unknown): string {
 }
 
 /**
- * The audit index on Elasticsearch (7.10+, 8.x) through @elastic/elasticsearch 7.13
- * (see README: the newest client that talks to the 7.10 dev node; ES 8 accepts it).
+ * The audit index on Elasticsearch (7.10+, 8.x, 9.x) and OpenSearch (2.x, 3.x) through
+ * @elastic/elasticsearch 7.13: the last client that does not refuse a server
+ * that is not Elastic's (7.14+ checks the product), and whose requests (plain
+ * JSON, no compatibility headers) every one of those accepts. Only APIs they
+ * share are used; ILM, which OpenSearch and OSS builds lack, is optional.
  */
 export class ElasticsearchIndex implements SearchIndex {
   readonly kind = 'elasticsearch' as const;
@@ -76,7 +79,16 @@ export class ElasticsearchIndex implements SearchIndex {
     } catch (err) {
       const status = statusOf(err);
       if (status === 400 || status === 404 || status === 405) {
+        // OSS builds and OpenSearch (which has ISM instead) have no _ilm API.
         log.warn({ reason: describe(err) }, 'no index lifecycle management on this cluster: the indexer deletes expired daily indices itself');
+        this.lifecycle = 'sweeper';
+      } else if (status === 401 || status === 403) {
+        // A key without the manage_ilm cluster privilege: still a working indexer, so do not crash-loop
+        // over the retention policy. Deleting expired indices needs delete_index on the prefix instead.
+        log.warn(
+          { reason: describe(err), policy: this.policyName },
+          'not allowed to install the lifecycle policy (grant the cluster privilege manage_ilm): the indexer deletes expired daily indices itself, which needs delete_index on the indices',
+        );
         this.lifecycle = 'sweeper';
       } else {
         throw this.unavailable('installing the lifecycle policy', err);

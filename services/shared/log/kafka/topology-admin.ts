@@ -94,6 +94,16 @@ export class KafkaTopologyAdmin {
     }
   }
 
+  /** Those of `names` the cluster does not have (or this identity may not describe). */
+  async missingTopics(names: readonly string[]): Promise<string[]> {
+    try {
+      const existing = new Set(await this.admin.listTopics());
+      return names.filter((n) => !existing.has(n));
+    } catch (err) {
+      throw wrap('list topics', err);
+    }
+  }
+
   /** Partitions, replication factor and effective configs of those of `names` that exist. */
   async describeTopics(names: readonly string[]): Promise<Map<string, ActualTopic>> {
     const result = new Map<string, ActualTopic>();
