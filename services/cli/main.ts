@@ -9,6 +9,7 @@ import type * as ConsoleModule from '../console/run-console';
 import type * as GatewayModule from '../gateway/run-gateway';
 import type { RunningRole } from '../gateway/run-gateway';
 import type * as QueryModule from '../roller/query';
+import type * as RepriceModule from '../roller/reprice';
 import type * as RollerModule from '../roller/run-roller';
 import type * as IndexerModule from '../indexer/run-indexer';
 import type * as SearchIndexModule from '../indexer/open-search-index';
@@ -16,6 +17,7 @@ import type * as SearchModule from './search';
 import type { SearchIndex } from '../indexer/search-index';
 import type * as SchemasModule from './schemas';
 import type * as TailModule from './tail';
+import { REPRICE_USAGE } from './reprice-usage';
 import type * as EraseModule from './erase';
 import type * as RetentionModule from './retention';
 import { SEARCH_USAGE } from './search-usage';
@@ -169,6 +171,17 @@ export const COMMANDS: Record<string, Command> = {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runQuery } = require('../roller/query') as typeof QueryModule;
       return runQuery(args, loadConfigOrExit(configPath));
+    },
+  },
+  reprice: {
+    summary: 'recompute the cost of archived events priced with older prices or none, into a corrections dataset',
+    usage: REPRICE_USAGE,
+    ownOptions: true,
+    run: (args, configPath) => {
+      // DuckDB, Arrow and Parquet are loaded for this command only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runReprice } = require('../roller/reprice') as typeof RepriceModule;
+      return runReprice(args, loadConfigOrExit(configPath));
     },
   },
 };

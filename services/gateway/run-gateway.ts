@@ -9,7 +9,8 @@ import { INFERENCE_EVENT_SCHEMA_FILE, readSchemaText } from '../shared/event/inf
 import { DLQ_HEADROOM_BYTES, type Fitted } from '../shared/event/record-fit';
 import { RedactingRecorder } from './redaction-thread';
 import type { Logger } from '../shared/observability/logger';
-import { loadPriceTable } from '../shared/pricing';
+import { loadPrices, priceSourceOf } from '../shared/config/price-file';
+import { startPriceReload } from './price-reload';
 import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
@@ -38,6 +39,9 @@ export async function runGateway(
 ): Promise<RunningRole> {
   // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
   const access = resolveGatewayAccess(config.gateway);
+  // Prices are validated here (a bad file stops the start with the field named) and again on every reload.
+  const priceSource = priceSourceOf(config);
+  const firstPrices = loadPrices(priceSource);
   const budgets = new KeyBudgets();
   const keys =
     access.clients.mode === 'keys'
@@ -58,9 +62,10 @@ export async function runGateway(
   if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
     logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
   }
+  // SIGHUP reads both the gateway keys (here) and the prices (their reloader) again.
   const onHangup = (): void => void keys?.reload('SIGHUP');
   if (keys) process.on('SIGHUP', onHangup);
-  const prices = loadPriceTable(config.priceOverrides);
+  const prices = startPriceReload(priceSource, firstPrices, registry, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   // On Kafka an event must fit in one record, with room for a consumer's DLQ headers (see record-fit.ts).
   const maxRecordBytes = config.log.kafkaBrokers ? config.log.kafka.maxRecordBytes - DLQ_HEADROOM_BYTES : null;
@@ -139,6 +144,7 @@ export async function runGateway(
     port,
     close() {
       closing ??= (async () => {
+        prices.close();
         topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         if (keys) process.off('SIGHUP', onHangup);

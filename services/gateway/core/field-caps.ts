@@ -17,6 +17,9 @@ export const FIELD_MAX_CHARS = {
   error_type: 256,
   error_message: 4_096,
   path: 2_048,
+  // Only ingested events can carry these unbounded: the gateway reads a tier of at most 32 characters and writes its own notes.
+  service_tier: 64,
+  cost_note: 1_024,
 } as const;
 
 export type CappedField = keyof typeof FIELD_MAX_CHARS;

@@ -175,6 +175,7 @@ describe('loadConfig', () => {
         provider: 'my-vllm',
         azure: false,
         apiKey: 'sk-local',
+        usageInjection: 'auto',
       });
     });
 
@@ -264,6 +265,7 @@ prices:
         provider: 'ollama',
         azure: false,
         apiKey: 'sk-from-env',
+        usageInjection: 'auto',
       });
       expect(c.gateway.upstreams.get('claude-proxy')).toMatchObject({
         baseUrl: 'https://proxy.example.com/anthropic',
@@ -272,6 +274,19 @@ prices:
         apiKey: null,
       });
       expect(c.priceOverrides).toEqual({ openai: { 'gpt-x': { input: 1 } } });
+    });
+
+    it('takes prices from LLM_LOGGER_PRICES_FILE or from prices:, never both', () => {
+      const withPrices = configFile('prices:\n  models: []\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: withPrices })).toMatchObject({ pricesFile: null, configFile: withPrices });
+      expect(() => loadConfig({ LLM_LOGGER_CONFIG: withPrices, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toThrow(
+        /LLM_LOGGER_PRICES_FILE is set and config file .* has prices: too/,
+      );
+      const without = configFile('upstreams: {}\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: without, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toMatchObject({
+        pricesFile: '/etc/llm-logger/prices.yaml',
+        configFile: without,
+      });
     });
 
     it('is found through LLM_LOGGER_CONFIG', () => {
@@ -350,7 +365,22 @@ describe('buildUpstreams', () => {
       provider: 'azure',
       azure: true,
       apiKey: null,
+      usageInjection: 'auto',
     });
+  });
+
+  it('takes the usage injection mode from the file or LLM_LOGGER_UPSTREAM_<NAME>_USAGE_INJECTION, refusing others by name', () => {
+    const upstreams = buildUpstreams(
+      { vllm: { url: 'http://127.0.0.1:8000', format: 'openai', usageInjection: 'never' }, tgi: { url: 'http://127.0.0.1:8001', format: 'openai' } },
+      { LLM_LOGGER_UPSTREAM_TGI_USAGE_INJECTION: 'always' },
+    );
+    expect(upstreams.get('vllm')?.usageInjection).toBe('never');
+    expect(upstreams.get('tgi')?.usageInjection).toBe('always');
+    expect(upstreams.get('openai')?.usageInjection).toBe('auto');
+    expect(() => buildUpstreams({}, { LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: 'sometimes' })).toThrow(
+      'invalid configuration: LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: must be auto, always, never, got "sometimes"',
+    );
+    expect(loadConfig({ LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: 'never' }).gateway.upstreams.get('openai')?.usageInjection).toBe('never');
   });
 
   it('refuses a file upstream with a bad name', () => {

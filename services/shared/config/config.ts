@@ -57,6 +57,7 @@ const decimal = (min: number, max: number) =>
  */
 const envSchema = z.object({
   CONFIG: z.string().min(1).optional(),
+  PRICES_FILE: z.string().min(1).optional(), // YAML/JSON price overrides, reloaded when the file changes or on SIGHUP
   DATA_DIR: z.string().min(1).default('./data'),
   INSTANCE: z.string().min(1).default(hostname()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -280,6 +281,10 @@ export interface Config {
   redaction: { policy: RedactionPolicy; redactor: Redactor; settings: RedactionSettings };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
+  /** LLM_LOGGER_PRICES_FILE: price overrides in their own file (never together with the config file's `prices:`). */
+  pricesFile: string | null;
+  /** The config file read at start-up (its `prices:` are read again when prices are reloaded). */
+  configFile: string | null;
   archive: ArchiveSettings;
   roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
   /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
@@ -389,7 +394,7 @@ function checkUnknownVariables(env: NodeJS.ProcessEnv): void {
   const unknown = Object.keys(env)
     .filter((k) => k.startsWith(ENV_PREFIX))
     .map((k) => k.slice(ENV_PREFIX.length))
-    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY)$/.test(k));
+    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY|USAGE_INJECTION)$/.test(k));
   if (unknown.length > 0) {
     throw new LlmLoggerError(
       'CONFIG_INVALID',
@@ -403,6 +408,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const settings = parseEnv(env);
   const filePath = configPath ?? settings.CONFIG;
   const file = filePath ? readConfigFile(filePath) : {};
+  if (settings.PRICES_FILE && file.prices !== undefined) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}PRICES_FILE is set and config file ${filePath} has prices: too; keep the prices in one place`,
+    );
+  }
   const upstreams = buildUpstreams(file.upstreams ?? {}, env);
   if (settings.KAFKA_BROKERS && !settings.SCHEMA_REGISTRY_URL) {
     throw new LlmLoggerError(
@@ -502,6 +513,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       settings: { file: file.redaction, envMode: settings.REDACTION_MODE },
     },
     priceOverrides: file.prices,
+    pricesFile: settings.PRICES_FILE ?? null,
+    configFile: filePath ?? null,
     archive: archiveSettings(settings),
     roller: {
       maxFileRecords: settings.ROLLER_MAX_FILE_RECORDS,
