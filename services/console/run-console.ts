@@ -7,6 +7,7 @@ import { topicSpec, TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { decodeLiveRecord } from '../shared/event/live-record-codec';
+import { checkedTimes } from '../shared/log/checked-times';
 import type { ConsumedRecord, ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
@@ -34,6 +35,7 @@ import { openObjectStore } from '../roller/object-store/open-object-store';
 import { queryCacheDir } from '../roller/query-cache';
 import { eraseUser } from '../erasure/erase-user';
 import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
+import { storedUser } from '../shared/redaction/stored-user';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** The group that fills the admins' access-log view from llm.access.v1 (under the console's ACL prefix). */
@@ -136,7 +138,7 @@ export async function runConsole(
     rewind: viewRewind,
     registry,
     logger,
-    decode: (record) => serde.decode(record.value),
+    decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
       await erasures.ready(); // a view rebuilt from the log must not take back bodies erased before
@@ -278,7 +280,15 @@ export async function runConsole(
     method: 'POST',
     path: ADMIN_ERASE_PATH,
     role: 'admin',
-    handle: (ctx) => serveAdminErase(ctx.req, ctx.res, eraser, logger, (user) => ctx.audit({ action: 'erase', filters: { user } })),
+    handle: (ctx) =>
+      serveAdminErase(
+        ctx.req,
+        ctx.res,
+        eraser,
+        logger,
+        (user) => ctx.audit({ action: 'erase', filters: { user } }),
+        (user) => storedUser(user, config.redaction),
+      ),
   };
   const server = buildConsole({
     store,

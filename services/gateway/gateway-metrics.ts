@@ -9,6 +9,8 @@ export interface GatewayMetrics {
   /** Calls with usage but no cost for another reason than an unknown model. */
   unpriced: Counter<'provider' | 'reason'>;
   eventsDropped: Counter;
+  /** Events shrunk to fit the log's record limit, by what was left out (`none`: dropped). */
+  eventsShrunk: Counter<'kept'>;
   handoffDepth: Gauge;
   observeCall(event: InferenceEvent): void;
 }
@@ -94,6 +96,12 @@ export function createGatewayMetrics(registry: Registry, handoffDepth: () => num
     eventsDropped: new Counter({
       name: 'llm_logger_gateway_events_dropped_total',
       help: 'Events that could not be handed to the log (queue full or shutdown timeout).',
+      registers: [registry],
+    }),
+    eventsShrunk: new Counter({
+      name: 'llm_logger_gateway_events_shrunk_total',
+      help: "Events over the log's record limit (LLM_LOGGER_KAFKA_MAX_RECORD_BYTES), by what was kept: without_bodies (flagged truncated), without_text, or none (dropped).",
+      labelNames: ['kept'] as const,
       registers: [registry],
     }),
     handoffDepth: new Gauge({

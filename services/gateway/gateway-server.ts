@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
 import type { InferenceEvent } from '../shared/event/inference-event';
-import type { EventRecorder } from '../shared/log/event-recorder';
+import type { EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { estimateTokens, priceCall } from '../shared/pricing';
 import type { PriceBook } from './price-reload';
@@ -29,7 +29,7 @@ export { INGEST_PATH } from './ingest-route';
 
 export interface GatewayDeps {
   config: Config;
-  recorder: EventRecorder;
+  recorder: EventRecording;
   metrics: GatewayMetrics;
   /** The prices in force (reloaded without a restart). */
   prices: PriceBook;
@@ -111,6 +111,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       maxRequestBytes: g.maxRequestBytes,
       captureMaxBytes: g.captureMaxBytes,
       strict: g.auditMode === 'strict',
+      liveText: config.redaction.policy !== 'all',
       limits: { textMaxChars: sec.responseTextMaxChars, eventMaxChars: sec.streamEventMaxChars },
     },
     dispatcher,

@@ -33,6 +33,8 @@ export interface ProxySettings {
   maxRequestBytes: number;
   captureMaxBytes: number;
   strict: boolean;
+  /** False under redaction policy `all`: live records carry no text of the call (not redacted yet). */
+  liveText: boolean;
   /** What one answer may make the gateway hold: its text, and one server-sent event. */
   limits: AnswerLimits;
 }
@@ -201,7 +203,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
-  const progress = deps.live ? new CallProgress(capture !== null) : null;
+  const liveText = settings.liveText;
+  const progress = deps.live ? new CallProgress(capture !== null && liveText) : null;
   const live =
     deps.live && progress
       ? deps.live.start(
@@ -214,9 +217,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         endpoint,
         model: request.model === null ? null : clipText(request.model, FIELD_MAX_CHARS.request_model),
         streamed: request.stream,
-        user: tags.user,
-        app: tags.app,
-        prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        user: liveText ? tags.user : null,
+        app: liveText ? tags.app : null,
+        prompt: capture && liveText ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        ...(liveText ? {} : { text_withheld: true }),
       },
       progress,
     ) : null;

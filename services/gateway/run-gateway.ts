@@ -4,7 +4,10 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import type { EventLog } from '../shared/log/event-log';
-import { EventRecorder } from '../shared/log/event-recorder';
+import { EventRecorder, type EventRecording } from '../shared/log/event-recorder';
+import { INFERENCE_EVENT_SCHEMA_FILE, readSchemaText } from '../shared/event/inference-event';
+import { DLQ_HEADROOM_BYTES, type Fitted } from '../shared/event/record-fit';
+import { RedactingRecorder } from './redaction-thread';
 import type { Logger } from '../shared/observability/logger';
 import { loadPrices, priceSourceOf } from '../shared/config/price-file';
 import { startPriceReload } from './price-reload';
@@ -64,7 +67,14 @@ export async function runGateway(
   if (keys) process.on('SIGHUP', onHangup);
   const prices = startPriceReload(priceSource, firstPrices, registry, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
-  const recorder: EventRecorder = new EventRecorder(
+  // On Kafka an event must fit in one record, with room for a consumer's DLQ headers (see record-fit.ts).
+  const maxRecordBytes = config.log.kafkaBrokers ? config.log.kafka.maxRecordBytes - DLQ_HEADROOM_BYTES : null;
+  const onShrunk = (fitted: Fitted | null, eventId: string): void => {
+    metrics.eventsShrunk.inc({ kept: fitted ?? 'none' });
+    if (fitted === null) logger.error({ eventId, maxRecordBytes }, 'event over the log record limit even without any text; dropped');
+    else logger.warn({ eventId, maxRecordBytes, kept: fitted }, 'event over the log record limit; recorded without its bodies (flagged truncated)');
+  };
+  const writer = new EventRecorder(
     log,
     serde,
     {
@@ -76,11 +86,24 @@ export async function runGateway(
     },
     (err, eventId) => logger.error({ err, eventId }, 'event could not be encoded; dropped'),
     () => !(log instanceof SpoolingLog) || log.canAccept(),
+    { maxRecordBytes, onShrunk },
   );
-  const metrics = createGatewayMetrics(registry, () => recorder.handoff.depth);
+  // Redaction policy `all`: events are redacted (and encoded) on a worker thread before they are queued.
+  const recorder: EventRecording =
+    config.redaction.policy === 'all'
+      ? new RedactingRecorder(writer, {
+          init: { settings: config.redaction.settings, schemaId: await serde.init(), schemaText: readSchemaText(INFERENCE_EVENT_SCHEMA_FILE), maxRecordBytes },
+          maxPending: config.log.handoffQueueMax,
+          onDrop: (count) => metrics.eventsDropped.inc(count),
+          onShrunk,
+          logger,
+        })
+      : writer;
+  const metrics = createGatewayMetrics(registry, () => recorder.depth);
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
+  if (config.redaction.policy === 'all') logger.info('redaction policy all: events are redacted on a worker thread before they are written; the live tail shows no text');
   const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     access,
@@ -97,7 +120,7 @@ export async function runGateway(
     logDetails: () => ({
       log: log.kind,
       ...topics?.details(),
-      handoff_queue: recorder.handoff.depth,
+      handoff_queue: recorder.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
   });

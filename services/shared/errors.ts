@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'EVENT_INVALID',
   'DECODE_FAILED',
   'INDEX_UNAVAILABLE',
+  'RECORD_TOO_LARGE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

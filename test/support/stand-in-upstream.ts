@@ -17,6 +17,7 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-hang: headers|body` never answer / stop after the first event
  * - `x-stand-in-chunks: 40` number of content pieces in a generated stream
  * - `x-stand-in-piece-chars: 1000` make each piece at least this long (a word repeated)
+ * - `x-stand-in-echo: 1` answer with the last user message, word by word (one piece per word)
  * - `x-stand-in-usage: {"prompt_tokens": -5}` members merged into the generated answer's usage
  *   (bytes as given: `9007199254740993` stays that number on the wire)
  * - `x-stand-in-service-tier: flex` the `service_tier` a chat answer reports
@@ -303,7 +304,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, st
   }
   const requested = typeof body.model === 'string' ? body.model : 'stand-in-model';
   const model = standIn.servedModels?.[requested] ?? requested;
-  const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
+  const pieces =
+    header('x-stand-in-echo') === '1'
+      ? lastUserText(body).split(/(?<= )/)
+      : contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
   const url = req.url ?? '';
 
   if (url.endsWith('/embeddings')) {

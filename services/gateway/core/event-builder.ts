@@ -8,6 +8,7 @@ import type { Endpoint, ParsedRequest, ParsedResponse, TokenUsage } from './wire
 import type { CallTags } from './tagging';
 import { capField, capToolCalls } from './field-caps';
 import { clipText } from './wire/text-budget';
+import { truncatedFields } from '../../shared/event/truncated-fields';
 
 /**
  * Builds the inference event of one call from what the gateway observed.
@@ -239,7 +240,7 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
     response_text: responseText,
     tool_calls: toolCalls,
     gateway_key_id: obs.gatewayKeyId ?? null,
-    truncated_fields: cut.length > 0 ? cut.join(',') : null,
+    truncated_fields: truncatedFields(null, cut),
     service_tier: serviceTier,
     cost_note: pricing.note ?? null,
   };

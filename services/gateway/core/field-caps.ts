@@ -6,7 +6,9 @@ import type { ToolCall } from './wire/types';
  * model name is a few dozen characters); a client or upstream that sends a
  * 40 KB `model` must not make every store, aggregate group and price lookup
  * carry it. Values over the bound are cut and the field is named in
- * `truncated_fields`; the ingest API refuses them instead.
+ * `truncated_fields` (where the log's record limit also names what it
+ * leaves out: services/shared/event/truncated-fields.ts); the ingest API
+ * refuses them instead.
  */
 export const FIELD_MAX_CHARS = {
   request_model: 256,

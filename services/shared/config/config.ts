@@ -16,8 +16,17 @@ import {
   type GatewaySecuritySettings,
 } from './gateway-security';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
+import {
+  buildRedactor,
+  REDACTION_MODES,
+  REDACTION_POLICIES,
+  redactionFileSchema,
+  redactionPolicy,
+  type RedactionPolicy,
+  type RedactionSettings,
+} from '../redaction/redaction-config';
+import type { Redactor } from '../redaction/redact-text';
 import { buildConsoleAccess, consoleFileSchema, type ConsoleAccessSettings } from './console-access';
-import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -83,6 +92,7 @@ const envSchema = z.object({
   KAFKA_COMPRESSION: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
   KAFKA_LINGER_MS: int(0, 10_000).default(5),
   KAFKA_DELIVERY_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000), // then the gateway spools to disk
+  KAFKA_MAX_RECORD_BYTES: int(65_536, 1024 * MIB).default(1_000_000), // librdkafka's message.max.bytes; larger events are shrunk at the source
   KAFKA_REPLICATION_FACTOR: int(1, 32).optional(), // overrides topology/ (e.g. 1 on a one-broker dev cluster)
   KAFKA_STATIC_MEMBERSHIP: z.enum(['auto', 'on', 'off']).default('auto'), // auto: on when LLM_LOGGER_INSTANCE is set
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).optional(), // default: see groupMembership
@@ -136,6 +146,7 @@ const envSchema = z.object({
     .default('llm-inference'),
   RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
   REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
+  REDACTION_POLICY: z.enum(REDACTION_POLICIES).optional(), // index (default) | all: before anything is written; the file's `redaction.policy` wins
   ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
   S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -172,6 +183,8 @@ export interface KafkaSettings {
   compression: 'zstd' | 'lz4' | 'none';
   lingerMs: number;
   deliveryTimeoutMs: number;
+  /** Largest record the producer sends (librdkafka's message.max.bytes; the topic's max.message.bytes must allow it). */
+  maxRecordBytes: number;
   replicationFactor: number | null;
   /**
    * Kafka static membership (`group.instance.id`) of this process's consumer
@@ -255,6 +268,7 @@ function kafkaSettings(s: EnvSettings, env: NodeJS.ProcessEnv): KafkaSettings {
     compression: s.KAFKA_COMPRESSION,
     lingerMs: s.KAFKA_LINGER_MS,
     deliveryTimeoutMs: s.KAFKA_DELIVERY_TIMEOUT_MS,
+    maxRecordBytes: s.KAFKA_MAX_RECORD_BYTES,
     replicationFactor: s.KAFKA_REPLICATION_FACTOR ?? null,
     ...groupMembership(s, env),
   };
@@ -300,6 +314,11 @@ export interface Config {
     retentionDays: number;
     redactor: Redactor;
   };
+  /**
+   * Where redaction applies (`index`: the audit index only; `all`: before the
+   * event is written), the redactor, and what a worker thread needs to build it again.
+   */
+  redaction: { policy: RedactionPolicy; redactor: Redactor; settings: RedactionSettings };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
   /** LLM_LOGGER_PRICES_FILE: price overrides in their own file (never together with the config file's `prices:`). */
@@ -527,6 +546,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       prefix: settings.ELASTICSEARCH_INDEX_PREFIX,
       retentionDays: settings.RETENTION_DAYS,
       redactor,
+    },
+    redaction: {
+      policy: redactionPolicy(file.redaction, settings.REDACTION_POLICY),
+      redactor,
+      settings: { file: file.redaction, envMode: settings.REDACTION_MODE },
     },
     priceOverrides: file.prices,
     pricesFile: settings.PRICES_FILE ?? null,

@@ -68,6 +68,13 @@ export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record
   return conf;
 }
 
+/** What a record counts against message.max.bytes: value, key and headers (without the protocol's small overhead). */
+function recordBytes(r: ProducerRecord): number {
+  let bytes = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key));
+  for (const [k, v] of Object.entries(r.headers ?? {})) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return bytes;
+}
+
 function wrap(what: string, err: unknown): LlmLoggerError {
   return new LlmLoggerError('LOG_UNAVAILABLE', `kafka ${what}: ${(err as Error).message ?? String(err)}`, { cause: err, retriable: true });
 }
@@ -102,7 +109,8 @@ export class KafkaEventLog implements EventLog {
       'linger.ms': s.lingerMs,
       // A delivery that cannot complete in this time fails, and the gateway spools it to disk.
       'message.timeout.ms': s.deliveryTimeoutMs,
-      'batch.size': 1_000_000,
+      'batch.size': Math.min(1_000_000, s.maxRecordBytes),
+      'message.max.bytes': s.maxRecordBytes,
       'queue.buffering.max.kbytes': 262_144,
     });
     let timer: NodeJS.Timeout | undefined;
@@ -122,6 +130,13 @@ export class KafkaEventLog implements EventLog {
   async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     if (records.length === 0) return;
+    // A record over the limit would fail for good, and take its batch with it: refused here, before
+    // anything is produced, as an error no retry can help (the sources keep within the limit).
+    const max = this.options.settings.maxRecordBytes;
+    const over = records.find((r) => recordBytes(r) > max);
+    if (over) {
+      throw new LlmLoggerError('RECORD_TOO_LARGE', `a record of ${recordBytes(over)} bytes for ${topic} is over the limit of ${max} bytes (LLM_LOGGER_KAFKA_MAX_RECORD_BYTES)`);
+    }
     const producer = await this.getProducer();
     let partition: number | undefined;
     if ((this.options.partitioning ?? partitioningOf)(topic) === 'batch') {
