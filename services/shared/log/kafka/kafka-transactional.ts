@@ -20,8 +20,11 @@ import { RdkafkaProducer, type ProduceRecord } from './rdkafka-producer';
 /** An open transaction of a crashed instance blocks read_committed readers until this expires. */
 const TRANSACTION_TIMEOUT_MS = 10_000;
 
-/** librdkafka's codes for a producer fenced by a newer one under its transactional id (or by a timed-out transaction). */
-const PRODUCER_FENCED = new Set([-144, 90, 47]); // __FENCED, PRODUCER_FENCED, INVALID_PRODUCER_EPOCH
+/**
+ * librdkafka's codes for a producer fenced by a newer one under its transactional id (or by a timed-out
+ * transaction). A produce() after the fencing throws __FATAL instead: the group then says whether it was.
+ */
+const PRODUCER_FENCED = new Set([-144, 90, 47, -150]); // __FENCED, PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, __FATAL
 
 export interface KafkaTransactionalDeps {
   commonConfig: Record<string, string | number | boolean>;
