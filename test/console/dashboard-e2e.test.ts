@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { infraRequired } from '../support/infra';
 import { REPO_ROOT, startCli, type RunningCli } from '../support/processes';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { shiftBrowserClock } from '../support/browser-clock';
 
 /**
  * The dashboard in a real browser (Debian's Chromium driven by
@@ -62,6 +63,7 @@ describeBrowser('dashboard in Chromium', () => {
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await shiftBrowserClock(page);
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { infraRequired } from '../support/infra';
 import { startCli, type RunningCli } from '../support/processes';
 import { exactQuantile, relativeError, skewedTraffic, type SkewedTraffic } from '../support/skewed-latency';
+import { shiftBrowserClock } from '../support/browser-clock';
 
 /**
  * The overview's numbers over a range, in Debian's Chromium at 1,440 pixels
@@ -73,6 +74,7 @@ describeBrowser('overview percentiles and axes in Chromium', () => {
     expect(res.status).toBe(200);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await shiftBrowserClock(page);
   }, 60_000);
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import { NAMES, TOKENS, writeAccessConfig } from '../support/console-identities'
 import { infraRequired } from '../support/infra';
 import { startCli, type RunningCli } from '../support/processes';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
+import { shiftBrowserClock } from '../support/browser-clock';
 
 /**
  * The dashboard per role, in Chromium against `llm-logger start`: a viewer
@@ -29,6 +30,7 @@ describeBrowser('dashboard by role in Chromium', () => {
 
   async function signedIn(role: keyof typeof TOKENS): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await shiftBrowserClock(context);
     const page = await context.newPage();
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
