@@ -191,7 +191,13 @@ export async function runConsole(
     });
     const since = Date.now();
     const check = setInterval(() => {
-      if (reader.caughtUp() || Date.now() - since > READ_TO_END_MAX_MS) {
+      let caughtUp: boolean;
+      try {
+        caughtUp = reader.caughtUp();
+      } catch {
+        caughtUp = true; // the log closed under the reader (shutdown): nothing left to wait for
+      }
+      if (caughtUp || Date.now() - since > READ_TO_END_MAX_MS) {
         clearInterval(check);
         loaded();
       }
