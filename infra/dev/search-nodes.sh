@@ -183,7 +183,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   TIMEOUT="${INFRA_START_TIMEOUT:-180}"
-  line() { printf '%-16s %-5s %-45s %s\n' "$@"; }
+  line() { printf '%-18s %-5s %-45s %s\n' "$@"; }
   action="${1:-}"; shift || true
   [[ $# -gt 0 ]] || die "usage: search-nodes.sh up|down|status NAME... (names: ${SEARCH_NODES[*]})"
   mkdir -p "$RUN_DIR"
