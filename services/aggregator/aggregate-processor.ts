@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { LlmLoggerError } from '../shared/errors';
 import { TOPICS } from '../../topology/topics';
 import type { AvroSerde } from '../shared/event/serde';
-import { dlqRecord, runnerMetrics, type RunnerMetrics } from '../shared/log/consumer-runner';
+import { dlqRecord, PoisonRecordError, runnerMetrics, type RunnerMetrics } from '../shared/log/consumer-runner';
 import type { ConsumedRecord, OutputRecord, StateEntry, TransactionalProcessor } from '../shared/log/event-log';
 import type { Logger } from '../shared/observability/logger';
 import { aggregateKey, type AggregateRecord } from './core/aggregate-record';
@@ -90,11 +90,12 @@ export class AggregateProcessor implements TransactionalProcessor {
 
   /** A batch's outcome, before the flush that commits it. */
   private account(batch: ConsumedRecord[], read: number, result: BatchResult, now: number): void {
-    for (const { index, message } of result.failures) {
+    for (const { index, message, reason = 'decode_failed' } of result.failures) {
       const record = batch[index]!;
-      const err = new LlmLoggerError('DECODE_FAILED', message);
-      this.metrics.failures.inc({ ...this.labels, reason: 'decode_failed' });
-      this.deps.logger.warn({ partition: record.partition, offset: record.offset, err }, 'undecodable event sent to the DLQ');
+      const err = reason === 'decode_failed' ? new LlmLoggerError('DECODE_FAILED', message) : new PoisonRecordError(reason, message);
+      this.metrics.failures.inc({ ...this.labels, reason });
+      this.metrics.deadLetters.inc({ ...this.labels, reason });
+      this.deps.logger.warn({ partition: record.partition, offset: record.offset, reason, err }, 'event that cannot be aggregated sent to the DLQ');
       this.dlq.push({ topic: TOPICS.dlq, ...dlqRecord(record, err, 'aggregator', AGGREGATOR_GROUP) });
     }
     if (result.late) this.late.inc(result.late);

@@ -3,6 +3,7 @@ import type { AggregateRecord } from './core/aggregate-record';
 import { AggregatorCore, type CoreFlush, type PartitionMeta } from './core/aggregator-core';
 import type { WindowingOptions } from './core/partition-state';
 import type { AvroSerde } from '../shared/event/serde';
+import { eventTimeProblem } from '../shared/event/event-times';
 
 /**
  * Where events are decoded and aggregated: on the calling thread
@@ -22,8 +23,13 @@ export interface BatchResult {
   folded: number;
   /** Newest event time in the batch (0 if none decoded). */
   newest: number;
-  /** Records that did not decode, by index in the batch (they belong in the DLQ). */
-  failures: { index: number; message: string }[];
+  /**
+   * Records that cannot be aggregated, by index in the batch (they belong in
+   * the DLQ): they did not decode (`decode_failed`), their times are not
+   * dates (`invalid_event`), or aggregating them threw (`handler_error`: the
+   * core is pure, so trying again would throw again).
+   */
+  failures: { index: number; message: string; reason?: 'decode_failed' | 'invalid_event' | 'handler_error' }[];
 }
 
 export interface EngineFlush extends CoreFlush {
@@ -77,7 +83,18 @@ export class LocalEngine implements AggregationEngine {
         result.failures.push({ index: i, message: (err as Error).message });
         continue;
       }
-      const r = this.core.apply(record.partition, event, now);
+      const problem = eventTimeProblem({ first_token_at: event.first_token_at, ended_at: event.ended_at });
+      if (problem) {
+        result.failures.push({ index: i, message: problem, reason: 'invalid_event' });
+        continue;
+      }
+      let r: { late: number; folded: number };
+      try {
+        r = this.core.apply(record.partition, event, now);
+      } catch (err) {
+        result.failures.push({ index: i, message: (err as Error).message, reason: 'handler_error' });
+        continue;
+      }
       result.late += r.late;
       result.folded += r.folded;
       if (event.ended_at > result.newest) result.newest = event.ended_at;

@@ -11,6 +11,7 @@ import type { Config } from '../shared/config/config';
 import { checkUser } from '../shared/erasure/erasure';
 import { openEventLog } from '../shared/log/open-log';
 import { createLogger } from '../shared/observability/logger';
+import { storedUser } from '../shared/redaction/stored-user';
 
 /** `llm-logger erase --user <id>`: erases what this machine's configuration reaches, and prints the report. */
 export async function runErase(args: string[], config: Config): Promise<number> {
@@ -26,7 +27,14 @@ export async function runErase(args: string[], config: Config): Promise<number> 
     process.stderr.write(`llm-logger erase: --user ${problem}\n`);
     return 2;
   }
-  const user = values.user!;
+  // Under redaction policy all the stores hold the user id redacted: the erasure names it as stored.
+  const stored = storedUser(values.user!, config.redaction);
+  if ('problem' in stored) {
+    process.stderr.write(`llm-logger erase: --user ${stored.problem}\n`);
+    return 2;
+  }
+  const user = stored.user;
+  if (stored.redacted) process.stderr.write(`llm-logger erase: under redaction policy all this user id is stored as "${user}": erasing that\n`);
   // The log's writer thread does not keep a process alive (roles have servers for that): this command must wait for it.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   // Logs go to stderr: stdout is the report.

@@ -9,6 +9,7 @@ import type * as ConsoleModule from '../console/run-console';
 import type * as GatewayModule from '../gateway/run-gateway';
 import type { RunningRole } from '../gateway/run-gateway';
 import type * as QueryModule from '../roller/query';
+import type * as RepriceModule from '../roller/reprice';
 import type * as RollerModule from '../roller/run-roller';
 import type * as IndexerModule from '../indexer/run-indexer';
 import type * as SearchIndexModule from '../indexer/open-search-index';
@@ -16,6 +17,7 @@ import type * as SearchModule from './search';
 import type { SearchIndex } from '../indexer/search-index';
 import type * as SchemasModule from './schemas';
 import type * as TailModule from './tail';
+import { REPRICE_USAGE } from './reprice-usage';
 import type * as EraseModule from './erase';
 import type * as RetentionModule from './retention';
 import { SEARCH_USAGE } from './search-usage';
@@ -171,6 +173,17 @@ export const COMMANDS: Record<string, Command> = {
       return runQuery(args, loadConfigOrExit(configPath));
     },
   },
+  reprice: {
+    summary: 'recompute the cost of archived events priced with older prices or none, into a corrections dataset',
+    usage: REPRICE_USAGE,
+    ownOptions: true,
+    run: (args, configPath) => {
+      // DuckDB, Arrow and Parquet are loaded for this command only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runReprice } = require('../roller/reprice') as typeof RepriceModule;
+      return runReprice(args, loadConfigOrExit(configPath));
+    },
+  },
 };
 
 function help(): string {
@@ -190,13 +203,23 @@ function loadConfigOrExit(configPath: string | undefined): Config {
   }
 }
 
-type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
+export type RoleName = 'gateway' | 'aggregator' | 'indexer' | 'roller' | 'console';
 
-async function runRoles(roles: RoleName[], configPath: string | undefined): Promise<number> {
+/** Benchmarks and tests on a shared broker: the indexer's and roller's groups (the console's are per instance already). */
+export interface RoleOverrides {
+  groups?: { indexer?: string; roller?: string };
+}
+
+/** Runs roles in this process until SIGTERM/SIGINT (then stops them cleanly: 0) or until a consumer is fenced (1). */
+export async function runRoles(roles: RoleName[], configPath: string | undefined, overrides: RoleOverrides = {}): Promise<number> {
   const config = loadConfigOrExit(configPath);
   const logger = createLogger(config.logLevel, roles.join('+'));
   const registry = createMetricsRegistry();
-  const log = openEventLog(config, logger);
+  // A consumer fenced by another process under this instance's id stops for good: so does this process
+  // (an orchestrator restarts it; a second process with the same LLM_LOGGER_INSTANCE is a mistake to see).
+  let fenced!: (err: Error) => void;
+  const fatal = new Promise<Error>((resolve) => (fenced = resolve));
+  const log = openEventLog(config, logger, { onFatal: (err) => fenced(err) });
   const running: Pick<RunningRole, 'close'>[] = [];
   // One audit index for the indexer and the console's search when both run here.
   const search: SearchIndex | undefined =
@@ -206,8 +229,9 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
       if (role === 'gateway') running.push(await load.gateway().runGateway(config, log, registry, logger));
       // Alone, the aggregator serves its own health and metrics; in `start`, the gateway and console do.
       else if (role === 'aggregator') running.push(await load.aggregator().runAggregator(config, log, registry, logger, { serveHealth: roles.length === 1 }));
-      else if (role === 'indexer') running.push(await load.indexer().runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search }));
-      else if (role === 'roller') running.push(await load.roller().runRoller(config, log, registry, logger, { serveHealth: roles.length === 1 }));
+      else if (role === 'indexer')
+        running.push(await load.indexer().runIndexer(config, log, registry, logger, { serveHealth: roles.length === 1, shared: search, groupId: overrides.groups?.indexer }));
+      else if (role === 'roller') running.push(await load.roller().runRoller(config, log, registry, logger, { serveHealth: roles.length === 1, groupId: overrides.groups?.roller }));
       else running.push(await load.console().runConsole(config, log, registry, logger, search));
     }
   } catch (err) {
@@ -216,14 +240,15 @@ async function runRoles(roles: RoleName[], configPath: string | undefined): Prom
     await log.close();
     throw err;
   }
-  await waitForSignal(logger);
+  const stoppedBy = await Promise.race([waitForSignal(logger).then(() => null), fatal]);
+  if (stoppedBy) logger.error({ err: stoppedBy }, 'shutting down: a consumer cannot go on');
   logger.info('shutting down: draining calls in flight, then flushing events');
   // Gateway first: its last events must reach the log before consumers stop.
   for (const r of running) await r.close();
   await search?.close();
   await log.close();
   logger.info('stopped');
-  return 0;
+  return stoppedBy ? 1 : 0;
 }
 
 function waitForSignal(logger: Logger): Promise<void> {

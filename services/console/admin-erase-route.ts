@@ -3,6 +3,7 @@ import { sendJson, sendJsonError } from '../shared/http/json-response';
 import type { Logger } from '../shared/observability/logger';
 import { checkUser } from '../shared/erasure/erasure';
 import type { ErasureReport } from '../erasure/erasure-report';
+import type { StoredUser } from '../shared/redaction/stored-user';
 
 /**
  * `POST /api/admin/erase {"user": "<id>"}`: erases the user's bodies from
@@ -49,6 +50,8 @@ export async function serveAdminErase(
   eraser: AdminEraser | undefined,
   logger: Logger,
   record: (user: string) => Promise<boolean> = async () => true,
+  /** The user id as the stores hold it (see stored-user.ts), or why it cannot be erased. */
+  asStored: (user: string) => StoredUser = (user) => ({ user, redacted: false }),
 ): Promise<void> {
   const invalid = (parameter: string, message: string): void =>
     sendJsonError(res, 400, 'invalid_parameter', message, { extra: { parameter } });
@@ -94,10 +97,15 @@ export async function serveAdminErase(
     invalid('user', `user ${problem}`);
     return;
   }
-  if (!(await record(user as string))) return;
+  const stored = asStored(user as string);
+  if ('problem' in stored) {
+    invalid('user', `user ${stored.problem}`);
+    return;
+  }
+  if (!(await record(stored.user))) return;
   let report: ErasureReport;
   try {
-    report = await eraser(user as string);
+    report = await eraser(stored.user);
   } catch (err) {
     logger.error({ err }, 'erase failed');
     sendJsonError(res, 500, 'erase_failed', `erase failed: ${(err as Error).message}; run it again`);

@@ -7,6 +7,7 @@ import { topicSpec, TOPICS, type TopicName } from '../../topology/topics';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { decodeLiveRecord } from '../shared/event/live-record-codec';
+import { checkedTimes } from '../shared/log/checked-times';
 import type { ConsumedRecord, ConsumerSubscription, EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
@@ -34,10 +35,24 @@ import { openObjectStore } from '../roller/object-store/open-object-store';
 import { queryCacheDir } from '../roller/query-cache';
 import { eraseUser } from '../erasure/erase-user';
 import { ADMIN_ERASE_PATH, serveAdminErase, type AdminEraser } from './admin-erase-route';
+import { storedUser } from '../shared/redaction/stored-user';
 
 export const CONSOLE_GROUP = 'llm-logger-console';
 /** The group that fills the admins' access-log view from llm.access.v1 (under the console's ACL prefix). */
 export const CONSOLE_ACCESS_GROUP = 'llm-logger-console-access';
+
+/**
+ * The groups that fill a console's views. Each console keeps views of its
+ * own (the request list, the access log), so each must read every partition:
+ * on Kafka a console's groups are its own, named after its instance
+ * (LLM_LOGGER_INSTANCE; the pod name on Kubernetes), where one shared group
+ * would give two consoles half the calls each. The embedded log has one
+ * console per data directory, under the fixed names.
+ */
+export function consoleGroups(log: Pick<EventLog, 'kind'>, instance: string): { view: string; access: string } {
+  if (log.kind === 'embedded') return { view: CONSOLE_GROUP, access: CONSOLE_ACCESS_GROUP };
+  return { view: `${CONSOLE_GROUP}-${instance}`, access: `${CONSOLE_ACCESS_GROUP}-${instance}` };
+}
 /** The in-memory readers (aggregate view, alert history) count as read to the end after this long at most. */
 const READ_TO_END_MAX_MS = 30_000;
 /** The request view drops calls that aged out of its window this often. */
@@ -63,7 +78,8 @@ export async function runConsole(
   } = {},
 ): Promise<RunningRole & { metricsPort: number | null }> {
   const c = config.console;
-  const accessGroup = options.accessGroupId ?? CONSOLE_ACCESS_GROUP;
+  const groups = consoleGroups(log, config.instance);
+  const accessGroup = options.accessGroupId ?? groups.access;
   // The audit index is shared with the indexer in one process; on its own the console opens it read-side.
   const search = sharedSearch ?? openSearchIndex(config, logger);
   const sessions = new SessionStore(join(config.dataDir, 'console', 'sessions.db'));
@@ -79,26 +95,15 @@ export async function runConsole(
   const storePath = join(config.dataDir, 'console', 'requests.db');
   const freshStore = !existsSync(storePath);
   const store = new RequestsStore(storePath, c.viewHours * 3_600_000);
-  if (freshStore) {
-    // The view is new (first start, or its volume was replaced, as an emptyDir is with each pod): the
-    // group's committed offsets describe a view that is gone, so read the log again over the view's window.
-    try {
-      await log.resetGroup(CONSOLE_GROUP, TOPICS.inference, store.cutoff(Date.now()));
-    } catch (err) {
-      logger.warn({ err, group: CONSOLE_GROUP }, 'new request view, but its consumer group could not be reset: calls before this start are missing from it');
-    }
-  }
+  // A new view (first start, or its volume was replaced, as an emptyDir is with each pod): the group's
+  // committed offsets describe a view that is gone, so read the log again over the view's window. As a
+  // rewind of the subscription, not a reset of the group: on Kafka a reset needs an empty group, and the
+  // console that crashed before this one stays a member until its session times out.
+  const viewRewind = freshStore ? { from: store.cutoff(Date.now()) } : undefined;
+  if (viewRewind) logger.info({ group: groups.view, from: new Date(viewRewind.from).toISOString() }, 'new request view: reading the log again over its window');
   const accessPath = join(config.dataDir, 'console', 'access-log.db');
   const freshAccessLog = !existsSync(accessPath);
   const accessLog = new AccessLogStore(accessPath);
-  if (freshAccessLog) {
-    // Same as the request view: a new access-log view is rebuilt from the topic's beginning.
-    try {
-      await log.resetGroup(accessGroup, TOPICS.access);
-    } catch (err) {
-      logger.warn({ err, group: accessGroup }, 'new access-log view, but its consumer group could not be reset: records before this start are missing from it');
-    }
-  }
   const accessWriter = new AccessLogWriter(log, config.instance, registry);
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const aggregates = new AggregatesView();
@@ -128,11 +133,12 @@ export async function runConsole(
     log,
     role: 'console',
     topic: TOPICS.inference,
-    groupId: CONSOLE_GROUP,
+    groupId: groups.view,
     start: 'earliest',
+    rewind: viewRewind,
     registry,
     logger,
-    decode: (record) => serde.decode(record.value),
+    decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
       await erasures.ready(); // a view rebuilt from the log must not take back bodies erased before
@@ -147,6 +153,8 @@ export async function runConsole(
     topic: TOPICS.access,
     groupId: accessGroup,
     start: 'earliest',
+    // Same as the request view: a new access-log view is rebuilt from the topic's beginning.
+    rewind: freshAccessLog ? {} : undefined,
     registry,
     logger,
     decode: async (record) => {
@@ -272,7 +280,15 @@ export async function runConsole(
     method: 'POST',
     path: ADMIN_ERASE_PATH,
     role: 'admin',
-    handle: (ctx) => serveAdminErase(ctx.req, ctx.res, eraser, logger, (user) => ctx.audit({ action: 'erase', filters: { user } })),
+    handle: (ctx) =>
+      serveAdminErase(
+        ctx.req,
+        ctx.res,
+        eraser,
+        logger,
+        (user) => ctx.audit({ action: 'erase', filters: { user } }),
+        (user) => storedUser(user, config.redaction),
+      ),
   };
   const server = buildConsole({
     store,

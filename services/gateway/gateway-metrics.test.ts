@@ -39,4 +39,22 @@ describe('gateway metrics', () => {
     expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="input"} 21');
     expect(text).toContain('llm_logger_gateway_tokens_total{upstream="openai",direction="output"} 6');
   });
+
+  it('never lets a bad count fail a scrape, and counts refused counts by kind', async () => {
+    const registry = new Registry();
+    const metrics = createGatewayMetrics(registry, () => 0);
+    const ok = sampleEvent({ upstream: 'vllm', http_status: 200, error_class: null });
+    // A negative count can only come from an event the gateway did not build (the parsers refuse them): it must not reach a counter.
+    metrics.observeCall({ ...ok, usage: { ...ok.usage, input_tokens: -5, output_tokens: 4 } });
+    metrics.observeCall({
+      ...ok,
+      usage: { ...ok.usage, input_tokens: null, output_tokens: 4, note: 'prompt_tokens: -5 is negative; completion_tokens_details.audio_tokens: 0.5 is not a whole number' },
+    });
+    const text = await registry.metrics(); // prom-client throws on a negative increment: this would reject
+    expect(text).toContain('llm_logger_gateway_tokens_total{upstream="vllm",direction="output"} 8');
+    expect(text).not.toContain('direction="input"');
+    expect(text).toContain('llm_logger_gateway_usage_rejected_total{upstream="vllm",kind="negative"} 1');
+    expect(text).toContain('llm_logger_gateway_usage_rejected_total{upstream="vllm",kind="fractional"} 1');
+    await expect(registry.metrics()).resolves.toContain('llm_logger_gateway_calls_total{upstream="vllm",status="2xx",error_class="none"} 2');
+  });
 });

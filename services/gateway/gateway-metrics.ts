@@ -1,11 +1,16 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { InferenceEvent } from '../shared/event/inference-event';
+import { rejectionKinds } from './core/wire';
 
 export interface GatewayMetrics {
   inFlight: Gauge;
   refused: Counter<'reason'>;
   unknownModel: Counter<'provider'>;
+  /** Calls with usage but no cost for another reason than an unknown model. */
+  unpriced: Counter<'provider' | 'reason'>;
   eventsDropped: Counter;
+  /** Events shrunk to fit the log's record limit, by what was left out (`none`: dropped). */
+  eventsShrunk: Counter<'kept'>;
   handoffDepth: Gauge;
   observeCall(event: InferenceEvent): void;
 }
@@ -37,6 +42,12 @@ class PendingCounts<L extends string> {
 export function createGatewayMetrics(registry: Registry, handoffDepth: () => number): GatewayMetrics {
   const pendingCalls = new PendingCounts<'upstream' | 'status' | 'error_class'>();
   const pendingTokens = new PendingCounts<'upstream' | 'direction'>();
+  const rejectedUsage = new Counter({
+    name: 'llm_logger_gateway_usage_rejected_total',
+    help: 'Calls whose upstream reported usage counts that are not token counts, by upstream and kind (negative, fractional, too_large, not_a_number): recorded as null with usage.note.',
+    labelNames: ['upstream', 'kind'] as const,
+    registers: [registry],
+  });
   new Counter({
     name: 'llm_logger_gateway_calls_total',
     help: 'Calls forwarded, by upstream, status class and error class.',
@@ -76,9 +87,21 @@ export function createGatewayMetrics(registry: Registry, handoffDepth: () => num
       labelNames: ['provider'] as const,
       registers: [registry],
     }),
+    unpriced: new Counter({
+      name: 'llm_logger_gateway_unpriced_total',
+      help: 'Calls with usage but a null cost for another reason than an unknown model (unknown_service_tier, unpriced_tokens, invalid_usage); the event says why in cost_note.',
+      labelNames: ['provider', 'reason'] as const,
+      registers: [registry],
+    }),
     eventsDropped: new Counter({
       name: 'llm_logger_gateway_events_dropped_total',
       help: 'Events that could not be handed to the log (queue full or shutdown timeout).',
+      registers: [registry],
+    }),
+    eventsShrunk: new Counter({
+      name: 'llm_logger_gateway_events_shrunk_total',
+      help: "Events over the log's record limit (LLM_LOGGER_KAFKA_MAX_RECORD_BYTES), by what was kept: without_bodies (flagged truncated), without_text, or none (dropped).",
+      labelNames: ['kept'] as const,
       registers: [registry],
     }),
     handoffDepth: new Gauge({
@@ -95,8 +118,14 @@ export function createGatewayMetrics(registry: Registry, handoffDepth: () => num
       const errorClass = event.error_class ?? 'none';
       pendingCalls.add(`${upstream}\n${status}\n${errorClass}`, () => ({ upstream, status, error_class: errorClass }), 1);
       latency.observe({ upstream }, event.latency_ms / 1000);
-      if (usage.input_tokens) pendingTokens.add(`${upstream}\ninput`, () => ({ upstream, direction: 'input' }), usage.input_tokens);
-      if (usage.output_tokens) pendingTokens.add(`${upstream}\noutput`, () => ({ upstream, direction: 'output' }), usage.output_tokens);
+      // Only positive counts: a counter refuses a negative increment, and one would fail every scrape after it.
+      if (usage.input_tokens !== null && usage.input_tokens > 0) {
+        pendingTokens.add(`${upstream}\ninput`, () => ({ upstream, direction: 'input' }), usage.input_tokens);
+      }
+      if (usage.output_tokens !== null && usage.output_tokens > 0) {
+        pendingTokens.add(`${upstream}\noutput`, () => ({ upstream, direction: 'output' }), usage.output_tokens);
+      }
+      if (usage.note) for (const kind of rejectionKinds(usage.note)) rejectedUsage.inc({ upstream, kind });
     },
   };
 }

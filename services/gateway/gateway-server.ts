@@ -3,15 +3,17 @@ import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
 import type { InferenceEvent } from '../shared/event/inference-event';
-import type { EventRecorder } from '../shared/log/event-recorder';
+import type { EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
-import { estimateTokens, priceCall, type PriceTable } from '../shared/pricing';
+import { estimateTokens, priceCall } from '../shared/pricing';
+import type { PriceBook } from './price-reload';
 import { isRouteError, resolveRoute } from './core/routing';
 import { boundedMemo } from '../shared/bounded-memo';
 import type { GatewayMetrics } from './gateway-metrics';
 import { sendJsonError } from '../shared/http/json-response';
 import { proxyCall, type ProxyDeps } from './proxy';
 import { UpstreamDeadlines } from './upstream-deadlines';
+import { UsageInjectionPolicy } from './usage-injection-policy';
 import { Agent } from './undici-parts';
 import { EndedCalls } from './ended-calls';
 import type { LiveCoalescer } from './core/live-coalescer';
@@ -27,9 +29,10 @@ export { INGEST_PATH } from './ingest-route';
 
 export interface GatewayDeps {
   config: Config;
-  recorder: EventRecorder;
+  recorder: EventRecording;
   metrics: GatewayMetrics;
-  prices: PriceTable;
+  /** The prices in force (reloaded without a restart). */
+  prices: PriceBook;
   registry: Registry;
   logger: Logger;
   /** Calls in flight for the live view (null: not published). */
@@ -80,9 +83,10 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     eventDeps: {
       responseTextMaxChars: sec.responseTextMaxChars,
       estimateTokens,
-      price: (provider, model, usage) => {
-        const priced = priceCall(deps.prices, provider, model, usage);
+      price: (provider, model, usage, serviceTier) => {
+        const priced = priceCall(deps.prices.current, provider, model, usage, serviceTier);
         if (priced.reason === 'unknown_model') metrics.unknownModel.inc({ provider });
+        else if (priced.reason !== 'priced' && priced.reason !== 'no_usage') metrics.unpriced.inc({ provider, reason: priced.reason });
         return priced;
       },
     },
@@ -107,6 +111,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       maxRequestBytes: g.maxRequestBytes,
       captureMaxBytes: g.captureMaxBytes,
       strict: g.auditMode === 'strict',
+      liveText: config.redaction.policy !== 'all',
       limits: { textMaxChars: sec.responseTextMaxChars, eventMaxChars: sec.streamEventMaxChars },
     },
     dispatcher,
@@ -116,6 +121,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     metrics,
     logger,
     live: deps.live ?? null,
+    usageInjection: new UsageInjectionPolicy(deps.registry, logger),
   };
 
   const authorization: AuthorizationContext = {

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Config } from '../shared/config/config';
 import type { IngestToken } from '../shared/config/gateway-security';
 import { inferenceEventType } from '../shared/event/inference-event';
-import type { EventRecorder } from '../shared/log/event-recorder';
+import type { EventRecording } from '../shared/log/event-recorder';
 import type { Logger } from '../shared/observability/logger';
 import { sendJson, sendJsonError } from '../shared/http/json-response';
 import type { GatewayAccess } from './core/access-policy';
@@ -16,7 +16,7 @@ const MAX_INGEST_ITEMS = 10_000;
 
 export interface IngestDeps {
   config: Config;
-  recorder: EventRecorder;
+  recorder: EventRecording;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Tokens required (`tokens`) or not (`open`, on loopback or opted out). */

@@ -22,6 +22,7 @@ import type { GatewayMetrics } from './gateway-metrics';
 import { CallProgress, type LiveCoalescer } from './core/live-coalescer';
 import { UpstreamTimeoutError, type UpstreamDeadlines } from './upstream-deadlines';
 import { errors as undiciErrors } from './undici-parts';
+import { REFUSAL_BODY_MAX_BYTES, refusalText, refusesUsageOption, type UsageInjectionPolicy } from './usage-injection-policy';
 
 /** The live view's prompt preview is cut to this many characters. */
 const LIVE_PROMPT_MAX_CHARS = 4_000;
@@ -32,6 +33,8 @@ export interface ProxySettings {
   maxRequestBytes: number;
   captureMaxBytes: number;
   strict: boolean;
+  /** False under redaction policy `all`: live records carry no text of the call (not redacted yet). */
+  liveText: boolean;
   /** What one answer may make the gateway hold: its text, and one server-sent event. */
   limits: AnswerLimits;
 }
@@ -49,6 +52,8 @@ export interface ProxyDeps {
   logger: Logger;
   /** Calls in flight for the live view; null when live publishing is off. */
   live?: LiveCoalescer | null;
+  /** Which upstreams get `stream_options.include_usage` added, and what a refusal teaches. */
+  usageInjection: UsageInjectionPolicy;
   random?: () => number;
 }
 
@@ -134,9 +139,15 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   // A streamed OpenAI-format call that did not ask for usage: ask on its behalf
   // and strip what that adds before the client sees it.
   const rewritten =
-    upstream.format === 'openai' && (endpoint === 'chat.completions' || endpoint === 'completions') && request.stream && !request.includeUsage
+    upstream.format === 'openai' &&
+    (endpoint === 'chat.completions' || endpoint === 'completions') &&
+    request.stream &&
+    !request.includeUsage &&
+    deps.usageInjection.shouldInject(upstream)
       ? injectIncludeUsage(body, requestJson)
       : null;
+  // Whether what the upstream is answering has the option the gateway added (false again after a refusal's retry).
+  let injected = rewritten !== null;
 
   const fwd = forwardRequestHeaders(req.rawHeaders, upstream, {
     identityEncoding: rewritten !== null,
@@ -192,7 +203,8 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
   let decoded: Promise<void> | null = null;
   let stripper: ReturnType<typeof createUsageStripper> | null = null;
   let decoder: Transform | null = null;
-  const progress = deps.live ? new CallProgress(capture !== null) : null;
+  const liveText = settings.liveText;
+  const progress = deps.live ? new CallProgress(capture !== null && liveText) : null;
   const live =
     deps.live && progress
       ? deps.live.start(
@@ -205,9 +217,10 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         endpoint,
         model: request.model === null ? null : clipText(request.model, FIELD_MAX_CHARS.request_model),
         streamed: request.stream,
-        user: tags.user,
-        app: tags.app,
-        prompt: capture ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        user: liveText ? tags.user : null,
+        app: liveText ? tags.app : null,
+        prompt: capture && liveText ? request.promptText.slice(0, LIVE_PROMPT_MAX_CHARS) : null,
+        ...(liveText ? {} : { text_withheld: true }),
       },
       progress,
     ) : null;
@@ -257,17 +270,69 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
     }
   };
 
-  metrics.inFlight.inc();
-  const deadline = deps.deadlines.watch(startMono, abortUpstream);
-  try {
-    await new Promise<void>((resolve, reject) => {
+  /** The upstream's answer starts: the client gets its status and headers, and the accounting begins. */
+  const startResponse = (statusCode: number, headers: Record<string, string | string[] | undefined>): void => {
+    status = statusCode;
+    streamed = isEventStream(headers['content-type']);
+    accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, settings.limits);
+    if (progress && streamed) progress.answer = accounting;
+    stripper = injected && streamed && statusCode < 400 ? createUsageStripper({ maxEventChars: settings.limits.eventMaxChars }) : null;
+    decoder = stripper ? null : decoderFor(headers['content-encoding']);
+    if (decoder) {
+      const acc = accounting;
+      decoder.on('data', (d: Buffer) => {
+        acc.push(d);
+        capture?.push(d);
+      });
+      const dec = decoder;
+      decoded = new Promise((r) => {
+        dec.on('end', r);
+        dec.on('error', r); // a corrupt body only costs the accounting
+      });
+    }
+    res.writeHead(statusCode, forwardResponseHeaders(headers, { bodyRewritten: stripper !== null }));
+    if (streamed) {
+      // The client learns the stream has started: with the first bytes if they came with
+      // the headers (one write), else on their own at the end of this tick.
+      process.nextTick(() => {
+        if (firstByteMono === null && !res.writableEnded && !res.destroyed) res.flushHeaders();
+      });
+    }
+  };
+
+  const forwardChunk = (ctl: Dispatcher.DispatchController | null, chunk: Buffer): void => {
+    responseBytes += chunk.length;
+    if (live) live.dirty = true;
+    if (decoder) decoder.write(chunk);
+    else accounting!.push(chunk);
+    const out = stripper ? stripper.push(chunk) : chunk;
+    if (!decoder) capture?.push(out);
+    emit(out, ctl);
+  };
+
+  /**
+   * Sends the call once; resolves to true when the upstream refused the usage
+   * option the gateway added (a 400 naming it, held back from the client) and
+   * the call is to be sent again without it. A 400 was not processed, so the
+   * second request is the client's first as far as the upstream is concerned.
+   */
+  const send = (requestBody: Buffer): Promise<boolean> =>
+    new Promise<boolean>((resolve, reject) => {
+      // A 400 to an injected call is held (not sent to the client) until its body says whether it names the option.
+      let held: { statusCode: number; headers: Record<string, string | string[] | undefined>; chunks: Buffer[]; bytes: number } | null = null;
+      const release = (ctl: Dispatcher.DispatchController | null): void => {
+        const h = held!;
+        held = null;
+        startResponse(h.statusCode, h.headers);
+        for (const chunk of h.chunks) forwardChunk(ctl, chunk);
+      };
       deps.dispatcher.dispatch(
         {
           origin: route.origin,
           path: route.targetPath,
           method: method as Dispatcher.HttpMethod,
           headers: fwd.headers,
-          body: method === 'GET' || method === 'HEAD' ? null : (rewritten ?? body),
+          body: method === 'GET' || method === 'HEAD' ? null : requestBody,
           // UpstreamDeadlines times the call: no timers of undici's per call.
           headersTimeout: 0,
           bodyTimeout: 0,
@@ -279,47 +344,34 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
           },
           onResponseStart(_ctl, statusCode, headers) {
             deadline.headersReceived();
-            status = statusCode;
-            streamed = isEventStream(headers['content-type']);
-            accounting = new ResponseAccounting(endpoint, upstream.format, statusCode, streamed, settings.limits);
-            if (progress && streamed) progress.answer = accounting;
-            stripper =
-              rewritten !== null && streamed && statusCode < 400 ? createUsageStripper({ maxEventChars: settings.limits.eventMaxChars }) : null;
-            decoder = stripper ? null : decoderFor(headers['content-encoding']);
-            if (decoder) {
-              const acc = accounting;
-              decoder.on('data', (d: Buffer) => {
-                acc.push(d);
-                capture?.push(d);
-              });
-              const dec = decoder;
-              decoded = new Promise((r) => {
-                dec.on('end', r);
-                dec.on('error', r); // a corrupt body only costs the accounting
-              });
+            if (injected && statusCode === 400 && deps.usageInjection.retriesWithout(upstream)) {
+              held = { statusCode, headers, chunks: [], bytes: 0 };
+              return;
             }
-            res.writeHead(statusCode, forwardResponseHeaders(headers, { bodyRewritten: stripper !== null }));
-            if (streamed) {
-              // The client learns the stream has started: with the first bytes if they came with
-              // the headers (one write), else on their own at the end of this tick.
-              process.nextTick(() => {
-                if (firstByteMono === null && !res.writableEnded && !res.destroyed) res.flushHeaders();
-              });
-            }
+            startResponse(statusCode, headers);
           },
           onResponseData(ctl, chunk) {
             deadline.active = true;
-            responseBytes += chunk.length;
-            if (live) live.dirty = true;
-            if (decoder) decoder.write(chunk);
-            else accounting!.push(chunk);
-            const out = stripper ? stripper.push(chunk) : chunk;
-            if (!decoder) capture?.push(out);
-            emit(out, ctl);
+            if (held) {
+              held.chunks.push(chunk);
+              held.bytes += chunk.length;
+              if (held.bytes > REFUSAL_BODY_MAX_BYTES) release(ctl); // too long for a refusal: the client's own error
+              return;
+            }
+            forwardChunk(ctl, chunk);
           },
           onResponseEnd() {
+            if (held) {
+              const text = refusalText(held.chunks, held.headers['content-encoding']);
+              if (refusesUsageOption(text)) {
+                deps.usageInjection.refused(upstream, text);
+                resolve(true);
+                return;
+              }
+              release(null);
+            }
             endClientResponse();
-            resolve();
+            resolve(false);
           },
           onResponseError(_ctl, err) {
             reject(err);
@@ -327,6 +379,16 @@ export async function proxyCall(deps: ProxyDeps, route: Route, req: IncomingMess
         },
       );
     });
+
+  metrics.inFlight.inc();
+  const deadline = deps.deadlines.watch(startMono, abortUpstream);
+  try {
+    if (await send(rewritten ?? body)) {
+      // Sent again as the client wrote it; its stream is counted with estimated usage.
+      injected = false;
+      deadline.resent();
+      await send(body);
+    }
     if (decoder) {
       (decoder as Transform).end();
       await decoded;

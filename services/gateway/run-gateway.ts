@@ -4,9 +4,13 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import type { EventLog } from '../shared/log/event-log';
-import { EventRecorder } from '../shared/log/event-recorder';
+import { EventRecorder, type EventRecording } from '../shared/log/event-recorder';
+import { INFERENCE_EVENT_SCHEMA_FILE, readSchemaText } from '../shared/event/inference-event';
+import { DLQ_HEADROOM_BYTES, type Fitted } from '../shared/event/record-fit';
+import { RedactingRecorder } from './redaction-thread';
 import type { Logger } from '../shared/observability/logger';
-import { loadPriceTable } from '../shared/pricing';
+import { loadPrices, priceSourceOf } from '../shared/config/price-file';
+import { startPriceReload } from './price-reload';
 import { createGatewayMetrics } from './gateway-metrics';
 import { buildGateway } from './gateway-server';
 import { SpoolingLog } from '../shared/log/spool/spooling-log';
@@ -35,6 +39,9 @@ export async function runGateway(
 ): Promise<RunningRole> {
   // Refuses to start, naming the setting, when strangers could spend a provider key or write events.
   const access = resolveGatewayAccess(config.gateway);
+  // Prices are validated here (a bad file stops the start with the field named) and again on every reload.
+  const priceSource = priceSourceOf(config);
+  const firstPrices = loadPrices(priceSource);
   const budgets = new KeyBudgets();
   const keys =
     access.clients.mode === 'keys'
@@ -55,11 +62,19 @@ export async function runGateway(
   if (access.ingest.mode === 'open' && access.ingest.reason === 'opted-out') {
     logger.warn({ host: config.gateway.host }, 'LLM_LOGGER_INGEST_AUTH=none: anyone who can reach the gateway may write events through POST /ingest/v1/events');
   }
+  // SIGHUP reads both the gateway keys (here) and the prices (their reloader) again.
   const onHangup = (): void => void keys?.reload('SIGHUP');
   if (keys) process.on('SIGHUP', onHangup);
-  const prices = loadPriceTable(config.priceOverrides);
+  const prices = startPriceReload(priceSource, firstPrices, registry, logger);
   const serde = await inferenceEventSerde(log.schemaRegistry);
-  const recorder: EventRecorder = new EventRecorder(
+  // On Kafka an event must fit in one record, with room for a consumer's DLQ headers (see record-fit.ts).
+  const maxRecordBytes = config.log.kafkaBrokers ? config.log.kafka.maxRecordBytes - DLQ_HEADROOM_BYTES : null;
+  const onShrunk = (fitted: Fitted | null, eventId: string): void => {
+    metrics.eventsShrunk.inc({ kept: fitted ?? 'none' });
+    if (fitted === null) logger.error({ eventId, maxRecordBytes }, 'event over the log record limit even without any text; dropped');
+    else logger.warn({ eventId, maxRecordBytes, kept: fitted }, 'event over the log record limit; recorded without its bodies (flagged truncated)');
+  };
+  const writer = new EventRecorder(
     log,
     serde,
     {
@@ -71,11 +86,24 @@ export async function runGateway(
     },
     (err, eventId) => logger.error({ err, eventId }, 'event could not be encoded; dropped'),
     () => !(log instanceof SpoolingLog) || log.canAccept(),
+    { maxRecordBytes, onShrunk },
   );
-  const metrics = createGatewayMetrics(registry, () => recorder.handoff.depth);
+  // Redaction policy `all`: events are redacted (and encoded) on a worker thread before they are queued.
+  const recorder: EventRecording =
+    config.redaction.policy === 'all'
+      ? new RedactingRecorder(writer, {
+          init: { settings: config.redaction.settings, schemaId: await serde.init(), schemaText: readSchemaText(INFERENCE_EVENT_SCHEMA_FILE), maxRecordBytes },
+          maxPending: config.log.handoffQueueMax,
+          onDrop: (count) => metrics.eventsDropped.inc(count),
+          onShrunk,
+          logger,
+        })
+      : writer;
+  const metrics = createGatewayMetrics(registry, () => recorder.depth);
   const spooling = log instanceof SpoolingLog ? log : null;
   if (spooling) registerSpoolMetrics(registry, spooling);
   const live = config.gateway.liveIntervalMs > 0 ? startLivePublisher(log, config.gateway.liveIntervalMs, registry, logger) : null;
+  if (config.redaction.policy === 'all') logger.info('redaction policy all: events are redacted on a worker thread before they are written; the live tail shows no text');
   const topics = config.log.kafkaBrokers ? watchTopics(config, options.requiredTopics ?? (config.gateway.liveIntervalMs > 0 ? [TOPICS.inference, TOPICS.inferenceLive] : [TOPICS.inference]), logger) : null;
   const gateway = buildGateway({
     access,
@@ -92,7 +120,7 @@ export async function runGateway(
     logDetails: () => ({
       log: log.kind,
       ...topics?.details(),
-      handoff_queue: recorder.handoff.depth,
+      handoff_queue: recorder.depth,
       ...(spooling ? { broker: spooling.brokerState, spool_records: spooling.spool.depth, spool_bytes: spooling.spool.bytes } : {}),
     }),
   });
@@ -116,6 +144,7 @@ export async function runGateway(
     port,
     close() {
       closing ??= (async () => {
+        prices.close();
         topics?.stop();
         await gateway.close(config.gateway.shutdownGraceMs);
         if (keys) process.off('SIGHUP', onHangup);

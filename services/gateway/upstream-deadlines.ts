@@ -106,6 +106,12 @@ export class Deadline extends ListNode<Deadline> {
     this.active = true;
   }
 
+  /** The request was sent again (after a refused option): its headers are awaited afresh. */
+  resent(): void {
+    this.receiving = false;
+    this.active = true;
+  }
+
   /** The call is over (answered, failed or cancelled). */
   done(): void {
     this.owner.forget(this);

@@ -6,7 +6,8 @@ import type { EventLog } from '../shared/log/event-log';
 import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
 import type { Logger } from '../shared/observability/logger';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
-import { toAuditDocument } from './core/audit-document';
+import { DocumentThread } from './document-thread';
+import { checkedTimes } from '../shared/log/checked-times';
 import { openSearchIndex } from './open-search-index';
 import type { SearchIndex } from './search-index';
 import { followErasures } from '../shared/erasure/erasure-follower';
@@ -71,6 +72,7 @@ export async function runIndexer(
 
   const serde = await inferenceEventSerde(log.schemaRegistry);
   const redactor = config.index.redactor;
+  const documents = new DocumentThread({ settings: config.redaction.settings });
   // Erased users: their calls are indexed without bodies, and an erasure that arrives erases what is indexed already
   // (another process's erase may have passed over the index before a batch of ours landed).
   const erasures = followErasures(log, 'indexer', registry, log_);
@@ -95,7 +97,7 @@ export async function runIndexer(
     maxBatch: INDEXER_BATCH_MAX,
     registry,
     logger: log_,
-    decode: (record) => serde.decode(record.value),
+    decode: async (record) => checkedTimes(await serde.decode(record.value)),
     eventTime: (e) => e.ended_at,
     handle: async (batch) => {
       // After a batch with refused documents the runner hands the records back one by one, so that
@@ -110,7 +112,8 @@ export async function runIndexer(
       await erasures.ready(); // a (re)start must not index bodies erased before it
       const list = erasures.list;
       const generation = list.generation;
-      const docs = batch.map((d) => toAuditDocument(list.apply(d.value), redactor));
+      // Mapped (and redacted) on a thread of its own: never on the event loop a gateway may share.
+      const docs = await documents.map(batch.map((d) => list.apply(d.value)));
       const rejected = await index.index(docs);
       // An erasure that arrived while the batch was being indexed: erase what it covers in the batch again.
       if (list.generation !== generation) {
@@ -149,6 +152,7 @@ export async function runIndexer(
         await server?.close();
         index.interrupt?.();
         await subscription.stop();
+        await documents.close();
         await erasures.release();
         await erasing;
         if (!shared) await index.close();

@@ -4,13 +4,16 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../shared/config/config';
 import { COLUMNS, type ColumnKind } from './core/column-spec';
-import { FILE_SUFFIX, TABLE_DIR } from './core/file-layout';
+import { FILE_SUFFIX, REPRICED_DIR, TABLE_DIR } from './core/file-layout';
+import { REPRICED_COLUMNS } from './core/reprice';
 import { openObjectStore } from './object-store/open-object-store';
 import { dropCachedCopy, queryCacheDir } from './query-cache';
 
 /**
  * `llm-logger query "SQL"`: DuckDB over the Parquet archive, with the files
- * as the view `llm_inference` (Hive columns `dt` and `hour` included).
+ * as the view `llm_inference` (Hive columns `dt` and `hour` included), the
+ * corrections `llm-logger reprice` wrote as `llm_inference_repriced`, and the
+ * two together as `llm_inference_priced` (each event with its latest cost).
  *
  * S3 archives are read by DuckDB's httpfs extension when it is installed;
  * DuckDB downloads extensions from its own site, which not every machine may
@@ -28,6 +31,7 @@ import { dropCachedCopy, queryCacheDir } from './query-cache';
 
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/** The archive's root as DuckDB reads it: an s3:// URL (httpfs) or a local directory. */
 async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string | null> {
   if (config.archive.kind !== 's3') return null;
   try {
@@ -44,7 +48,7 @@ async function tryHttpfs(conn: DuckDBConnection, config: Config): Promise<string
   if (a.credentials) parts.push(`KEY_ID ${sqlString(a.credentials.accessKeyId)}`, `SECRET ${sqlString(a.credentials.secretAccessKey)}`);
   else parts.push('PROVIDER credential_chain');
   await conn.run(`CREATE SECRET llm_logger_archive (${parts.join(', ')})`);
-  return `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}/**/*${FILE_SUFFIX}`;
+  return `s3://${a.bucket}/${a.prefix ? `${a.prefix}` : ''}`.replace(/\/$/, '');
 }
 
 /** Every file under a directory, as keys relative to it ('/'-separated). */
@@ -68,7 +72,10 @@ async function mirror(config: Config): Promise<string> {
   const store = openObjectStore(config.archive);
   const dir = queryCacheDir(config.dataDir, store.url);
   try {
-    const objects = (await store.list(`${TABLE_DIR}/`)).filter((o) => o.key.endsWith(FILE_SUFFIX));
+    // The events and the corrections `reprice` wrote.
+    const objects = [...(await store.list(`${TABLE_DIR}/`)), ...(await store.list(`${REPRICED_DIR}/`))].filter((o) =>
+      o.key.endsWith(FILE_SUFFIX),
+    );
     const wanted = new Set(objects.map((o) => o.key));
     for (const key of await localKeys(dir)) if (!wanted.has(key)) await dropCachedCopy(dir, key);
     for (const o of objects) {
@@ -84,7 +91,7 @@ async function mirror(config: Config): Promise<string> {
   return dir;
 }
 
-const DUCKDB_TYPES: Record<ColumnKind, string> = {
+export const DUCKDB_TYPES: Record<ColumnKind, string> = {
   utf8: 'VARCHAR',
   int32: 'INTEGER',
   int64: 'BIGINT',
@@ -97,6 +104,58 @@ const DUCKDB_TYPES: Record<ColumnKind, string> = {
 function emptyColumns(): string {
   const cols = COLUMNS.map((c) => `NULL::${DUCKDB_TYPES[c.kind]} AS "${c.name}"`);
   return [...cols, 'NULL::VARCHAR AS dt', 'NULL::BIGINT AS hour'].join(', ');
+}
+
+async function hasFiles(conn: DuckDBConnection, glob: string): Promise<boolean> {
+  const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
+  return Number(files.getRows()[0]![0]) > 0;
+}
+
+export interface AttachedArchive {
+  /** The archive's root as DuckDB reads it (a real path, or s3://bucket/prefix). */
+  root: string;
+  /** The directories the views read (events, corrections): all a query may reach. */
+  dirs: string[];
+}
+
+/**
+ * Creates the views `llm_inference`, `llm_inference_repriced` and
+ * `llm_inference_priced` over the archive the configuration names. With no
+ * file yet a view is empty but has every column, so a query still binds.
+ * Files of older layouts are read by column name (`union_by_name`): a column
+ * they lack reads as null.
+ */
+export async function attachArchive(conn: DuckDBConnection, config: Config): Promise<AttachedArchive> {
+  let root = await tryHttpfs(conn, config);
+  if (root === null) {
+    // DuckDB compares the paths it opens with the allowed directories as written: no symlink in between.
+    const given = resolve(config.archive.kind === 'local' ? config.archive.dir : await mirror(config));
+    root = existsSync(given) ? realpathSync(given) : given;
+  }
+  const tableDir = `${root}/${TABLE_DIR}`;
+  const repricedDir = `${root}/${REPRICED_DIR}`;
+  const events = `${tableDir}/**/*${FILE_SUFFIX}`;
+  if (await hasFiles(conn, events)) {
+    await conn.run(`CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(events)}, hive_partitioning = true, union_by_name = true)`);
+  } else {
+    await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
+  }
+  const repriced = `${repricedDir}/**/*${FILE_SUFFIX}`;
+  if (await hasFiles(conn, repriced)) {
+    await conn.run(`CREATE VIEW llm_inference_repriced AS SELECT * FROM read_parquet(${sqlString(repriced)}, union_by_name = true)`);
+  } else {
+    const cols = REPRICED_COLUMNS.map((c) => `NULL::${DUCKDB_TYPES[c.kind]} AS "${c.name}"`).join(', ');
+    await conn.run(`CREATE VIEW llm_inference_repriced AS SELECT ${cols} WHERE false`);
+  }
+  // Each event with its latest correction, if any; the archive's own columns are never changed.
+  await conn.run(`CREATE VIEW llm_inference_priced AS
+    SELECT i.*, coalesce(r.new_cost_micro_usd, i.cost_micro_usd) AS effective_cost_micro_usd,
+      coalesce(r.new_price_version, i.price_version) AS effective_price_version, r.repriced_at
+    FROM llm_inference i LEFT JOIN (
+      SELECT event_id, new_cost_micro_usd, new_price_version, repriced_at FROM llm_inference_repriced
+      QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY repriced_at DESC) = 1
+    ) r ON r.event_id = i.event_id`);
+  return { root, dirs: [tableDir, repricedDir] };
 }
 
 /** Statement kinds `query` runs; DESCRIBE, SUMMARIZE, SHOW and PRAGMA info functions are SELECTs to DuckDB. */
@@ -117,9 +176,9 @@ async function checkStatement(conn: DuckDBConnection, sql: string): Promise<void
 }
 
 /** From here on the connection reaches the archive's files only, and cannot be given more. */
-async function confine(conn: DuckDBConnection, archiveDir: string): Promise<void> {
-  const dir = archiveDir.endsWith('/') ? archiveDir : `${archiveDir}/`;
-  await conn.run(`SET allowed_directories = [${sqlString(dir)}]`);
+async function confine(conn: DuckDBConnection, archiveDirs: string[]): Promise<void> {
+  const dirs = archiveDirs.map((d) => sqlString(d.endsWith('/') ? d : `${d}/`));
+  await conn.run(`SET allowed_directories = [${dirs.join(', ')}]`);
   await conn.run('SET enable_external_access = false');
   await conn.run('SET lock_configuration = true');
 }
@@ -134,35 +193,15 @@ export async function queryArchive(config: Config, sql: string): Promise<QueryRe
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    let glob = await tryHttpfs(conn, config);
-    let tableDir: string;
-    if (glob) {
-      const a = config.archive as Extract<Config['archive'], { kind: 's3' }>;
-      tableDir = `s3://${a.bucket}/${a.prefix ? `${a.prefix}/` : ''}${TABLE_DIR}`;
-    } else {
-      // DuckDB compares the paths it opens with the allowed directory as written: no symlink in between.
-      const given = resolve(config.archive.kind === 'local' ? config.archive.dir : await mirror(config));
-      const root = existsSync(given) ? realpathSync(given) : given;
-      tableDir = join(root, TABLE_DIR);
-      glob = join(tableDir, '**', `*${FILE_SUFFIX}`);
-    }
-    const files = await conn.runAndReadAll(`SELECT count(*) FROM glob(${sqlString(glob)})`);
-    await confine(conn, tableDir);
-    if (Number(files.getRows()[0]![0]) === 0) {
-      // No file yet: an empty view with every column, so a query still binds and returns no rows.
-      await conn.run(`CREATE VIEW llm_inference AS SELECT ${emptyColumns()} WHERE false`);
-    } else {
-      await conn.run(
-        `CREATE VIEW llm_inference AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true)`,
-      );
-    }
+    const archive = await attachArchive(conn, config);
+    await confine(conn, archive.dirs);
     let reader;
     try {
       await checkStatement(conn, sql);
       reader = await conn.runAndReadAll(sql);
     } catch (err) {
       const message = (err as Error).message;
-      if (/^Permission Error/.test(message)) throw new QueryRefused(`${message} (llm-logger query reads only the archive, ${tableDir})`);
+      if (/^Permission Error/.test(message)) throw new QueryRefused(`${message} (llm-logger query reads only the archive, ${archive.root})`);
       throw err;
     }
     return { columns: reader.columnNames(), rows: reader.getRowsJson() };

@@ -4,7 +4,8 @@ import type { Config } from '../shared/config/config';
 import { inferenceEventSerde } from '../shared/event/inference-serde';
 import { HEADER_BYTES, MAGIC_BYTE } from '../shared/event/wire-format';
 import type { ConsumerSubscription, EventLog } from '../shared/log/event-log';
-import { runConsumer } from '../shared/log/consumer-runner';
+import { PoisonRecordError, runConsumer } from '../shared/log/consumer-runner';
+import { eventTimeProblem } from '../shared/event/event-times';
 import type { Logger } from '../shared/observability/logger';
 import type { RunningRole } from '../gateway/run-gateway';
 import { startRoleServer, type RoleServer } from '../shared/http/role-server';
@@ -81,6 +82,9 @@ export async function consumeIntoArchive(options: ArchiveConsumerOptions): Promi
         v.length >= HEADER_BYTES && v[0] === MAGIC_BYTE && v.readUInt32BE(1) === currentSchemaId
           ? readArchiveRow(v, HEADER_BYTES, check)
           : readArchiveRow(serde.encode(await serde.decode(v)), HEADER_BYTES, check);
+      // The hour directory is made of ended_at: an event without a date there can never be placed.
+      const problem = eventTimeProblem({ ended_at: row.endedAt });
+      if (problem) throw new PoisonRecordError('invalid_event', problem);
       if (!check || !list.covers(owner.user, owner.startedAt)) return row;
       const event = await serde.decode(v);
       const kept = list.apply(event);
@@ -140,7 +144,7 @@ export async function runRoller(
   log: EventLog,
   registry: Registry,
   baseLogger: Logger,
-  options: { serveHealth: boolean } = { serveHealth: true },
+  options: { serveHealth: boolean; /** benchmarks and tests: a group of their own on a shared broker */ groupId?: string } = { serveHealth: true },
 ): Promise<RunningRole> {
   const logger = baseLogger.child({ component: 'roller' });
   const store = openObjectStore(config.archive);
@@ -151,7 +155,7 @@ export async function runRoller(
     log,
     store,
     limits,
-    groupId: ROLLER_GROUP,
+    groupId: options.groupId ?? ROLLER_GROUP,
     registry,
     logger,
     threads: config.roller.threads,

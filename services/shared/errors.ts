@@ -7,9 +7,11 @@ export const ERROR_CODES = [
   'LOG_UNAVAILABLE',
   'LOG_QUEUE_FULL',
   'LOG_CLOSED',
+  'LOG_FENCED',
   'EVENT_INVALID',
   'DECODE_FAILED',
   'INDEX_UNAVAILABLE',
+  'RECORD_TOO_LARGE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -122,7 +122,10 @@ async function chaos(backend: Backend, traffic: Traffic, kills: number, options:
   const chunks = kills + 1;
   const per = Math.ceil(options.steps.length / chunks);
   const env = { ...backend.env, ...options.env };
-  let aggregator = await startAggregator(env, 'chaos-a');
+  // Restarted under the same instance id each time (its transactional id, and its static group member on
+  // Kafka), unique per run: the broker's aggregator group is shared with every other run.
+  const instance = `chaos-a-${randomUUID().slice(0, 8)}`;
+  let aggregator = await startAggregator(env, instance);
   try {
     for (let k = 0; k < chunks; k++) {
       for (const step of options.steps.slice(k * per, (k + 1) * per)) await step();
@@ -131,7 +134,7 @@ async function chaos(backend: Backend, traffic: Traffic, kills: number, options:
       await sleep(300 + Math.floor(Math.random() * 1_500));
       aggregator.child.kill('SIGKILL');
       await aggregator.exited;
-      aggregator = await startAggregator(env, 'chaos-a');
+      aggregator = await startAggregator(env, instance);
     }
     // Read to the end first: right aggregates before the last copies are read would prove nothing about them.
     const ends = await backend.inputEnds();

@@ -74,19 +74,35 @@ test('a console whose request view was deleted rebuilds it from the log, over it
   }
 });
 
-test('a console whose group cannot be reset still starts, with what the log gives it from the committed offsets', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-logger-view-reset-fail-'));
+test("the view is rebuilt by the console's own subscription, not by resetting its group (on Kafka a crashed console can still be a member)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-logger-view-rewind-'));
   const config = loadConfig({ LLM_LOGGER_DATA_DIR: dir, LLM_LOGGER_CONSOLE_PORT: '0', LLM_LOGGER_LOG_LEVEL: 'silent' });
   const logger = createLogger('silent', 'test');
   const real = openEventLog(config, logger);
-  const failing = new Proxy(real, {
+  // What the broker answered a reset while the previous console's session had not timed out yet.
+  const busy = new Proxy(real, {
     get: (target, key, receiver) =>
       key === 'resetGroup' ? () => Promise.reject(new Error('group llm-logger-console has 1 running member(s)')) : Reflect.get(target, key, receiver),
   });
   try {
-    const role = await runConsole(config, failing, createMetricsRegistry(), logger);
-    expect((await fetch(`http://127.0.0.1:${role.port}/healthz`)).status).toBe(200);
-    await role.close();
+    const serde = await inferenceEventSerde(real.schemaRegistry);
+    const event = sampleEvent({ event_id: '01890a5d-ac96-774b-bcce-b30209000777', started_at: Date.now() - 5_000, ended_at: Date.now() - 4_000 });
+    await real.append(TOPICS.inference, [{ key: event.event_id, value: serde.encode(event), timestamp: event.ended_at }]);
+    const first = await runConsole(config, busy, createMetricsRegistry(), logger);
+    await first.close();
+    for (const f of readdirSync(join(dir, 'console'))) if (f.startsWith('requests.db')) rmSync(join(dir, 'console', f));
+    const second = await runConsole(config, busy, createMetricsRegistry(), logger);
+    try {
+      const deadline = Date.now() + 15_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await fetch(`http://127.0.0.1:${second.port}/api/requests/${event.event_id}`)).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+    } finally {
+      await second.close();
+    }
   } finally {
     await real.close();
     rmSync(dir, { recursive: true, force: true });

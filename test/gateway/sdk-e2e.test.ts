@@ -73,6 +73,12 @@ describe('OpenAI SDK through the gateway', () => {
       cache_write_tokens: null,
       reasoning_tokens: null,
       source: 'provider',
+      cache_write_1h_tokens: null,
+      input_audio_tokens: null,
+      input_image_tokens: null,
+      output_audio_tokens: null,
+      output_image_tokens: null,
+      note: null,
     });
     expect(event.cost_micro_usd).toBeGreaterThan(0);
     expect(event.price_version).toMatch(/^\d{4}-\d{2}-\d{2}/);

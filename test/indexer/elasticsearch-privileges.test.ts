@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ElasticsearchIndex } from '../../services/indexer/adapters/elasticsearch-index';
 import { toAuditDocument } from '../../services/indexer/core/audit-document';
-import { buildRedactor } from '../../services/indexer/core/redaction';
+import { buildRedactor } from '../../services/shared/redaction/redaction-config';
 import { createLogger } from '../../services/shared/observability/logger';
 import { auditEvents, describeWithElasticsearch, uniquePrefix } from '../support/elasticsearch';
 

@@ -133,6 +133,7 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/llm_logger_indexer_documents_total 49/);
       expect(metrics).toMatch(/llm_logger_consumer_failures_total\{[^}]*reason="rejected_by_backend"[^}]*\} 1/);
+      expect(metrics).toMatch(/llm_logger_consumer_dead_letters_total\{[^}]*reason="rejected_by_backend"[^}]*\} 1/);
     } finally {
       indexer.child.kill('SIGTERM');
       expect(await indexer.exited).toBe(0);
@@ -146,5 +147,6 @@ describeWithElasticsearch('indexer process on the embedded log into Elasticsearc
     expect(dlq[0]!.headers['x-dlq-reason']).toBe('rejected_by_backend');
     expect(dlq[0]!.headers['x-dlq-role']).toBe('indexer');
     expect(dlq[0]!.headers['x-dlq-error']).toMatch(/^400 /);
+    expect(dlq[0]!.headers['x-dlq-attempts']).toBe('1'); // refused for good: never tried again
   }, 60_000);
 });

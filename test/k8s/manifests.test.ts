@@ -185,7 +185,7 @@ describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm t
       writeFileSync(configFile, cm.data!['config.yaml']!);
     });
     const overlay = values;
-    /** Each role's workload: Deployments, and the gateway's StatefulSet (a spool volume per pod). */
+    /** Each role's workload: StatefulSets (the gateway's: a spool volume per pod; the consumers': a stable pod name, their static membership). */
     const deployments = (): K8sObject[] => objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && roleOf(o));
     const workload = (role: Role): K8sObject => deployments().find((d) => roleOf(d) === role)!;
     const ofKind = (kind: string, name: string): K8sObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -256,7 +256,7 @@ describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm t
     });
 
     test('the console serves /metrics to Prometheus on its metrics port: set, bound beyond loopback, named on the pod and the Service', () => {
-      const d = ofKind('Deployment', 'llm-logger-console')!;
+      const d = workload('console');
       const c = podSpec(d).containers[0]!;
       const env = containerEnv(c, objects);
       const port = Number(env.LLM_LOGGER_CONSOLE_METRICS_PORT);
@@ -339,12 +339,13 @@ describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm t
     test('consumer roles scale on their group\'s lag, never past the partitions of the topic they read', () => {
       for (const role of CONSUMERS_SCALED_BY_LAG) {
         const so = ofKind('ScaledObject', `llm-logger-${role}`)!.spec as {
-          scaleTargetRef: { name: string };
+          scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
           maxReplicaCount: number;
           minReplicaCount: number;
           triggers: { type: string; metadata: Record<string, string>; authenticationRef: { name: string } }[];
         };
-        expect(so.scaleTargetRef.name).toBe(`llm-logger-${role}`);
+        // KEDA scales the StatefulSet (without kind it would look for a Deployment).
+        expect(so.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: `llm-logger-${role}` });
         for (const t of so.triggers) {
           expect(t.type).toBe('kafka');
           expect(t.metadata.consumerGroup).toBe(roleGroup(role));
@@ -357,7 +358,35 @@ describeWithK8sTools('Kubernetes manifests (the Helm chart, rendered with helm t
       }
       // The console keeps a per-process view: it must not be split by its consumer group.
       expect(ofKind('ScaledObject', 'llm-logger-console')).toBeUndefined();
-      expect((ofKind('Deployment', 'llm-logger-console')!.spec as { replicas: number }).replicas).toBe(1);
+      expect((workload('console').spec as { replicas: number }).replicas).toBe(1);
+    });
+
+    test('each consumer pod has a stable id: a StatefulSet\'s pod name as LLM_LOGGER_INSTANCE, so static membership under it', () => {
+      const scaled = new Map<string, number>(
+        objects.filter((o) => o.kind === 'ScaledObject').map((o) => [(o.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name, (o.spec as { maxReplicaCount: number }).maxReplicaCount]),
+      );
+      for (const role of ['aggregator', 'indexer', 'roller', 'console'] as Role[]) {
+        const d = workload(role);
+        expect({ role, kind: d.kind }).toEqual({ role, kind: 'StatefulSet' });
+        const c = podSpec(d).containers[0]!;
+        expect(c.env?.find((e) => e.name === 'LLM_LOGGER_INSTANCE')?.valueFrom?.fieldRef).toEqual({ fieldPath: 'metadata.name' });
+        // KEDA scales up several pods at once and down from the highest ordinal: no pod waits for another.
+        const max = scaled.get(d.metadata.name);
+        if (max !== undefined) expect({ role, policy: (d.spec as { podManagementPolicy?: string }).podManagementPolicy }).toEqual({ role, policy: 'Parallel' });
+        // Every pod name the StatefulSet can have (ordinals below KEDA's maximum) is a group instance id Kafka accepts.
+        for (const ordinal of [0, (max ?? 1) - 1]) {
+          const env: Record<string, string> = {
+            ...containerEnv(c, objects),
+            LLM_LOGGER_INSTANCE: `${d.metadata.name}-${ordinal}`,
+            LLM_LOGGER_CONFIG: configFile,
+          };
+          const kafka = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('LLM_LOGGER_')))).log.kafka;
+          expect(kafka.groupInstanceId).toBe(`${d.metadata.name}-${ordinal}`);
+          // The session outlasts a container restart (and its 10 s back-off); a pod really gone hands its partitions over within a minute.
+          expect(kafka.sessionTimeoutMs).toBeGreaterThanOrEqual(15_000);
+          expect(kafka.sessionTimeoutMs).toBeLessThanOrEqual(60_000);
+        }
+      }
     });
 
     test('NetworkPolicies allow only the flows of the architecture', () => {

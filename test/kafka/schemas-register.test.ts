@@ -112,6 +112,15 @@ describeWithInfra('schemas register', (settings) => {
     expect(await versions(`${topic.name}-value`)).toEqual([1]);
   });
 
+  test('the real schemas/ register in order, each version accepted by the registry as BACKWARD compatible', async () => {
+    const topic = uniqueTopic();
+    const dir = schemasDir(Object.fromEntries(['inference-event.v1.avsc', 'inference-event.v2.avsc'].map((f) => [f, readFileSync(join(SCHEMAS_DIR, f), 'utf8')])));
+    const r = await cli({ topics: [topic], schemasDir: dir });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split('  ')[1])).toEqual(['inference-event.v1.avsc', 'inference-event.v2.avsc']);
+    expect(await versions(`${topic.name}-value`)).toEqual([1, 2]);
+  });
+
   test('versions are registered oldest first; running again changes nothing', async () => {
     const topic = uniqueTopic();
     const dir = schemasDir({ 'inference-event.v1.avsc': v1, 'inference-event.v2.avsc': withOptional });

@@ -39,9 +39,15 @@ test('old-schema and current records are archived alike; a poison record goes to
     const older = { ...current, fields: current.fields.filter((f) => !ADDED.includes(f.name)) };
     const olderId = await log.schemaRegistry.register(INFERENCE_EVENT_SUBJECT, JSON.stringify(older));
     const olderType = avro.Type.forSchema(older as avro.Schema);
+    // And the real predecessor, schemas/inference-event.v1.avsc, without v2's usage breakdown, service_tier and cost_note.
+    const v1Text = readSchemaText('inference-event.v1.avsc');
+    const v1Id = await log.schemaRegistry.register(INFERENCE_EVENT_SUBJECT, JSON.stringify(JSON.parse(v1Text)));
+    const v1Type = avro.Type.forSchema(JSON.parse(v1Text) as avro.Schema);
 
     const events = Array.from({ length: 40 }, (_, i) => archiveEvent(i, 40, 1));
-    const values = events.map((e, i) => (i % 4 === 1 ? frame(olderId, olderType.toBuffer(e)) : serde.encode(e)));
+    const values = events.map((e, i) =>
+      i % 4 === 1 ? frame(olderId, olderType.toBuffer(e)) : i % 4 === 3 ? frame(v1Id, v1Type.toBuffer(e)) : serde.encode(e),
+    );
     values.splice(20, 0, Buffer.from([0, 0, 0, 0, 1, 0xff])); // not an inference event
     await log.append(
       TOPICS.inference,
@@ -68,9 +74,20 @@ test('old-schema and current records are archived alike; a poison record goes to
     const byId = new Map(events.map((e) => [e.event_id, e]));
     // The defaults the older writer lacked: what the current reader schema gives.
     const fromOlder = events.filter((_e, i) => i % 4 === 1).map((e) => e.event_id);
+    const fromV1 = events.filter((_e, i) => i % 4 === 3).map((e) => e.event_id);
+    const v2UsageDefaults = {
+      cache_write_1h_tokens: null,
+      input_audio_tokens: null,
+      input_image_tokens: null,
+      output_audio_tokens: null,
+      output_image_tokens: null,
+      note: null,
+    };
     for (const { dt: _dt, hour: _hour, file: _file, ...row } of rows) {
       const sent = byId.get(row.event_id)!;
-      expect(row).toEqual(fromOlder.includes(row.event_id) ? { ...sent, tool_calls: null, client_cancelled: false, body_truncated: false, trace_id: null } : sent);
+      if (fromOlder.includes(row.event_id)) expect(row).toEqual({ ...sent, tool_calls: null, client_cancelled: false, body_truncated: false, trace_id: null });
+      else if (fromV1.includes(row.event_id)) expect(row).toEqual({ ...sent, usage: { ...sent.usage, ...v2UsageDefaults }, service_tier: null, cost_note: null });
+      else expect(row).toEqual(sent);
     }
     const dlq = readRecords(dir, TOPICS.dlq);
     expect(dlq).toHaveLength(1);

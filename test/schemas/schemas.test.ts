@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { INFERENCE_EVENT_SCHEMA_FILE, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
+import { INFERENCE_EVENT_SCHEMA_FILE, INFERENCE_EVENT_SCHEMA_VERSION, inferenceEventType, type InferenceEvent } from '../../services/shared/event/inference-event';
 
 /**
  * Every Avro schema under schemas/ round-trips a representative value, and
@@ -142,7 +142,7 @@ describe('Avro schemas', () => {
         expect(next.type.isValid(read)).toBe(true);
       }
     }
-    // Today only v1 exists; the loop above runs for every later version.
+    // The loop above runs for every version after v1 (inference-event.v2 today).
     expect(pairs.length).toBe(files.filter((f) => Number(VERSIONED.exec(f.file)?.[2]) > 1).length);
   });
 
@@ -198,6 +198,12 @@ describe('inference-event (the current version)', () => {
       cache_write_tokens: 100,
       reasoning_tokens: 0,
       source: 'provider',
+      cache_write_1h_tokens: 60,
+      input_audio_tokens: 7,
+      input_image_tokens: 8,
+      output_audio_tokens: 9,
+      output_image_tokens: 10,
+      note: 'prompt_tokens: -3 is negative',
     },
     cost_micro_usd: 9_876,
     price_version: 'prices-2025-01',
@@ -218,6 +224,8 @@ describe('inference-event (the current version)', () => {
     tool_calls: '[{"id":"t1","name":"get","arguments":"{}"}]',
     gateway_key_id: 'search-prod',
     truncated_fields: 'request_model,response_text',
+    service_tier: 'priority',
+    cost_note: 'service tier priority; long context (input above 200000 tokens)',
   };
 
   it('is the type the services use', () => {
@@ -261,22 +269,67 @@ describe('inference-event (the current version)', () => {
     expect(read).toMatchObject({ schema_version: 1, tags: {}, chunk_count: 0, user: null, body_captured: false });
   });
 
-  it('v2 reads a fully populated v1 record: the key identity and truncation flags are null', () => {
+  it('v2 reads a fully populated v1 record: key identity, truncation flags, usage breakdown, service_tier and cost_note are null', () => {
     const v1 = files.find((f) => f.file === 'inference-event.v1.avsc')!;
-    const { gateway_key_id: _k, truncated_fields: _t, ...v1Event } = full;
-    const read = readAcrossVersions(v1.type, inferenceEventType(), { ...v1Event, schema_version: 1 }) as InferenceEvent;
-    expect(read).toEqual({ ...v1Event, schema_version: 1, gateway_key_id: null, truncated_fields: null });
+    const { gateway_key_id: _k, truncated_fields: _t, service_tier: _s, cost_note: _n, ...v1Event } = full;
+    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...v1Usage } =
+      full.usage;
+    const read = readAcrossVersions(v1.type, inferenceEventType(), { ...v1Event, schema_version: 1, usage: v1Usage }) as InferenceEvent;
+    expect(read).toEqual({
+      ...v1Event,
+      schema_version: 1,
+      // cache_write_tokens keeps its meaning (all cache writes); the new counts are null.
+      usage: {
+        ...v1Usage,
+        cache_write_1h_tokens: null,
+        input_audio_tokens: null,
+        input_image_tokens: null,
+        output_audio_tokens: null,
+        output_image_tokens: null,
+        note: null,
+      },
+      gateway_key_id: null,
+      truncated_fields: null,
+      service_tier: null,
+      cost_note: null,
+    });
+    // Events the gateway writes now say which version they were written with.
+    expect(INFERENCE_EVENT_SCHEMA_VERSION).toBe(2);
   });
 
-  it('v2 adds only optional fields with null defaults, at the end', () => {
-    const fieldsOf = (file: string): { name: string; type: unknown; default?: unknown }[] =>
-      (files.find((f) => f.file === file)!.schema as unknown as { fields: { name: string; type: unknown; default?: unknown }[] }).fields;
+  it('v2 adds only optional fields with null defaults, at the end (of the event and of its usage)', () => {
+    type Field = { name: string; type: unknown; default?: unknown };
+    const fieldsOf = (file: string): Field[] => (files.find((f) => f.file === file)!.schema as unknown as { fields: Field[] }).fields;
+    const usageOf = (fields: Field[]): Field[] => (fields.find((f) => f.name === 'usage')!.type as { fields: Field[] }).fields;
     const v1 = fieldsOf('inference-event.v1.avsc');
     const v2 = fieldsOf('inference-event.v2.avsc');
-    expect(v2.slice(0, v1.length)).toEqual(v1);
-    expect(v2.slice(v1.length).map((f) => [f.name, f.type, f.default])).toEqual([
+    const outside = (fields: Field[]): Field[] => fields.filter((f) => f.name !== 'usage');
+    expect(outside(v2).slice(0, outside(v1).length)).toEqual(outside(v1));
+    expect(v2.findIndex((f) => f.name === 'usage')).toBe(v1.findIndex((f) => f.name === 'usage'));
+    expect(outside(v2).slice(outside(v1).length).map((f) => [f.name, f.type, f.default])).toEqual([
       ['gateway_key_id', ['null', 'string'], null],
       ['truncated_fields', ['null', 'string'], null],
+      ['service_tier', ['null', 'string'], null],
+      ['cost_note', ['null', 'string'], null],
     ]);
+    expect(usageOf(v2).slice(0, usageOf(v1).length)).toEqual(usageOf(v1));
+    expect(usageOf(v2).slice(usageOf(v1).length).map((f) => [f.name, f.type, f.default])).toEqual([
+      ['cache_write_1h_tokens', ['null', 'long'], null],
+      ['input_audio_tokens', ['null', 'long'], null],
+      ['input_image_tokens', ['null', 'long'], null],
+      ['output_audio_tokens', ['null', 'long'], null],
+      ['output_image_tokens', ['null', 'long'], null],
+      ['note', ['null', 'string'], null],
+    ]);
+  });
+
+  it('reads a record written with the first v2 (keys and truncation only, before the pricing fields)', () => {
+    const before = avro.Type.forSchema(JSON.parse(readFileSync(join(__dirname, 'fixtures', 'inference-event.v2.before-pricing.avsc'), 'utf8')));
+    const { service_tier: _s, cost_note: _n, ...earlier } = full;
+    const { cache_write_1h_tokens: _a, input_audio_tokens: _b, input_image_tokens: _c, output_audio_tokens: _d, output_image_tokens: _e, note: _f, ...earlierUsage } =
+      full.usage;
+    const read = readAcrossVersions(before, inferenceEventType(), { ...earlier, usage: earlierUsage }) as InferenceEvent;
+    expect(read).toMatchObject({ gateway_key_id: 'search-prod', truncated_fields: 'request_model,response_text', service_tier: null, cost_note: null });
+    expect(read.usage).toMatchObject({ ...earlierUsage, cache_write_1h_tokens: null, note: null });
   });
 });

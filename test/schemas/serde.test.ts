@@ -107,11 +107,19 @@ describe('AvroSerde through the embedded schema registry', () => {
         cache_write_tokens: null,
         reasoning_tokens: null,
         source: 'none',
+        cache_write_1h_tokens: null,
+        input_audio_tokens: null,
+        input_image_tokens: null,
+        output_audio_tokens: null,
+        output_image_tokens: null,
+        note: null,
       },
       tags: {},
       request_body: null,
       response_body: null,
       response_text: null,
+      service_tier: null,
+      cost_note: null,
     });
     expect(await serde.decode(serde.encode(value))).toEqual(value);
   });
@@ -127,7 +135,7 @@ describe('AvroSerde through the embedded schema registry', () => {
   });
 
   it('reads a record written with an older schema, filling the defaults', async () => {
-    const current = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'inference-event.v1.avsc'), 'utf8')) as {
+    const current = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', INFERENCE_EVENT_SCHEMA_FILE), 'utf8')) as {
       fields: { name: string }[];
     };
     const dropped = new Set(['tags', 'user', 'tool_calls', 'chunk_count']);

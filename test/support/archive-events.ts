@@ -42,6 +42,12 @@ export function archiveEvent(i: number, total: number, hours: number): Inference
       cache_write_tokens: i % 5 === 0 ? 12 : null,
       reasoning_tokens: i % 7 === 0 ? i % 300 : null,
       source: i % 13 === 0 ? 'none' : 'provider',
+      cache_write_1h_tokens: i % 5 === 0 ? i % 10 : null,
+      input_audio_tokens: i % 29 === 0 ? i % 100 : null,
+      input_image_tokens: i % 31 === 0 ? i % 50 : null,
+      output_audio_tokens: i % 29 === 0 ? i % 70 : null,
+      output_image_tokens: i % 37 === 0 ? i % 40 : null,
+      note: i % 41 === 0 ? `prompt_tokens: ${-i} is negative` : null,
     },
     cost_micro_usd: i % 19 === 0 ? null : i * 3,
     user: i % 4 === 0 ? null : `user-${i % 37}`,
@@ -52,5 +58,7 @@ export function archiveEvent(i: number, total: number, hours: number): Inference
     request_body: i % 10 === 0 ? null : `{"messages":[{"role":"user","content":"question ${i} ${'é'.repeat(i % 200)}"}]}`,
     response_body: i % 10 === 0 ? null : `data: {"n":${i}}\n\n${'x'.repeat(i % 700)}`,
     response_text: i % 10 === 0 ? null : `answer ${i} 😀`,
+    service_tier: i % 8 === 0 ? 'priority' : i % 8 === 1 ? null : 'default',
+    cost_note: i % 19 === 0 ? 'no price for this model' : i % 8 === 0 ? 'service tier priority' : null,
   });
 }

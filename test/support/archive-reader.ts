@@ -21,9 +21,11 @@ const SELECT = `SELECT event_id, schema_version, epoch_ms(started_at) AS started
   epoch_ms(ended_at) AS ended_at, latency_ms, ttft_ms, gateway_instance, upstream, provider, wire_format, endpoint, method, path,
   request_model, response_model, streamed, http_status, error_class, error_type, error_message, finish_reason,
   input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, usage_source,
+  cache_write_1h_tokens, input_audio_tokens, input_image_tokens, output_audio_tokens, output_image_tokens, usage_note,
   cost_micro_usd, price_version, chunk_count, request_bytes, response_bytes, "user", app, session, trace_id,
   to_json(tags)::VARCHAR AS tags, client_cancelled, body_captured, body_truncated, request_body, response_body, response_text, tool_calls,
-  gateway_key_id, truncated_fields, dt::VARCHAR AS dt, hour::INTEGER AS hour, filename AS file`;
+  gateway_key_id, truncated_fields, service_tier, cost_note,
+  dt::VARCHAR AS dt, hour::INTEGER AS hour, filename AS file`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -63,6 +65,12 @@ export async function readArchiveWithDuckDb(root: string): Promise<ArchivedRow[]
         cache_write_tokens: num(r.cache_write_tokens),
         reasoning_tokens: num(r.reasoning_tokens),
         source: r.usage_source as InferenceEvent['usage']['source'],
+        cache_write_1h_tokens: num(r.cache_write_1h_tokens),
+        input_audio_tokens: num(r.input_audio_tokens),
+        input_image_tokens: num(r.input_image_tokens),
+        output_audio_tokens: num(r.output_audio_tokens),
+        output_image_tokens: num(r.output_image_tokens),
+        note: r.usage_note as string | null,
       },
       cost_micro_usd: num(r.cost_micro_usd),
       price_version: r.price_version as string | null,
@@ -83,6 +91,8 @@ export async function readArchiveWithDuckDb(root: string): Promise<ArchivedRow[]
       tool_calls: r.tool_calls as string | null,
       gateway_key_id: r.gateway_key_id as string | null,
       truncated_fields: r.truncated_fields as string | null,
+      service_tier: r.service_tier as string | null,
+      cost_note: r.cost_note as string | null,
       dt: r.dt as string,
       hour: Number(r.hour),
       file: r.file as string,

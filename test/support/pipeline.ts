@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,9 @@ export async function startPipeline(
     LLM_LOGGER_GATEWAY_PORT: '0',
     LLM_LOGGER_CONSOLE_PORT: '0',
     LLM_LOGGER_LOG_LEVEL: 'silent',
-    LLM_LOGGER_INSTANCE: 'test-gateway',
+    // On a shared broker an explicit instance id is a static group member (the console's groups are named after
+    // it too): unique per run, or parallel runs would fence each other.
+    LLM_LOGGER_INSTANCE: env.LLM_LOGGER_KAFKA_BROKERS ? `test-gateway-${randomUUID().slice(0, 8)}` : 'test-gateway',
     LLM_LOGGER_UPSTREAM_OPENAI_URL: upstreamUrl,
     LLM_LOGGER_UPSTREAM_ANTHROPIC_URL: upstreamUrl,
     LLM_LOGGER_UPSTREAM_AZURE_URL: upstreamUrl,

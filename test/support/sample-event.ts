@@ -7,7 +7,7 @@ import type { InferenceEvent } from '../../services/shared/event/inference-event
 export function sampleEvent(partial: Partial<InferenceEvent> = {}): InferenceEvent {
   return {
     event_id: '01890a5d-ac96-774b-bcce-b302099a8057',
-    schema_version: 1,
+    schema_version: 2,
     started_at: 1_700_000_000_000,
     first_token_at: 1_700_000_000_150,
     ended_at: 1_700_000_001_000,
@@ -35,6 +35,12 @@ export function sampleEvent(partial: Partial<InferenceEvent> = {}): InferenceEve
       cache_write_tokens: null,
       reasoning_tokens: 0,
       source: 'provider',
+      cache_write_1h_tokens: null,
+      input_audio_tokens: 0,
+      input_image_tokens: null,
+      output_audio_tokens: 0,
+      output_image_tokens: null,
+      note: null,
     },
     cost_micro_usd: 4,
     price_version: 'p1',
@@ -55,6 +61,8 @@ export function sampleEvent(partial: Partial<InferenceEvent> = {}): InferenceEve
     tool_calls: null,
     gateway_key_id: null,
     truncated_fields: null,
+    service_tier: 'default',
+    cost_note: null,
     ...partial,
   };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ElasticsearchIndex } from '../../services/indexer/adapters/elasticsearch-index';
 import { SqliteIndex } from '../../services/indexer/adapters/sqlite-index';
 import { indexNameFor, toAuditDocument } from '../../services/indexer/core/audit-document';
-import { buildRedactor } from '../../services/indexer/core/redaction';
+import { buildRedactor } from '../../services/shared/redaction/redaction-config';
 import { parseSearchQuery } from '../../services/indexer/core/search-query';
 import { createLogger } from '../../services/shared/observability/logger';
 import { auditEvents, uniquePrefix } from './elasticsearch';

@@ -17,16 +17,27 @@ import { loadFixture } from '../fixtures/load-fixtures';
  * - `x-stand-in-hang: headers|body` never answer / stop after the first event
  * - `x-stand-in-chunks: 40` number of content pieces in a generated stream
  * - `x-stand-in-piece-chars: 1000` make each piece at least this long (a word repeated)
+ * - `x-stand-in-echo: 1` answer with the last user message, word by word (one piece per word)
+ * - `x-stand-in-usage: {"prompt_tokens": -5}` members merged into the generated answer's usage
+ *   (bytes as given: `9007199254740993` stays that number on the wire)
+ * - `x-stand-in-service-tier: flex` the `service_tier` a chat answer reports
+ * - `x-stand-in-endless: text|line` a chat stream that never ends, for as long as the client reads:
+ *   `text` sends content chunks of 1,000 characters, `line` one `data:` line that never gets its line break
  *
  * A generated answer names the requested model, unless `servedModels` maps it
  * to a snapshot: OpenAI answers a call for `gpt-4o` with
  * `"model": "gpt-4o-2024-08-06"`, and so does the stand-in given
  * `{ servedModels: { 'gpt-4o': 'gpt-4o-2024-08-06' } }`.
- * - `x-stand-in-endless: text|line` a chat stream that never ends, for as long as the client reads:
- *   `text` sends content chunks of 1,000 characters, `line` one `data:` line that never gets its line break
  */
 
+/** How this stand-in differs from the providers it imitates (the servers the gateway must cope with). */
 export interface StandInOptions {
+  /**
+   * Answer 400 to any request with `stream_options`, as a self-hosted server
+   * or an older Azure api-version does: `{"error": {"message": "Unrecognized
+   * request argument supplied: stream_options", …}}`.
+   */
+  rejectStreamOptions?: boolean;
   /** Requested model → the model the answer names (a dated snapshot). */
   servedModels?: Record<string, string>;
 }
@@ -101,12 +112,34 @@ function anthropicError(status: number): unknown {
   return { type: 'error', error: { type, message: `stand-in ${type}` } };
 }
 
-function chatAnswer(model: string, body: Record<string, unknown>, pieces: string[]): { events: string[]; json: unknown } {
+/** Answer options from control headers. */
+interface AnswerOptions {
+  /** Raw JSON members (`"a":1,"b":-2`) that replace the usage's own: numbers keep the exact text sent. */
+  usageMembers: string | null;
+  serviceTier: string | null;
+}
+
+/** JSON of `usage` with `members` (raw JSON object text) merged in, their bytes kept as written. */
+function usageJson(usage: Record<string, unknown>, members: string | null): string {
+  if (members === null) return JSON.stringify(usage);
+  const inner = members.trim().replace(/^\{|\}$/g, '');
+  const names = new Set([...inner.matchAll(/"([^"]+)"\s*:/g)].map((m) => m[1]!));
+  const kept = Object.entries(usage).filter(([k]) => !names.has(k));
+  return `{${[...kept.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`), inner].filter(Boolean).join(',')}}`;
+}
+
+/** `JSON.stringify(value)` with its `"usage":"__USAGE__"` placeholder replaced by raw usage JSON. */
+function withUsage(value: unknown, usage: string): string {
+  return JSON.stringify(value).replace('"usage":"__USAGE__"', `"usage":${usage}`);
+}
+
+function chatAnswer(model: string, body: Record<string, unknown>, pieces: string[], options: AnswerOptions): { events: string[]; json: string } {
   const id = 'chatcmpl-standin0000000000000000001';
   const created = 1764259200;
   const text = pieces.join('');
   const promptTokens = countTokens(lastUserText(body));
-  const usage = { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length };
+  const usage = usageJson({ prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length }, options.usageMembers);
+  const tier = options.serviceTier === null ? {} : { service_tier: options.serviceTier };
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
     `data: ${JSON.stringify({
@@ -114,6 +147,7 @@ function chatAnswer(model: string, body: Record<string, unknown>, pieces: string
       object: 'chat.completion.chunk',
       created,
       model,
+      ...tier,
       system_fingerprint: 'fp_standin',
       choices,
       ...(includeUsage ? { usage: null } : {}),
@@ -123,9 +157,8 @@ function chatAnswer(model: string, body: Record<string, unknown>, pieces: string
   for (const p of pieces) events.push(chunk([{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }]));
   events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]));
   if (includeUsage) {
-    events.push(
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_standin', choices: [], usage })}\n\n`,
-    );
+    const last = { id, object: 'chat.completion.chunk', created, model, ...tier, system_fingerprint: 'fp_standin', choices: [], usage: '__USAGE__' };
+    events.push(`data: ${withUsage(last, usage)}\n\n`);
   }
   events.push('data: [DONE]\n\n');
   const json = {
@@ -134,15 +167,17 @@ function chatAnswer(model: string, body: Record<string, unknown>, pieces: string
     created,
     model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage,
+    usage: '__USAGE__',
+    ...tier,
     system_fingerprint: 'fp_standin',
   };
-  return { events, json };
+  return { events, json: withUsage(json, usage) };
 }
 
-function messagesAnswer(model: string, body: Record<string, unknown>, pieces: string[]): { events: string[]; json: unknown } {
+function messagesAnswer(model: string, body: Record<string, unknown>, pieces: string[], options: AnswerOptions): { events: string[]; json: string } {
   const id = 'msg_standin000000000000000001';
   const inputTokens = countTokens(lastUserText(body));
+  const usage = usageJson({ input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: pieces.length }, options.usageMembers);
   const ev = (type: string, data: unknown): string => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
   const events = [
     ev('message_start', {
@@ -155,9 +190,9 @@ function messagesAnswer(model: string, body: Record<string, unknown>, pieces: st
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 },
+        usage: '__USAGE__',
       },
-    }),
+    }).replace('"usage":"__USAGE__"', `"usage":${usageJson({ input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 }, options.usageMembers)}`),
     ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
     ev('ping', { type: 'ping' }),
   ];
@@ -177,9 +212,9 @@ function messagesAnswer(model: string, body: Record<string, unknown>, pieces: st
     content: [{ type: 'text', text: pieces.join('') }],
     stop_reason: 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: pieces.length },
+    usage: '__USAGE__',
   };
-  return { events, json };
+  return { events, json: withUsage(json, usage) };
 }
 
 function embeddingsAnswer(model: string, body: Record<string, unknown>): unknown {
@@ -205,7 +240,7 @@ async function writeForever(res: ServerResponse, first: string, next: () => Buff
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, options: StandInOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, standIn: StandInOptions): Promise<void> {
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -259,9 +294,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, op
     res.end(err);
     return;
   }
+  if (standIn.rejectStreamOptions && body.stream_options !== undefined) {
+    const err = JSON.stringify({
+      error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: null, code: null },
+    });
+    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err) });
+    res.end(err);
+    return;
+  }
   const requested = typeof body.model === 'string' ? body.model : 'stand-in-model';
-  const model = options.servedModels?.[requested] ?? requested;
-  const pieces = contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
+  const model = standIn.servedModels?.[requested] ?? requested;
+  const pieces =
+    header('x-stand-in-echo') === '1'
+      ? lastUserText(body).split(/(?<= )/)
+      : contentPieces(Number(header('x-stand-in-chunks') ?? 8), Number(header('x-stand-in-piece-chars') ?? 0));
   const url = req.url ?? '';
 
   if (url.endsWith('/embeddings')) {
@@ -270,7 +316,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, op
     res.end(json);
     return;
   }
-  const answer = anthropic ? messagesAnswer(model, body, pieces) : chatAnswer(model, body, pieces);
+  const options: AnswerOptions = { usageMembers: header('x-stand-in-usage') ?? null, serviceTier: header('x-stand-in-service-tier') ?? null };
+  const answer = anthropic ? messagesAnswer(model, body, pieces, options) : chatAnswer(model, body, pieces, options);
   if (body.stream === true) {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const firstEventDelay = Number(header('x-stand-in-first-event-delay-ms') ?? 0);
@@ -281,7 +328,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, op
     await writeEvents(res, answer.events, chunkDelay, hang === 'body');
     return;
   }
-  const json = JSON.stringify(answer.json);
+  const json = answer.json;
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'x-request-id': 'req_standin' });
   res.end(json);
 }

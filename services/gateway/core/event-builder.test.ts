@@ -10,13 +10,16 @@ import type { TokenUsage } from './wire/types';
  */
 const deps: EventDeps = {
   estimateTokens: (_model, text) => text.length,
-  price: (_provider, model, usage: TokenUsage) =>
+  price: (_provider, model, usage: TokenUsage, serviceTier) =>
     model === 'mystery-model'
       ? { costMicroUsd: null, priceVersion: 'test-prices-1' }
-      : {
-          costMicroUsd: (usage.inputTokens ?? 0) + 2 * (usage.outputTokens ?? 0),
-          priceVersion: 'test-prices-1',
-        },
+      : usage.rejected
+        ? { costMicroUsd: null, priceVersion: null, note: 'no cost: refused counts' }
+        : {
+            costMicroUsd: ((usage.inputTokens ?? 0) + 2 * (usage.outputTokens ?? 0)) * (serviceTier === 'priority' ? 2 : 1),
+            priceVersion: 'test-prices-1',
+            note: serviceTier === 'priority' ? 'service tier priority' : null,
+          },
 };
 
 function build(partial: Partial<CallObservation> = {}): InferenceEvent {
@@ -27,6 +30,16 @@ function build(partial: Partial<CallObservation> = {}): InferenceEvent {
   expect(problems).toEqual([]);
   return event;
 }
+
+/** The v2 usage fields of a call whose usage reports no breakdown. */
+const NO_BREAKDOWN = {
+  cache_write_1h_tokens: null,
+  input_audio_tokens: null,
+  input_image_tokens: null,
+  output_audio_tokens: null,
+  output_image_tokens: null,
+  note: null,
+};
 
 describe('buildInferenceEvent: bounds and identity', () => {
   it('records the gateway key by name, and no truncation when nothing was cut', () => {
@@ -41,9 +54,9 @@ describe('buildInferenceEvent: bounds and identity', () => {
     const priced: string[] = [];
     const e = buildInferenceEvent(observation({ request: { model: huge, stream: false, includeUsage: false, promptText: PROMPT }, response: response({ servedModel: huge, usage: usage({ inputTokens: 1, outputTokens: 1 }) }) }), {
       ...deps,
-      price: (provider, model, u) => {
+      price: (provider, model, u, tier) => {
         priced.push(model);
-        return deps.price(provider, model, u);
+        return deps.price(provider, model, u, tier);
       },
     });
     expect(e.request_model).toHaveLength(256);
@@ -86,6 +99,7 @@ describe('buildInferenceEvent', () => {
   it('uses provider-reported usage as-is and prices it', () => {
     const e = build();
     expect(e.usage).toEqual({
+      ...NO_BREAKDOWN,
       input_tokens: 11,
       output_tokens: 3,
       cached_input_tokens: 0,
@@ -166,6 +180,7 @@ describe('buildInferenceEvent', () => {
       }),
     });
     expect(e.usage).toEqual({
+      ...NO_BREAKDOWN,
       input_tokens: 25,
       output_tokens: 5,
       cached_input_tokens: 5,
@@ -212,6 +227,7 @@ describe('buildInferenceEvent', () => {
     expect(e.error_type).toBe('some_error');
     expect(e.error_message).toBe('it failed');
     expect(e.usage).toEqual({
+      ...NO_BREAKDOWN,
       input_tokens: null,
       output_tokens: null,
       cached_input_tokens: null,
@@ -368,5 +384,29 @@ describe('classifyStatus', () => {
     expect(classifyStatus(400)).toBe('client_error');
     expect(classifyStatus(429)).toBe('rate_limited');
     expect(classifyStatus(503)).toBe('server_error');
+  });
+
+  it('records the service tier the answer reported, prices by it and says so in cost_note', () => {
+    const e = build({ response: response({ serviceTier: 'priority', usage: usage({ inputTokens: 11, outputTokens: 3 }) }) });
+    expect(e).toMatchObject({ service_tier: 'priority', cost_micro_usd: 34, cost_note: 'service tier priority' });
+    expect(build()).toMatchObject({ service_tier: null, cost_note: null });
+  });
+
+  it('records the usage breakdown as reported', () => {
+    const e = build({
+      response: response({ usage: usage({ inputTokens: 5_421, outputTokens: 38, cachedInputTokens: 0, cacheWriteTokens: 5_400, cacheWrite1hTokens: 4_200, inputAudioTokens: 3 }) }),
+    });
+    expect(e.usage).toMatchObject({ cache_write_tokens: 5_400, cache_write_1h_tokens: 4_200, input_audio_tokens: 3, output_audio_tokens: null, note: null });
+  });
+
+  it('keeps a refused count unknown with its reason: no estimate, no cost, and the event still encodes', () => {
+    const e = build({
+      response: response({ usage: usage({ inputTokens: null, outputTokens: 3, rejected: 'prompt_tokens: -7 is negative' }) }),
+    });
+    expect(e.usage).toMatchObject({ input_tokens: null, output_tokens: 3, source: 'provider', note: 'prompt_tokens: -7 is negative' });
+    expect(e).toMatchObject({ cost_micro_usd: null, price_version: null, cost_note: 'no cost: refused counts' });
+    const allRefused = build({ response: response({ usage: usage({ rejected: 'prompt_tokens: 1.5 is not a whole number; completion_tokens: -1 is negative' }) }) });
+    expect(allRefused.usage).toMatchObject({ input_tokens: null, output_tokens: null, source: 'none', note: 'prompt_tokens: 1.5 is not a whole number; completion_tokens: -1 is negative' });
+    expect(allRefused.cost_note).toBe('no cost: refused counts');
   });
 });

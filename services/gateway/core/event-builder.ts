@@ -8,6 +8,7 @@ import type { Endpoint, ParsedRequest, ParsedResponse, TokenUsage } from './wire
 import type { CallTags } from './tagging';
 import { capField, capToolCalls } from './field-caps';
 import { clipText } from './wire/text-budget';
+import { truncatedFields } from '../../shared/event/truncated-fields';
 
 /**
  * Builds the inference event of one call from what the gateway observed.
@@ -67,11 +68,14 @@ export interface CallObservation {
 export interface Pricing {
   costMicroUsd: number | null;
   priceVersion: string | null;
+  /** Recorded as cost_note: the tier that priced the call, or why it has no cost (absent: none). */
+  note?: string | null;
 }
 
 export interface EventDeps {
   estimateTokens(model: string | null, text: string): number;
-  price(provider: string, model: string, usage: TokenUsage): Pricing;
+  /** `serviceTier`: the tier the answer reported (null: none), which selects the prices. */
+  price(provider: string, model: string, usage: TokenUsage, serviceTier: string | null): Pricing;
   /** LLM_LOGGER_RESPONSE_TEXT_MAX_CHARS: answer text and tool calls kept in the event (default: all). */
   responseTextMaxChars?: number;
 }
@@ -90,6 +94,12 @@ const NO_USAGE: Usage = {
   cache_write_tokens: null,
   reasoning_tokens: null,
   source: 'none',
+  cache_write_1h_tokens: null,
+  input_audio_tokens: null,
+  input_image_tokens: null,
+  output_audio_tokens: null,
+  output_image_tokens: null,
+  note: null,
 };
 
 /**
@@ -103,7 +113,8 @@ export function accountUsage(obs: CallObservation, model: string | null, deps: E
   const errorAnswer = obs.status !== null && obs.status >= 400;
   const noAnswer = obs.response === null && !obs.cancelled;
   if (errorAnswer || noAnswer) return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
-  if (reported && reported.inputTokens !== null && reported.outputTokens !== null) {
+  // A count the upstream sent but that is not a token count stays unknown (with the reason in usage.note): a guess would hide it.
+  if (reported && ((reported.inputTokens !== null && reported.outputTokens !== null) || reported.rejected)) {
     return { usage: toAvroUsage(reported, 'provider'), tokens: reported };
   }
   const outputText = obs.response ? obs.response.text + obs.response.toolCalls.map((t) => t.name + t.arguments).join('') : '';
@@ -119,6 +130,11 @@ export function accountUsage(obs: CallObservation, model: string | null, deps: E
     cachedInputTokens: reported?.cachedInputTokens ?? null,
     cacheWriteTokens: reported?.cacheWriteTokens ?? null,
     reasoningTokens: reported?.reasoningTokens ?? null,
+    cacheWrite1hTokens: reported?.cacheWrite1hTokens ?? null,
+    inputAudioTokens: reported?.inputAudioTokens ?? null,
+    inputImageTokens: reported?.inputImageTokens ?? null,
+    outputAudioTokens: reported?.outputAudioTokens ?? null,
+    outputImageTokens: reported?.outputImageTokens ?? null,
   };
   return { usage: toAvroUsage(estimated, 'estimated'), tokens: estimated };
 }
@@ -132,6 +148,12 @@ function toAvroUsage(u: TokenUsage | null, source: Usage['source']): Usage {
     cache_write_tokens: u.cacheWriteTokens,
     reasoning_tokens: u.reasoningTokens,
     source: u.inputTokens === null && u.outputTokens === null ? 'none' : source,
+    cache_write_1h_tokens: u.cacheWrite1hTokens ?? null,
+    input_audio_tokens: u.inputAudioTokens ?? null,
+    input_image_tokens: u.inputImageTokens ?? null,
+    output_audio_tokens: u.outputAudioTokens ?? null,
+    output_image_tokens: u.outputImageTokens ?? null,
+    note: u.rejected ?? null,
   };
 }
 
@@ -157,9 +179,11 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
   const responseModel = capField('response_model', obs.response?.servedModel ?? null, cut);
   const model = responseModel ?? requestModel;
   const { usage, tokens } = accountUsage(obs, model, deps);
+  const serviceTier = obs.response?.serviceTier ?? null;
+  // Refused counts are priced too (as unknown), so the event says why it has no cost.
   const pricing: Pricing =
-    model !== null && tokens !== null && usage.source !== 'none'
-      ? deps.price(obs.provider, model, tokens)
+    model !== null && tokens !== null && (usage.source !== 'none' || usage.note !== null)
+      ? deps.price(obs.provider, model, tokens, serviceTier)
       : { costMicroUsd: null, priceVersion: null };
   const firstTokenMono = timings.firstByteMono;
   const errors = errorOf(obs);
@@ -216,6 +240,8 @@ export function buildInferenceEvent(obs: CallObservation, deps: EventDeps): Infe
     response_text: responseText,
     tool_calls: toolCalls,
     gateway_key_id: obs.gatewayKeyId ?? null,
-    truncated_fields: cut.length > 0 ? cut.join(',') : null,
+    truncated_fields: truncatedFields(null, cut),
+    service_tier: serviceTier,
+    cost_note: pricing.note ?? null,
   };
 }

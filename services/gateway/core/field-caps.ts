@@ -6,7 +6,9 @@ import type { ToolCall } from './wire/types';
  * model name is a few dozen characters); a client or upstream that sends a
  * 40 KB `model` must not make every store, aggregate group and price lookup
  * carry it. Values over the bound are cut and the field is named in
- * `truncated_fields`; the ingest API refuses them instead.
+ * `truncated_fields` (where the log's record limit also names what it
+ * leaves out: services/shared/event/truncated-fields.ts); the ingest API
+ * refuses them instead.
  */
 export const FIELD_MAX_CHARS = {
   request_model: 256,
@@ -15,6 +17,9 @@ export const FIELD_MAX_CHARS = {
   error_type: 256,
   error_message: 4_096,
   path: 2_048,
+  // Only ingested events can carry these unbounded: the gateway reads a tier of at most 32 characters and writes its own notes.
+  service_tier: 64,
+  cost_note: 1_024,
 } as const;
 
 export type CappedField = keyof typeof FIELD_MAX_CHARS;

@@ -56,6 +56,12 @@ describe('validateIngestItem', () => {
         cache_write_tokens: null,
         reasoning_tokens: null,
         source: 'none',
+        cache_write_1h_tokens: null,
+        input_audio_tokens: null,
+        input_image_tokens: null,
+        output_audio_tokens: null,
+        output_image_tokens: null,
+        note: null,
       },
       cost_micro_usd: null,
       price_version: null,
@@ -76,6 +82,8 @@ describe('validateIngestItem', () => {
       tool_calls: null,
       gateway_key_id: null,
       truncated_fields: null,
+      service_tier: null,
+      cost_note: null,
     });
     expect(r.notes).toEqual([]);
     // What was accepted encodes and decodes as the Avro record.
@@ -188,6 +196,28 @@ describe('validateIngestItem', () => {
   });
 
   it.each([
+    [{ usage: { input_tokens: -5 } }, 'usage.input_tokens', 'must not be negative, got -5'],
+    [{ usage: { input_tokens: 5, cache_write_1h_tokens: -1 } }, 'usage.cache_write_1h_tokens', 'must not be negative, got -1'],
+    [{ cost_micro_usd: -3 }, 'cost_micro_usd', 'must not be negative, got -3'],
+    [{ usage: { output_tokens: 2.5 } }, 'usage.output_tokens', 'expected'],
+  ])('rejects the negative or fractional count in %j, naming it', (extra, field, message) => {
+    const r = rejection({ ...MINIMAL, ...extra });
+    expect(r).toMatchObject({ field });
+    expect(r.message).toContain(message);
+  });
+
+  it('refuses a service tier or cost note longer than the event keeps, naming the field', () => {
+    expect(rejection({ ...MINIMAL, service_tier: 't'.repeat(65) })).toMatchObject({ field: 'service_tier', message: 'must be at most 64 characters, got 65' });
+    expect(rejection({ ...MINIMAL, cost_note: 'n'.repeat(1_025) })).toMatchObject({ field: 'cost_note', message: 'must be at most 1024 characters, got 1025' });
+    expect(validate({ ...MINIMAL, service_tier: 't'.repeat(64), cost_note: 'n'.repeat(1_024) }).ok).toBe(true);
+  });
+
+  it('takes the v2 fields: service tier, cost note and the usage breakdown', () => {
+    const r = validate({ ...MINIMAL, service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { input_tokens: 10, output_tokens: 2, cache_write_1h_tokens: 4, note: null } });
+    expect(r.ok && r.event).toMatchObject({ service_tier: 'batch', cost_note: 'service tier batch (×0.5)', usage: { cache_write_1h_tokens: 4, input_audio_tokens: null } });
+  });
+
+  it.each([
     ['ttft_ms', { ttft_ms: -0.5 }],
     ['cost_micro_usd', { cost_micro_usd: -1 }],
     ['chunk_count', { chunk_count: -3 }],
@@ -198,6 +228,11 @@ describe('validateIngestItem', () => {
     ['usage.cached_input_tokens', { usage: { cached_input_tokens: -1 } }],
     ['usage.cache_write_tokens', { usage: { cache_write_tokens: -1 } }],
     ['usage.reasoning_tokens', { usage: { reasoning_tokens: -1 } }],
+    ['usage.cache_write_1h_tokens', { usage: { cache_write_1h_tokens: -1 } }],
+    ['usage.input_audio_tokens', { usage: { input_audio_tokens: -1 } }],
+    ['usage.input_image_tokens', { usage: { input_image_tokens: -1 } }],
+    ['usage.output_audio_tokens', { usage: { output_audio_tokens: -1 } }],
+    ['usage.output_image_tokens', { usage: { output_image_tokens: -1 } }],
   ])('refuses a negative %s, naming it', (field, extra) => {
     const r = rejection({ ...MINIMAL, ...extra });
     expect(r.field).toBe(field);

@@ -34,7 +34,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP_FIELDS = ['started_at', 'first_token_at', 'ended_at'] as const;
 /** Counts, sizes, durations and cost: a negative one is a forgery or a bug, never a fact. */
 const NON_NEGATIVE = ['latency_ms', 'ttft_ms', 'cost_micro_usd', 'chunk_count', 'request_bytes', 'response_bytes'] as const;
-const NON_NEGATIVE_USAGE = ['input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+const NON_NEGATIVE_USAGE = [
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'cache_write_1h_tokens',
+  'input_audio_tokens',
+  'input_image_tokens',
+  'output_audio_tokens',
+  'output_image_tokens',
+] as const;
 
 interface FieldLike {
   name: string;
@@ -169,14 +180,14 @@ export function validateIngestItem(
   }
   for (const f of NON_NEGATIVE_USAGE) {
     const v = event.usage[f];
-    if (v !== null && v < 0) return reject(`usage.${f}`, `must not be negative, got ${describe(v)}`);
+    if (v != null && v < 0) return reject(`usage.${f}`, `must not be negative, got ${describe(v)}`);
   }
   if (event.http_status !== null && (event.http_status < 100 || event.http_status > 599)) {
     return reject('http_status', `must be an HTTP status from 100 to 599, got ${describe(event.http_status)}`);
   }
   for (const f of Object.keys(FIELD_MAX_CHARS) as CappedField[]) {
     const v = event[f];
-    if (v !== null && v.length > FIELD_MAX_CHARS[f]) return reject(f, `must be at most ${FIELD_MAX_CHARS[f]} characters, got ${v.length}`);
+    if (v != null && v.length > FIELD_MAX_CHARS[f]) return reject(f, `must be at most ${FIELD_MAX_CHARS[f]} characters, got ${v.length}`);
   }
   return { ok: true, event, notes };
 }

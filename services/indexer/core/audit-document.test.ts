@@ -1,6 +1,6 @@
 import { sampleEvent } from '../../../test/support/sample-event';
 import { dayOfIndex, expiredIndices, indexNameFor, promptText, toAuditDocument } from './audit-document';
-import { buildRedactor } from './redaction';
+import { buildRedactor } from '../../shared/redaction/redaction-config';
 
 const mask = buildRedactor(undefined, 'mask');
 
@@ -52,6 +52,16 @@ describe('toAuditDocument', () => {
     expect(doc.model).toBe('gpt-4o-mini-2024-07-18');
     expect(doc.cost_usd).toBe(0.000004);
     expect(JSON.stringify(doc)).not.toContain('a@b.io');
+  });
+
+  it('redacts app, session, trace id and tags, and keeps the user id that erasure and search by user match on', () => {
+    const doc = toAuditDocument(
+      sampleEvent({ user: 'carol@example.com', app: 'bot for dan@example.com', session: 'call +1 415 555 2671', tags: { ticket: 'ssn 219-09-9999', team: 'core' } }),
+      mask,
+    );
+    expect(doc).toMatchObject({ user: 'carol@example.com', app: 'bot for [REDACTED:email]', session: 'call [REDACTED:phone]' });
+    expect(doc.tags).toEqual({ ticket: 'ssn [REDACTED:ssn]', team: 'core' });
+    expect(doc.redacted).toEqual(expect.arrayContaining(['email', 'phone', 'ssn']));
   });
 
   it('metadata-only keeps no text at all', () => {

@@ -1,6 +1,6 @@
 import type { InferenceEvent } from '../../shared/event/inference-event';
 import { outcomeOf, type CallOutcome } from '../../shared/event/call-status';
-import { redactText, type Redactor } from './redaction';
+import { redactText, type Redactor } from '../../shared/redaction/redact-text';
 
 /**
  * The audit document: what one call looks like in the full-text index, the
@@ -44,7 +44,7 @@ export interface AuditDocument {
   body_truncated: boolean;
   prompt: string | null;
   response: string | null;
-  /** Redaction rules that changed the prompt or response. */
+  /** Redaction rules that changed the prompt, response or metadata. */
   redacted: string[];
 }
 
@@ -93,7 +93,7 @@ function responseText(e: InferenceEvent): string | null {
 }
 
 
-/** Maps one event to its audit document, with prompt and response redacted (or left out). */
+/** Maps one event to its audit document, with prompt, response, error message and the client's metadata but its user id redacted (text left out under metadata-only). */
 export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDocument {
   const applied = new Set<string>();
   const redact = (text: string | null): string | null => {
@@ -106,14 +106,29 @@ export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDoc
   const response = redact(responseText(e));
   // Error messages can echo the prompt back, so they go through the same rules.
   const errorMessage = e.error_message === null ? null : redactor.indexText ? redactText(e.error_message, redactor).text : null;
+  // What the client chose to call itself (app, session, trace id, tags) can be an e-mail address or worse.
+  // The user id is kept as the event has it: it is what an erasure (llm-logger erase --user) and a search
+  // by user match documents with, and a masked id stands for every user its rule matches. Under policy
+  // `all` the event's user id is redacted already, the same in every store (see stored-user.ts).
+  const meta = (value: string | null): string | null => {
+    if (value === null || value === '') return value;
+    const r = redactText(value, redactor);
+    for (const a of r.applied) applied.add(a);
+    return r.text;
+  };
+  let tags = e.tags;
+  for (const [name, value] of Object.entries(e.tags)) {
+    const redacted = meta(value)!;
+    if (redacted !== value) tags = { ...tags, [name]: redacted };
+  }
   return {
     event_id: e.event_id,
     '@timestamp': new Date(e.started_at).toISOString(),
     ended_at: new Date(e.ended_at).toISOString(),
     user: e.user,
-    app: e.app,
-    session: e.session,
-    trace_id: e.trace_id,
+    app: meta(e.app),
+    session: meta(e.session),
+    trace_id: meta(e.trace_id),
     upstream: e.upstream,
     provider: e.provider,
     endpoint: e.endpoint,
@@ -136,7 +151,7 @@ export function toAuditDocument(e: InferenceEvent, redactor: Redactor): AuditDoc
     reasoning_tokens: e.usage.reasoning_tokens,
     usage_source: e.usage.source,
     cost_usd: e.cost_micro_usd === null ? null : e.cost_micro_usd / 1_000_000,
-    tags: e.tags,
+    tags,
     gateway_instance: e.gateway_instance,
     body_captured: e.body_captured,
     body_truncated: e.body_truncated,

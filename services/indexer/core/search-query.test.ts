@@ -3,7 +3,7 @@ import { backoffMs, bulkBody, classifyBulkItems } from './es-bulk';
 import { esSearchBody } from './es-query';
 import { markFragment, parseSearchQuery, type SearchQueryError, tokenize } from './search-query';
 import { toAuditDocument } from './audit-document';
-import { buildRedactor } from './redaction';
+import { buildRedactor } from '../../shared/redaction/redaction-config';
 import { sampleEvent } from '../../../test/support/sample-event';
 
 const parse = (qs: string) => parseSearchQuery(new URLSearchParams(qs));

@@ -13,7 +13,7 @@ interface AvroField {
 
 test('the Avro fields, in schema order, are the first columns (usage lifted, same nullability)', () => {
   const fields = (inferenceEventType().schema() as { fields: AvroField[] }).fields.flatMap((f) =>
-    f.name === 'usage' ? (f.type as { fields: AvroField[] }).fields.map((u) => ({ ...u, name: u.name === 'source' ? 'usage_source' : u.name })) : [f],
+    f.name === 'usage' ? (f.type as { fields: AvroField[] }).fields.map((u) => ({ ...u, name: u.name === 'source' || u.name === 'note' ? `usage_${u.name}` : u.name })) : [f],
   );
   expect(AVRO_COLUMNS.map((c) => c.name)).toEqual(fields.map((f) => f.name));
   expect(AVRO_COLUMNS.map((c) => c.nullable)).toEqual(fields.map((f) => Array.isArray(f.type) && f.type[0] === 'null'));

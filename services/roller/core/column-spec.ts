@@ -10,7 +10,12 @@ import type { InferenceEvent } from '../../shared/event/inference-event';
  * PARQUET_LAYOUT_VERSION changes whenever a column is added, renamed or
  * retyped; readers find it in the file metadata (`llm_logger.layout_version`).
  */
-export const PARQUET_LAYOUT_VERSION = 2; // 2: gateway_key_id, truncated_fields (event schema v2)
+/*
+ * 2: gateway_key_id, truncated_fields (event schema v2). 3: the v2 event's
+ * usage breakdown (1-hour cache writes, audio and image tokens, usage_note),
+ * service_tier and cost_note.
+ */
+export const PARQUET_LAYOUT_VERSION = 3;
 
 /** A row as it goes in: the event and where it was read from. */
 export interface ArchivedEvent {
@@ -35,11 +40,12 @@ const e = (name: keyof InferenceEvent, kind: ColumnKind, nullable = false): Colu
   // Fields added by a later schema version are absent from values built by older code: null.
   get: (r) => r.event[name] ?? null,
 });
+/** Usage fields lifted to the top level; its two strings are prefixed so they read as usage's. */
 const u = (name: keyof InferenceEvent['usage']): ColumnSpec => ({
-  name: name === 'source' ? 'usage_source' : name,
-  kind: name === 'source' ? 'utf8' : 'int64',
+  name: name === 'source' || name === 'note' ? `usage_${name}` : name,
+  kind: name === 'source' || name === 'note' ? 'utf8' : 'int64',
   nullable: name !== 'source',
-  get: (r) => r.event.usage[name],
+  get: (r) => r.event.usage[name] ?? null,
 });
 
 /** Column order in every file. */
@@ -72,6 +78,12 @@ export const COLUMNS: readonly ColumnSpec[] = [
   u('cache_write_tokens'),
   u('reasoning_tokens'),
   u('source'),
+  u('cache_write_1h_tokens'),
+  u('input_audio_tokens'),
+  u('input_image_tokens'),
+  u('output_audio_tokens'),
+  u('output_image_tokens'),
+  u('note'),
   e('cost_micro_usd', 'int64', true),
   e('price_version', 'utf8', true),
   e('chunk_count', 'int32'),
@@ -91,6 +103,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   e('tool_calls', 'utf8', true),
   e('gateway_key_id', 'utf8', true),
   e('truncated_fields', 'utf8', true),
+  e('service_tier', 'utf8', true),
+  e('cost_note', 'utf8', true),
   { name: 'log_partition', kind: 'int32', nullable: false, get: (r) => r.partition },
   { name: 'log_offset', kind: 'int64', nullable: false, get: (r) => r.offset },
 ];

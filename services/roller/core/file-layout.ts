@@ -6,6 +6,8 @@
  */
 export const TABLE_DIR = 'llm_inference';
 export const FILE_SUFFIX = '.parquet';
+/** Beside the events: the corrections `llm-logger reprice` writes, one file per run (`repriced/<run id>.parquet`). */
+export const REPRICED_DIR = 'repriced';
 
 const HOUR_MS = 3_600_000;
 

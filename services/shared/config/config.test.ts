@@ -124,6 +124,45 @@ describe('loadConfig', () => {
     expect(message).toContain(`${name}=${JSON.stringify(value)}`);
   });
 
+  describe('Kafka group membership', () => {
+    const kafka = { LLM_LOGGER_KAFKA_BROKERS: 'k1:9092', LLM_LOGGER_SCHEMA_REGISTRY_URL: 'http://registry:8081' };
+
+    it('is static under LLM_LOGGER_INSTANCE when it is set, dynamic under the host name default', () => {
+      expect(loadConfig(kafka).log.kafka).toMatchObject({ groupInstanceId: null, sessionTimeoutMs: 15_000 });
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'llm-logger-indexer-2' }).log.kafka).toMatchObject({
+        groupInstanceId: 'llm-logger-indexer-2',
+        sessionTimeoutMs: 20_000,
+      });
+      // An empty value is no value: the host name is not unique enough to be static by default.
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: '' }).log.kafka.groupInstanceId).toBeNull();
+    });
+
+    it('can be forced on (under the host name) or off, and the session timeout set', () => {
+      expect(loadConfig({ ...kafka, LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'on' }).log.kafka.groupInstanceId).toBe(hostname());
+      const off = loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'a-1', LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'off' }).log.kafka;
+      expect(off).toMatchObject({ groupInstanceId: null, sessionTimeoutMs: 15_000 });
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'a-1', LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS: '60000' }).log.kafka.sessionTimeoutMs).toBe(60_000);
+    });
+
+    it.each([
+      ['LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP', 'yes'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '5999'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '1800001'],
+      ['LLM_LOGGER_KAFKA_SESSION_TIMEOUT_MS', '20s'],
+    ])('refuses %s=%s, naming the variable and value', (name, value) => {
+      expect(refusal(() => loadConfig({ ...kafka, [name]: value }))).toContain(`${name}=${JSON.stringify(value)}`);
+    });
+
+    it('refuses an instance id Kafka would refuse as a group instance id, unless static membership is off', () => {
+      const message = refusal(() => loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'pod 1/zone a' }));
+      expect(message).toContain('LLM_LOGGER_INSTANCE="pod 1/zone a"');
+      expect(message).toContain('LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP=off');
+      expect(loadConfig({ ...kafka, LLM_LOGGER_INSTANCE: 'pod 1/zone a', LLM_LOGGER_KAFKA_STATIC_MEMBERSHIP: 'off' }).instance).toBe('pod 1/zone a');
+      // The embedded log has no groups to join.
+      expect(loadConfig({ LLM_LOGGER_INSTANCE: 'pod 1/zone a' }).instance).toBe('pod 1/zone a');
+    });
+  });
+
   it('takes how long and how many ingested event ids are remembered to drop copies', () => {
     expect(loadConfig({}).dedupe).toEqual({ windowMs: 86_400_000, maxIds: 50_000 });
     expect(loadConfig({ LLM_LOGGER_DEDUPE_WINDOW_MS: '3600000', LLM_LOGGER_DEDUPE_MAX_IDS: '2000' }).dedupe).toEqual({ windowMs: 3_600_000, maxIds: 2_000 });
@@ -175,6 +214,7 @@ describe('loadConfig', () => {
         provider: 'my-vllm',
         azure: false,
         apiKey: 'sk-local',
+        usageInjection: 'auto',
       });
     });
 
@@ -264,6 +304,7 @@ prices:
         provider: 'ollama',
         azure: false,
         apiKey: 'sk-from-env',
+        usageInjection: 'auto',
       });
       expect(c.gateway.upstreams.get('claude-proxy')).toMatchObject({
         baseUrl: 'https://proxy.example.com/anthropic',
@@ -272,6 +313,19 @@ prices:
         apiKey: null,
       });
       expect(c.priceOverrides).toEqual({ openai: { 'gpt-x': { input: 1 } } });
+    });
+
+    it('takes prices from LLM_LOGGER_PRICES_FILE or from prices:, never both', () => {
+      const withPrices = configFile('prices:\n  models: []\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: withPrices })).toMatchObject({ pricesFile: null, configFile: withPrices });
+      expect(() => loadConfig({ LLM_LOGGER_CONFIG: withPrices, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toThrow(
+        /LLM_LOGGER_PRICES_FILE is set and config file .* has prices: too/,
+      );
+      const without = configFile('upstreams: {}\n');
+      expect(loadConfig({ LLM_LOGGER_CONFIG: without, LLM_LOGGER_PRICES_FILE: '/etc/llm-logger/prices.yaml' })).toMatchObject({
+        pricesFile: '/etc/llm-logger/prices.yaml',
+        configFile: without,
+      });
     });
 
     it('is found through LLM_LOGGER_CONFIG', () => {
@@ -350,7 +404,22 @@ describe('buildUpstreams', () => {
       provider: 'azure',
       azure: true,
       apiKey: null,
+      usageInjection: 'auto',
     });
+  });
+
+  it('takes the usage injection mode from the file or LLM_LOGGER_UPSTREAM_<NAME>_USAGE_INJECTION, refusing others by name', () => {
+    const upstreams = buildUpstreams(
+      { vllm: { url: 'http://127.0.0.1:8000', format: 'openai', usageInjection: 'never' }, tgi: { url: 'http://127.0.0.1:8001', format: 'openai' } },
+      { LLM_LOGGER_UPSTREAM_TGI_USAGE_INJECTION: 'always' },
+    );
+    expect(upstreams.get('vllm')?.usageInjection).toBe('never');
+    expect(upstreams.get('tgi')?.usageInjection).toBe('always');
+    expect(upstreams.get('openai')?.usageInjection).toBe('auto');
+    expect(() => buildUpstreams({}, { LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: 'sometimes' })).toThrow(
+      'invalid configuration: LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: must be auto, always, never, got "sometimes"',
+    );
+    expect(loadConfig({ LLM_LOGGER_UPSTREAM_OPENAI_USAGE_INJECTION: 'never' }).gateway.upstreams.get('openai')?.usageInjection).toBe('never');
   });
 
   it('refuses a file upstream with a bad name', () => {

@@ -16,8 +16,17 @@ import {
   type GatewaySecuritySettings,
 } from './gateway-security';
 import { alertsFileSchema, defaultAlertsConfig, type AlertsConfig } from './alert-rules';
+import {
+  buildRedactor,
+  REDACTION_MODES,
+  REDACTION_POLICIES,
+  redactionFileSchema,
+  redactionPolicy,
+  type RedactionPolicy,
+  type RedactionSettings,
+} from '../redaction/redaction-config';
+import type { Redactor } from '../redaction/redact-text';
 import { buildConsoleAccess, consoleFileSchema, type ConsoleAccessSettings } from './console-access';
-import { buildRedactor, REDACTION_MODES, redactionFileSchema, type Redactor } from '../../indexer/core/redaction';
 
 /**
  * The only place that reads `process.env`. Everything is parsed once at
@@ -48,6 +57,7 @@ const decimal = (min: number, max: number) =>
  */
 const envSchema = z.object({
   CONFIG: z.string().min(1).optional(),
+  PRICES_FILE: z.string().min(1).optional(), // YAML/JSON price overrides, reloaded when the file changes or on SIGHUP
   DATA_DIR: z.string().min(1).default('./data'),
   INSTANCE: z.string().min(1).default(hostname()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -82,7 +92,10 @@ const envSchema = z.object({
   KAFKA_COMPRESSION: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
   KAFKA_LINGER_MS: int(0, 10_000).default(5),
   KAFKA_DELIVERY_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000), // then the gateway spools to disk
+  KAFKA_MAX_RECORD_BYTES: int(65_536, 1024 * MIB).default(1_000_000), // librdkafka's message.max.bytes; larger events are shrunk at the source
   KAFKA_REPLICATION_FACTOR: int(1, 32).optional(), // overrides topology/ (e.g. 1 on a one-broker dev cluster)
+  KAFKA_STATIC_MEMBERSHIP: z.enum(['auto', 'on', 'off']).default('auto'), // auto: on when LLM_LOGGER_INSTANCE is set
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).optional(), // default: see groupMembership
   SCHEMA_REGISTRY_URL: z.url().optional(),
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
   SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
@@ -133,6 +146,7 @@ const envSchema = z.object({
     .default('llm-inference'),
   RETENTION_DAYS: int(1, 36_500).default(30), // audit documents are deleted this many days after their day
   REDACTION_MODE: z.enum(REDACTION_MODES).optional(), // the config file's `redaction:` wins
+  REDACTION_POLICY: z.enum(REDACTION_POLICIES).optional(), // index (default) | all: before anything is written; the file's `redaction.policy` wins
   ARCHIVE_URL: z.string().min(1).optional(), // unset = <DATA_DIR>/parquet; s3://bucket/prefix = S3
   S3_ENDPOINT: z.url().optional(), // S3-compatible servers (MinIO, S3Proxy…); unset = AWS
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -169,7 +183,17 @@ export interface KafkaSettings {
   compression: 'zstd' | 'lz4' | 'none';
   lingerMs: number;
   deliveryTimeoutMs: number;
+  /** Largest record the producer sends (librdkafka's message.max.bytes; the topic's max.message.bytes must allow it). */
+  maxRecordBytes: number;
   replicationFactor: number | null;
+  /**
+   * Kafka static membership (`group.instance.id`) of this process's consumer
+   * groups: a restart under the same id takes its partitions back at once,
+   * without a rebalance; null = dynamic membership.
+   */
+  groupInstanceId: string | null;
+  /** How long the group waits for a silent member (a crash) before its partitions move. */
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -185,7 +209,36 @@ function handoffLingerDefault(kafka: boolean, auditMode: 'best-effort' | 'strict
   return kafka && auditMode === 'best-effort' ? 20 : 2;
 }
 
-function kafkaSettings(s: EnvSettings): KafkaSettings {
+/**
+ * Static membership needs an id that is stable across restarts and unique
+ * per process. LLM_LOGGER_INSTANCE set explicitly is one (the Kubernetes
+ * manifests set it to the pod name); the host-name default is not unique
+ * (two roles started by hand on one machine would fence each other), so
+ * `auto` leaves it off then. A static member's session timeout must outlast
+ * a restart (a container restarted by Kubernetes: a few seconds; after a
+ * second crash, its 10 s back-off) yet hand the partitions over soon when
+ * the instance is really gone (its node lost): 20 s. A dynamic member cannot
+ * reclaim anything by coming back, so a shorter timeout only helps: 15 s.
+ */
+function groupMembership(s: EnvSettings, env: NodeJS.ProcessEnv): Pick<KafkaSettings, 'groupInstanceId' | 'sessionTimeoutMs'> {
+  const explicit = (env[`${ENV_PREFIX}INSTANCE`] ?? '') !== '';
+  const isStatic = s.KAFKA_STATIC_MEMBERSHIP === 'on' || (s.KAFKA_STATIC_MEMBERSHIP === 'auto' && explicit);
+  // Kafka refuses other group instance ids (as it does topic names), and would say so only at the first join.
+  if (isStatic && s.KAFKA_BROKERS && !/^[A-Za-z0-9._-]{1,249}$/.test(s.INSTANCE)) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}INSTANCE=${JSON.stringify(s.INSTANCE)} is this process's Kafka group instance id ` +
+        `(static membership, ${ENV_PREFIX}KAFKA_STATIC_MEMBERSHIP=${s.KAFKA_STATIC_MEMBERSHIP}): use letters, digits, ".", "_" and "-" (at most 249), ` +
+        `or set ${ENV_PREFIX}KAFKA_STATIC_MEMBERSHIP=off`,
+    );
+  }
+  return {
+    groupInstanceId: isStatic ? s.INSTANCE : null,
+    sessionTimeoutMs: s.KAFKA_SESSION_TIMEOUT_MS ?? (isStatic ? 20_000 : 15_000),
+  };
+}
+
+function kafkaSettings(s: EnvSettings, env: NodeJS.ProcessEnv): KafkaSettings {
   let sasl: KafkaSettings['sasl'] = null;
   if (s.KAFKA_SASL_MECHANISM) {
     if (!s.KAFKA_SASL_USERNAME || !s.KAFKA_SASL_PASSWORD) {
@@ -215,7 +268,9 @@ function kafkaSettings(s: EnvSettings): KafkaSettings {
     compression: s.KAFKA_COMPRESSION,
     lingerMs: s.KAFKA_LINGER_MS,
     deliveryTimeoutMs: s.KAFKA_DELIVERY_TIMEOUT_MS,
+    maxRecordBytes: s.KAFKA_MAX_RECORD_BYTES,
     replicationFactor: s.KAFKA_REPLICATION_FACTOR ?? null,
+    ...groupMembership(s, env),
   };
 }
 
@@ -259,8 +314,17 @@ export interface Config {
     retentionDays: number;
     redactor: Redactor;
   };
+  /**
+   * Where redaction applies (`index`: the audit index only; `all`: before the
+   * event is written), the redactor, and what a worker thread needs to build it again.
+   */
+  redaction: { policy: RedactionPolicy; redactor: Redactor; settings: RedactionSettings };
   /** Raw price overrides from the config file; validated by the pricing module. */
   priceOverrides: unknown;
+  /** LLM_LOGGER_PRICES_FILE: price overrides in their own file (never together with the config file's `prices:`). */
+  pricesFile: string | null;
+  /** The config file read at start-up (its `prices:` are read again when prices are reloaded). */
+  configFile: string | null;
   archive: ArchiveSettings;
   roller: { maxFileRecords: number; maxFileBytes: number; idleFlushMs: number; threads: number; retentionDays: number | null };
   /** Copies of ingested events (same event id) dropped by the aggregator and the roller. */
@@ -370,7 +434,7 @@ function checkUnknownVariables(env: NodeJS.ProcessEnv): void {
   const unknown = Object.keys(env)
     .filter((k) => k.startsWith(ENV_PREFIX))
     .map((k) => k.slice(ENV_PREFIX.length))
-    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY)$/.test(k));
+    .filter((k) => !known.has(k) && !/^UPSTREAM_[A-Z0-9_]+_(URL|FORMAT|PROVIDER|API_KEY|USAGE_INJECTION)$/.test(k));
   if (unknown.length > 0) {
     throw new LlmLoggerError(
       'CONFIG_INVALID',
@@ -384,6 +448,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
   const settings = parseEnv(env);
   const filePath = configPath ?? settings.CONFIG;
   const file = filePath ? readConfigFile(filePath) : {};
+  if (settings.PRICES_FILE && file.prices !== undefined) {
+    throw new LlmLoggerError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${ENV_PREFIX}PRICES_FILE is set and config file ${filePath} has prices: too; keep the prices in one place`,
+    );
+  }
   const upstreams = buildUpstreams(file.upstreams ?? {}, env);
   if (settings.KAFKA_BROKERS && !settings.SCHEMA_REGISTRY_URL) {
     throw new LlmLoggerError(
@@ -452,7 +522,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
     },
     log: {
       kafkaBrokers,
-      kafka: kafkaSettings(settings),
+      kafka: kafkaSettings(settings, env),
       schemaRegistryUrl: settings.SCHEMA_REGISTRY_URL ?? null,
       schemaRegistryAuth:
         settings.SCHEMA_REGISTRY_USERNAME !== undefined
@@ -477,7 +547,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath?: st
       retentionDays: settings.RETENTION_DAYS,
       redactor,
     },
+    redaction: {
+      policy: redactionPolicy(file.redaction, settings.REDACTION_POLICY),
+      redactor,
+      settings: { file: file.redaction, envMode: settings.REDACTION_MODE },
+    },
     priceOverrides: file.prices,
+    pricesFile: settings.PRICES_FILE ?? null,
+    configFile: filePath ?? null,
     archive: archiveSettings(settings),
     roller: {
       maxFileRecords: settings.ROLLER_MAX_FILE_RECORDS,

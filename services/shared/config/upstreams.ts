@@ -3,6 +3,15 @@ import { LlmLoggerError } from '../errors';
 
 export type WireFormatName = 'openai' | 'anthropic';
 
+/**
+ * Whether the gateway adds `stream_options.include_usage` to streamed
+ * OpenAI-format calls that did not ask for usage: `auto` does, and stops for
+ * the upstream once it answers 400 naming the option (retrying that call
+ * without it); `always` does and never retries; `never` does not.
+ */
+export const USAGE_INJECTION_MODES = ['auto', 'always', 'never'] as const;
+export type UsageInjectionMode = (typeof USAGE_INJECTION_MODES)[number];
+
 export interface Upstream {
   name: string;
   /**
@@ -16,6 +25,8 @@ export interface Upstream {
   azure: boolean;
   /** Credential injected when the client sends none (never logged). */
   apiKey: string | null;
+  /** `stream_options.include_usage` injection (OpenAI format only); absent means `auto`. */
+  usageInjection?: UsageInjectionMode;
 }
 
 /** Names the gateway serves itself; no upstream may take them. */
@@ -30,6 +41,7 @@ export const upstreamFileSchema = z
     provider: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
     /** Name of an environment variable holding the provider key to inject. */
     apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+    usageInjection: z.enum(USAGE_INJECTION_MODES).optional(),
   })
   .strict();
 
@@ -66,7 +78,7 @@ export function upstreamEnvName(name: string): string {
 
 /**
  * Built-ins, then the config file's `upstreams:`, then
- * `LLM_LOGGER_UPSTREAM_<NAME>_URL|FORMAT|PROVIDER|API_KEY` (env wins).
+ * `LLM_LOGGER_UPSTREAM_<NAME>_URL|FORMAT|PROVIDER|API_KEY|USAGE_INJECTION` (env wins).
  */
 export function buildUpstreams(fromFile: Record<string, UpstreamFileEntry>, env: NodeJS.ProcessEnv): Map<string, Upstream> {
   const result = new Map<string, Upstream>();
@@ -74,7 +86,7 @@ export function buildUpstreams(fromFile: Record<string, UpstreamFileEntry>, env:
 
   const envNames = new Set<string>();
   for (const key of Object.keys(env)) {
-    const m = /^LLM_LOGGER_UPSTREAM_([A-Z0-9_]+)_(URL|FORMAT|PROVIDER|API_KEY)$/.exec(key);
+    const m = /^LLM_LOGGER_UPSTREAM_([A-Z0-9_]+)_(URL|FORMAT|PROVIDER|API_KEY|USAGE_INJECTION)$/.exec(key);
     if (m?.[1]) envNames.add(m[1].toLowerCase().replace(/_/g, '-'));
   }
   const names = new Set([...result.keys(), ...Object.keys(fromFile), ...envNames]);
@@ -90,6 +102,7 @@ export function buildUpstreams(fromFile: Record<string, UpstreamFileEntry>, env:
     const envFormat = env[`${envKey}_FORMAT`] || undefined;
     const envProvider = env[`${envKey}_PROVIDER`] || undefined;
     const envApiKey = env[`${envKey}_API_KEY`] || undefined;
+    const envUsageInjection = env[`${envKey}_USAGE_INJECTION`] || undefined;
 
     const urlKey = envUrl ? `${envKey}_URL` : `${where}.url`;
     const rawUrl = envUrl ?? file.url ?? builtIn?.baseUrl;
@@ -110,7 +123,11 @@ export function buildUpstreams(fromFile: Record<string, UpstreamFileEntry>, env:
       apiKey = env[file.apiKeyEnv] || null;
       if (!apiKey) fail(`${where}.apiKeyEnv`, `environment variable ${file.apiKeyEnv} is not set`);
     }
-    result.set(name, { name, baseUrl, format: formatRaw, provider, azure, apiKey });
+    const usageInjection = envUsageInjection ?? file.usageInjection ?? 'auto';
+    if (!(USAGE_INJECTION_MODES as readonly string[]).includes(usageInjection)) {
+      fail(`${envKey}_USAGE_INJECTION`, `must be ${USAGE_INJECTION_MODES.join(', ')}, got ${JSON.stringify(usageInjection)}`);
+    }
+    result.set(name, { name, baseUrl, format: formatRaw, provider, azure, apiKey, usageInjection: usageInjection as UsageInjectionMode });
   }
   return result;
 }

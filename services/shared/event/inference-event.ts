@@ -14,6 +14,19 @@ export interface Usage {
   cache_write_tokens: number | null;
   reasoning_tokens: number | null;
   source: 'provider' | 'estimated' | 'none';
+  /*
+   * Added in schema v2 (optional here so code that builds events without
+   * them still compiles; decoding always fills them, null by default).
+   */
+  /** Of cache_write_tokens, those written with the 1-hour TTL; the rest are 5-minute writes. */
+  cache_write_1h_tokens?: number | null;
+  /** Of input_tokens / output_tokens, the audio and image tokens. */
+  input_audio_tokens?: number | null;
+  input_image_tokens?: number | null;
+  output_audio_tokens?: number | null;
+  output_image_tokens?: number | null;
+  /** Why a count is null although the upstream sent one (negative, fractional, beyond 2^53). */
+  note?: string | null;
 }
 
 export interface InferenceEvent {
@@ -63,6 +76,10 @@ export interface InferenceEvent {
    */
   gateway_key_id?: string | null;
   truncated_fields?: string | null;
+  /** v2: the processing tier the provider reported (or an ingested event declares); it selects the price. */
+  service_tier?: string | null;
+  /** v2: how the cost was priced when not at base rates, or why it is null although usage is known. */
+  cost_note?: string | null;
 }
 
 export const ERROR_CLASSES = [

@@ -19,6 +19,12 @@ export interface LiveStarted {
   app: string | null;
   /** Prompt text (cut to a few KB); null when the call's bodies are not captured. */
   prompt: string | null;
+  /**
+   * True under redaction policy `all`: no text of the call (prompt, answer,
+   * user, app) is published live, since it has not been redacted yet; the
+   * call's event brings the redacted values when it ends.
+   */
+  text_withheld?: boolean;
 }
 
 export interface LiveProgress {

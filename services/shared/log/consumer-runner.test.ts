@@ -7,7 +7,8 @@ import { inferenceEventSerde } from '../event/inference-serde';
 import type { InferenceEvent } from '../event/inference-event';
 import type { AvroSerde } from '../event/serde';
 import { createLogger } from '../observability/logger';
-import { PoisonRecordError, runConsumer, type Decoded } from './consumer-runner';
+import { LlmLoggerError } from '../errors';
+import { classifyFailure, PoisonRecordError, runConsumer, type ConsumerOptions, type Decoded } from './consumer-runner';
 import type { ConsumedRecord, ProducerRecord } from './event-log';
 import { SqliteEventLog } from './embedded/sqlite-log';
 import { sampleEvent } from '../../../test/support/sample-event';
@@ -65,7 +66,10 @@ async function readDlq(expected: number): Promise<ConsumedRecord[]> {
   return got;
 }
 
-function consume(handle: (batch: Decoded<InferenceEvent>[]) => Promise<void>) {
+/** Quick tries, so a test of the retry budget takes milliseconds. */
+const FAST_RETRY = { maxAttempts: 3, backoffMs: 5, maxBackoffMs: 20 };
+
+function consume(handle: (batch: Decoded<InferenceEvent>[]) => Promise<void>, extra: Partial<ConsumerOptions<InferenceEvent>> = {}) {
   return runConsumer<InferenceEvent>({
     log,
     role: 'indexer',
@@ -77,6 +81,8 @@ function consume(handle: (batch: Decoded<InferenceEvent>[]) => Promise<void>) {
     decode: (record) => serde.decode(record.value),
     eventTime: (e) => e.ended_at,
     handle,
+    retry: FAST_RETRY,
+    ...extra,
   });
 }
 
@@ -163,5 +169,80 @@ describe('runConsumer', () => {
     expect(attempts).toBe(2);
     expect(handled).toEqual([1, 2]);
     expect([...log.endOffsets(TOPICS.dlq).values()].every((next) => next === 0)).toBe(true);
+  });
+
+  it('sends a record whose handler always throws a plain Error to the DLQ after the tries allowed, and handles the records after it', async () => {
+    await log.append(TOPICS.inference, [good(1), good(2), good(3)]);
+    const registry = new Registry();
+    const tries = new Map<number, number>();
+    const handled: number[] = [];
+    const sub = consume(
+      async (batch) => {
+        for (const d of batch) {
+          const n = d.value.usage.input_tokens!;
+          if (n === 2) {
+            tries.set(n, (tries.get(n) ?? 0) + 1);
+            throw new RangeError('Invalid time value'); // a defect, as a bad date makes: not a class the runner knows
+          }
+        }
+        handled.push(...batch.map((d) => d.value.usage.input_tokens!));
+      },
+      { registry },
+    );
+    await until(() => handled.length >= 2);
+    await sub.stop();
+    expect(handled).toEqual([1, 3]);
+    // Three tries of the batch, then three of the record on its own: bounded, and then the DLQ.
+    expect(tries.get(2)).toBe(FAST_RETRY.maxAttempts * 2);
+    const dlq = await readDlq(1);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.headers).toMatchObject({
+      'x-dlq-reason': 'handler_error',
+      'x-dlq-error': 'Invalid time value',
+      'x-dlq-attempts': String(FAST_RETRY.maxAttempts),
+      'x-dlq-source-offset': '1',
+    });
+    expect(sub.lag()).toBe(0);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/llm_logger_consumer_dead_letters_total\{role="indexer",topic="llm.inference.v1",reason="handler_error"\} 1/);
+    expect(metrics).toMatch(/llm_logger_consumer_retries_total\{role="indexer",topic="llm.inference.v1",class="unknown"\} 4/);
+  });
+
+  it('retries a transient failure without a bound, well past the tries allowed for unknown ones, and sends nothing to the DLQ', async () => {
+    await log.append(TOPICS.inference, [good(1), good(2)]);
+    let attempts = 0;
+    const handled: number[] = [];
+    const transient = [
+      new LlmLoggerError('LOG_UNAVAILABLE', 'backend down', { retriable: true }),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9200'), { code: 'ECONNREFUSED' }),
+      new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }),
+    ];
+    // Two tries allowed for an unknown failure; five transient ones in a row (the log backs off 0.1 s, 0.2 s, … between them).
+    const failures = 5;
+    const sub = consume(
+      async (batch) => {
+        attempts++;
+        if (attempts <= failures) throw transient[attempts % transient.length];
+        handled.push(...batch.map((d) => d.value.usage.input_tokens!));
+      },
+      { retry: { ...FAST_RETRY, maxAttempts: 2 } },
+    );
+    await until(() => handled.length >= 2, 10_000);
+    await sub.stop();
+    expect(attempts).toBe(failures + 1);
+    expect(handled).toEqual([1, 2]);
+    expect([...log.endOffsets(TOPICS.dlq).values()].every((next) => next === 0)).toBe(true);
+  });
+});
+
+describe('classifyFailure', () => {
+  it('says what each kind of error means for the record', () => {
+    expect(classifyFailure(new LlmLoggerError('INDEX_UNAVAILABLE', 'es 503', { retriable: true }))).toBe('transient');
+    expect(classifyFailure(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' }))).toBe('transient');
+    expect(classifyFailure(new PoisonRecordError('invalid_event', 'bad'))).toBe('poison');
+    expect(classifyFailure(new LlmLoggerError('DECODE_FAILED', 'garbage'))).toBe('poison');
+    expect(classifyFailure(new Error('something else'))).toBe('unknown');
+    expect(classifyFailure(new RangeError('Invalid time value'))).toBe('unknown');
+    expect(classifyFailure('a string')).toBe('unknown');
   });
 });

@@ -2,12 +2,24 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { readerGroupPrefix, TOPICS, type Role, type TopicName } from '../../../topology/topics';
 import { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
-import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord } from './event-log';
+import type { CommitPositions, ConsumedRecord, ConsumerSubscription, EventLog, ProducerRecord, Rewind } from './event-log';
 
 /**
  * The one loop every consuming role runs inside: decode, handle, measure,
  * and route poison records to the DLQ so a consumer never stops for one bad
- * record. Retriable failures leave the batch uncommitted for redelivery.
+ * record. Every failure is classified once (classifyFailure):
+ *
+ * - transient (the backend is down or pushes back: a retriable LlmLoggerError
+ *   such as LOG_UNAVAILABLE or INDEX_UNAVAILABLE, a network or busy-database
+ *   error code): the batch is left uncommitted and delivered again, after a
+ *   backoff, for as long as it takes; nothing goes to the DLQ;
+ * - poison (a PoisonRecordError, or any LlmLoggerError that says retrying
+ *   cannot help): the record goes to the DLQ at once;
+ * - unknown (any other error, e.g. a TypeError or RangeError from a handler):
+ *   tried again with backoff, at most `retry.maxAttempts` times in all, then
+ *   the batch is handled record by record and a record that still fails goes
+ *   to the DLQ with its reason and the number of tries in its headers. So a
+ *   record that always throws costs a few seconds, never the partition.
  */
 
 export const FAILURE_REASONS = ['decode_failed', 'invalid_event', 'rejected_by_backend', 'handler_error'] as const;
@@ -29,12 +41,59 @@ export interface Decoded<T> {
   value: T;
 }
 
+export interface RetryPolicy {
+  /** Tries of a record (or batch) failing for an unknown reason before it goes to the DLQ. */
+  maxAttempts: number;
+  /** First pause between two tries; doubled each time up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** About 3 s of tries in all for a record failing for an unknown reason (200 + 400 + 800 + 1,600 ms). */
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, backoffMs: 200, maxBackoffMs: 5_000 };
+
+export type FailureClass = 'transient' | 'poison' | 'unknown';
+
+/** Error codes of failures that are the backend's or the network's, never the record's: retried without a bound. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOSPC',
+  'EMFILE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+]);
+
+/** What a failure says about the record: see the top of this file. */
+export function classifyFailure(err: unknown): FailureClass {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof LlmLoggerError) return e.retriable ? 'transient' : 'poison';
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return 'transient';
+  }
+  return 'unknown';
+}
+
 export interface ConsumerOptions<T> {
   log: EventLog;
   role: Role;
   topic: TopicName;
   groupId: string | null;
   start: 'earliest' | 'latest';
+  /** See SubscribeOptions.rewind. */
+  rewind?: Rewind;
   maxBatch?: number;
   registry: Registry;
   logger: Logger;
@@ -50,6 +109,8 @@ export interface ConsumerOptions<T> {
   holdsRecords?: boolean;
   /** See SubscribeOptions.onRevoked. */
   onRevoked?: (partitions: number[]) => void;
+  /** How failures of an unknown reason are retried before the DLQ (default DEFAULT_RETRY). */
+  retry?: RetryPolicy;
   /** See SubscribeOptions.onCommitted. */
   onCommitted?: (positions: CommitPositions) => void;
 }
@@ -57,6 +118,10 @@ export interface ConsumerOptions<T> {
 export interface RunnerMetrics {
   records: Counter<'role' | 'topic'>;
   failures: Counter<'role' | 'topic' | 'reason'>;
+  /** Tries made again after a failure, by its class (transient: the batch delivered again; unknown: retried in place). */
+  retries: Counter<'role' | 'topic' | 'class'>;
+  /** Records sent to the DLQ, by reason. */
+  deadLetters: Counter<'role' | 'topic' | 'reason'>;
   processing: Histogram<'role' | 'topic'>;
   lagMs: Gauge<'role' | 'topic'>;
   lagRecords: Gauge<'role' | 'topic'>;
@@ -73,6 +138,18 @@ export function runnerMetrics(registry: Registry): RunnerMetrics {
       failures: new Counter({
         name: 'llm_logger_consumer_failures_total',
         help: 'Records that failed, by reason (poison records go to the DLQ).',
+        labelNames: ['role', 'topic', 'reason'] as const,
+        registers: [registry],
+      }),
+      retries: new Counter({
+        name: 'llm_logger_consumer_retries_total',
+        help: 'Tries made again after a failure: class transient (backend down; the batch is delivered again, without a bound) or unknown (retried a few times, then the record goes to the DLQ).',
+        labelNames: ['role', 'topic', 'class'] as const,
+        registers: [registry],
+      }),
+      deadLetters: new Counter({
+        name: 'llm_logger_consumer_dead_letters_total',
+        help: 'Records sent to the DLQ (llm.inference.dlq.v1), by reason.',
         labelNames: ['role', 'topic', 'reason'] as const,
         registers: [registry],
       }),
@@ -101,14 +178,15 @@ export function runnerMetrics(registry: Registry): RunnerMetrics {
   return m;
 }
 
-/** The DLQ copy of a record that cannot be processed, with why in its headers. */
-export function dlqRecord(record: ConsumedRecord, err: unknown, role: Role, groupId: string | null): ProducerRecord {
+/** The DLQ copy of a record that cannot be processed, with why (and after how many tries) in its headers. */
+export function dlqRecord(record: ConsumedRecord, err: unknown, role: Role, groupId: string | null, attempts = 1): ProducerRecord {
   return {
     key: record.key,
     value: record.value,
     headers: {
       'x-dlq-reason': reasonOf(err),
-      'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err),
+      'x-dlq-error': err instanceof Error ? err.message.slice(0, 1000) : String(err).slice(0, 1000),
+      'x-dlq-attempts': String(attempts),
       'x-dlq-source-topic': record.topic,
       'x-dlq-source-partition': String(record.partition),
       'x-dlq-source-offset': String(record.offset),
@@ -124,20 +202,47 @@ export function reasonOf(err: unknown): FailureReason {
   return 'handler_error';
 }
 
-function isRetriable(err: unknown): boolean {
-  return err instanceof LlmLoggerError ? err.retriable : true;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+function backoff(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
 }
+
+/** What came of trying something under the retry policy: its value, or why it is dead and after how many tries. */
+type Tried<V> = { ok: true; value: V } | { ok: false; err: unknown; attempts: number };
 
 export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscription {
   const m = runnerMetrics(options.registry);
   const labels = { role: options.role, topic: options.topic };
   const log = options.logger.child({ consumer: options.groupId ?? 'ephemeral', topic: options.topic });
+  const policy = options.retry ?? DEFAULT_RETRY;
 
-  const toDlq = async (record: ConsumedRecord, err: unknown): Promise<void> => {
+  const toDlq = async (record: ConsumedRecord, err: unknown, attempts: number): Promise<void> => {
     const reason = reasonOf(err);
     m.failures.inc({ ...labels, reason });
-    log.warn({ partition: record.partition, offset: record.offset, reason, err }, 'poison record sent to the DLQ');
-    await options.log.append(TOPICS.dlq, [dlqRecord(record, err, options.role, options.groupId)]);
+    m.deadLetters.inc({ ...labels, reason });
+    log.warn({ partition: record.partition, offset: record.offset, reason, attempts, err }, 'poison record sent to the DLQ');
+    await options.log.append(TOPICS.dlq, [dlqRecord(record, err, options.role, options.groupId, attempts)]);
+  };
+
+  /**
+   * Runs `fn` under the retry policy. A transient failure is thrown (the
+   * batch is delivered again: never a reason for the DLQ); a poison one ends
+   * the tries at once; an unknown one is tried again, up to maxAttempts.
+   */
+  const attempt = async <V>(fn: () => Promise<V>): Promise<Tried<V>> => {
+    for (let n = 1; ; n++) {
+      try {
+        return { ok: true, value: await fn() };
+      } catch (err) {
+        const cls = classifyFailure(err);
+        if (cls === 'transient') throw err;
+        if (cls === 'poison' || n >= policy.maxAttempts) return { ok: false, err, attempts: n };
+        m.retries.inc({ ...labels, class: 'unknown' });
+        log.warn({ err, attempt: n, of: policy.maxAttempts }, 'failed for an unknown reason; trying again');
+        await sleep(backoff(policy, n));
+      }
+    }
   };
 
   let subscription: ConsumerSubscription | null = null;
@@ -145,6 +250,13 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
     const stop = m.processing.startTimer(labels);
     try {
       return await processBatch(records);
+    } catch (err) {
+      // Transient: the backend, not the records. Left uncommitted: the log delivers the batch again
+      // after a pause that grows while it keeps failing (both adapters back off), for as long as it takes.
+      m.failures.inc({ ...labels, reason: reasonOf(err) });
+      m.retries.inc({ ...labels, class: 'transient' });
+      log.error({ err }, 'batch failed for a transient reason; it will be delivered again');
+      throw err;
     } finally {
       stop();
     }
@@ -152,29 +264,21 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
   const processBatch = async (records: ConsumedRecord[]): Promise<void | CommitPositions> => {
     const decoded: Decoded<T>[] = [];
     for (const record of records) {
-      try {
-        decoded.push({ record, value: await options.decode(record) });
-      } catch (err) {
-        if (isRetriable(err) && !(err instanceof LlmLoggerError && err.code === 'DECODE_FAILED')) throw err;
-        await toDlq(record, err);
-      }
+      const tried = await attempt(() => options.decode(record));
+      if (tried.ok) decoded.push({ record, value: tried.value });
+      else await toDlq(record, tried.err, tried.attempts);
     }
     let held: void | CommitPositions = undefined;
-    try {
-      if (decoded.length > 0 || options.holdsRecords) held = await options.handle(decoded);
-    } catch (err) {
-      if (isRetriable(err)) {
-        m.failures.inc({ ...labels, reason: reasonOf(err) });
-        log.error({ err }, 'batch failed; it will be delivered again');
-        throw err;
-      }
-      // One record is poison: handle one by one so only it goes to the DLQ.
-      for (const d of decoded) {
-        try {
-          held = (await options.handle([d])) ?? held;
-        } catch (single) {
-          if (isRetriable(single)) throw single;
-          await toDlq(d.record, single);
+    if (decoded.length > 0 || options.holdsRecords) {
+      const whole = await attempt(() => options.handle(decoded));
+      if (whole.ok) held = whole.value;
+      else {
+        // One record (or more) is poison, or keeps failing: record by record, so only those go to the DLQ.
+        log.warn({ err: whole.err, records: decoded.length }, 'batch failed; handling its records one by one');
+        for (const d of decoded) {
+          const one = await attempt(() => options.handle([d]));
+          if (one.ok) held = one.value ?? held;
+          else await toDlq(d.record, one.err, one.attempts);
         }
       }
     }
@@ -191,6 +295,7 @@ export function runConsumer<T>(options: ConsumerOptions<T>): ConsumerSubscriptio
       groupId: options.groupId,
       readerGroupPrefix: readerGroupPrefix(options.role),
       start: options.start,
+      rewind: options.rewind,
       maxBatch: options.maxBatch,
       onRevoked: options.onRevoked,
       onCommitted: options.onCommitted,

@@ -31,6 +31,19 @@ export interface ConsumedRecord {
   timestamp: number;
 }
 
+/**
+ * Where a reader whose own copy of what it read is gone (a console's new
+ * view) starts again, instead of its group's committed offsets: each
+ * partition's first record at or after `from` (epoch ms; the partition's end
+ * when it has none), or without `from` its first record. Unlike resetGroup it
+ * needs no empty group: on Kafka it applies when this subscription first gets
+ * a partition, so a member left behind by a crash (still in the group until
+ * its session times out) does not stand in the way.
+ */
+export interface Rewind {
+  from?: number;
+}
+
 export interface SubscribeOptions {
   topic: TopicName;
   /** Consumer group whose committed offsets are resumed; null = ephemeral reader that never commits. */
@@ -39,6 +52,8 @@ export interface SubscribeOptions {
   readerGroupPrefix?: string;
   /** Where a group with no committed offset starts. */
   start: 'earliest' | 'latest';
+  /** Start from here instead of the committed offsets (see Rewind). */
+  rewind?: Rewind;
   maxBatch?: number;
   /**
    * Kafka: partitions a rebalance took away. A handler that holds records

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/config';
+import type { LlmLoggerError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { SqliteEventLog } from './embedded/sqlite-log';
 import type { EventLog } from './event-log';
@@ -20,7 +21,7 @@ export function spoolPath(dataDir: string): string {
  * The log every role uses: Kafka (behind a disk spool for when it is down)
  * when brokers are configured, otherwise the embedded log.
  */
-export function openEventLog(config: Config, logger: Logger): EventLog {
+export function openEventLog(config: Config, logger: Logger, hooks: { onFatal?: (err: LlmLoggerError) => void } = {}): EventLog {
   const brokers = config.log.kafkaBrokers;
   if (!brokers) return new SqliteEventLog({ path: embeddedLogPath(config.dataDir), sync: config.log.embeddedSync });
   // Loaded only for Kafka: a process on the embedded log does not carry them (undici's index among them).
@@ -35,6 +36,6 @@ export function openEventLog(config: Config, logger: Logger): EventLog {
     username: config.log.schemaRegistryAuth?.username,
     password: config.log.schemaRegistryAuth?.password,
   });
-  const kafka = new KafkaEventLog({ brokers, settings: config.log.kafka, registry, logger });
+  const kafka = new KafkaEventLog({ brokers, settings: config.log.kafka, registry, logger, onFatal: hooks.onFatal });
   return new SpoolingLog(kafka, new DiskSpool(spoolPath(config.dataDir), config.log.spoolMaxBytes), { logger });
 }

@@ -23,8 +23,12 @@ const REDACT_PATHS = [
   '*.response_body',
 ];
 
-/** `fd`: where lines go (stdout by default; 2 for commands whose stdout is their result, such as `erase --json`). */
-export function createLogger(level: string, role: string, fd?: number): Logger {
+/**
+ * `to`: where lines go (stdout by default): a file descriptor (2 for commands
+ * whose stdout is their result, such as `erase --json`) or a stream (tests read every line written).
+ */
+export function createLogger(level: string, role: string, to?: number | pino.DestinationStream): Logger {
   const options = { level, base: { role }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  return fd === undefined ? pino(options) : pino(options, pino.destination({ fd, sync: true }));
+  if (to === undefined) return pino(options);
+  return pino(options, typeof to === 'number' ? pino.destination({ fd: to, sync: true }) : to);
 }

@@ -40,11 +40,21 @@ describe('loadPriceTable (bundled)', () => {
     'claude-opus-4-5', 'claude-opus-4-1', 'claude-opus-4', 'claude-sonnet-4-5', 'claude-sonnet-4',
     'claude-3-7-sonnet', 'claude-haiku-4-5', 'claude-3-5-haiku', 'claude-3-5-sonnet', 'claude-3-haiku',
     'claude-3-opus',
-  ])('prices Anthropic %s with cache read and write prices', (model) => {
+  ])('prices Anthropic %s with cache read and write prices, 5-minute writes at 1.25× input and 1-hour ones at 2×', (model) => {
     const price = findPrice(builtin, 'anthropic', model);
     expect(price?.model).toBe(model);
     expect(price?.cachedInput).toBeDefined();
-    expect(price?.cacheWrite).toBeDefined();
+    // Claude 3 Haiku is listed at $0.30 for 5-minute writes (1.2×).
+    expect(price?.cacheWrite).toBeCloseTo(price!.input * (model === 'claude-3-haiku' ? 1.2 : 1.25), 10);
+    expect(price?.cacheWrite1h).toBeCloseTo(price!.input * 2, 10);
+  });
+
+  it('has batch at half price for OpenAI, Anthropic and Gemini, and flex at half for OpenAI', () => {
+    expect(builtin.providers).toMatchObject({
+      openai: { serviceTiers: { batch: { multiplier: 0.5 }, flex: { multiplier: 0.5 } } },
+      anthropic: { serviceTiers: { batch: { multiplier: 0.5 } } },
+      gemini: { serviceTiers: { batch: { multiplier: 0.5 } } },
+    });
   });
 
   it('cannot be mutated by a caller', () => {
@@ -82,9 +92,11 @@ describe('findPrice', () => {
     expect(findPrice(builtin, 'openai', 'o1-preview-2024-09-12')?.model).toBe('o1');
   });
 
+  it('prices an audio model by its own row, not gpt-4o\'s', () => {
+    expect(findPrice(builtin, 'openai', 'gpt-4o-audio-preview-2024-12-17')).toMatchObject({ model: 'gpt-4o-audio-preview', inputAudio: 40 });
+  });
+
   it.each([
-    'gpt-4o-audio-preview',
-    'gpt-4o-audio-preview-2024-12-17',
     'gpt-4o-realtime-preview',
     'gpt-4o-mini-tts',
     'gpt-4o-nonsense',
@@ -115,6 +127,7 @@ describe('findPrice', () => {
       version: 'test',
       currency: 'USD',
       unit: 'per_million_tokens',
+      providers: {},
       models: [{ provider: 'openai', model: 'gpt-x', input: 1, output: 2 }],
     };
     expect(findPrice(table, 'openai', 'gpt-x-2030-01-01')?.model).toBe('gpt-x');
@@ -162,6 +175,30 @@ describe('loadPriceTable (overrides)', () => {
 
   it('keeps the bundled version when the overrides change nothing', () => {
     expect(loadPriceTable({ models: [] })).toBe(builtin);
+    expect(loadPriceTable({ models: [], providers: {} })).toBe(builtin);
+  });
+
+  it('accepts tiers, long-context prices and modality prices, and freezes them', () => {
+    const table = loadPriceTable({
+      version: 'tiers',
+      models: [
+        {
+          provider: 'openai',
+          model: 'gpt-x',
+          input: 1,
+          output: 2,
+          inputAudio: 10,
+          outputAudio: 20,
+          longContext: [{ aboveInputTokens: 100_000, input: 2, output: 3 }],
+          serviceTiers: { priority: { input: 2, output: 4, longContext: [{ aboveInputTokens: 100_000, input: 4, output: 6 }] }, flex: { multiplier: 0.5 } },
+        },
+      ],
+    });
+    const row = findPrice(table, 'openai', 'gpt-x');
+    expect(row).toMatchObject({ inputAudio: 10, serviceTiers: { flex: { multiplier: 0.5 } } });
+    expect(Object.isFrozen(row?.serviceTiers?.priority)).toBe(true);
+    expect(Object.isFrozen(row?.longContext?.[0])).toBe(true);
+    expect(Object.isFrozen(table.providers.openai?.serviceTiers)).toBe(true);
   });
 
   it.each([
@@ -180,6 +217,21 @@ describe('loadPriceTable (overrides)', () => {
     [{ models: 'gpt-4o' }, 'prices.models'],
     [{}, 'prices.models'],
     [['gpt-4o'], 'prices'],
+    [{ models: [{ ...validOverride('a'), cacheWrite1h: -2 }] }, 'prices.models[0].cacheWrite1h'],
+    [{ models: [{ ...validOverride('a'), inputAudio: 'forty' }] }, 'prices.models[0].inputAudio'],
+    [{ models: [{ ...validOverride('a'), longContext: [{ aboveInputTokens: 200_000, input: 6 }] }] }, 'prices.models[0].longContext[0].output'],
+    [{ models: [{ ...validOverride('a'), longContext: [{ aboveInputTokens: 0, input: 6, output: 9 }] }] }, 'prices.models[0].longContext[0].aboveInputTokens'],
+    [
+      { models: [{ ...validOverride('a'), longContext: [{ aboveInputTokens: 200_000, input: 6, output: 9 }, { aboveInputTokens: 128_000, input: 5, output: 8 }] }] },
+      'prices.models[0].longContext[1].aboveInputTokens',
+    ],
+    [{ models: [{ ...validOverride('a'), serviceTiers: { flex: { multiplier: 0.5, input: 1 } } }] }, 'prices.models[0].serviceTiers.flex.input'],
+    [{ models: [{ ...validOverride('a'), serviceTiers: { priority: { input: 1 } } }] }, 'prices.models[0].serviceTiers.priority.output'],
+    [{ models: [{ ...validOverride('a'), serviceTiers: { batch: { multiplier: 0 } } }] }, 'prices.models[0].serviceTiers.batch.multiplier'],
+    [{ models: [{ ...validOverride('a'), serviceTiers: { default: { multiplier: 2 } } }] }, 'prices.models[0].serviceTiers.default'],
+    [{ models: [{ ...validOverride('a'), serviceTiers: { Flex: { multiplier: 2 } } }] }, 'prices.models[0].serviceTiers.Flex'],
+    [{ models: [], providers: { openai: { serviceTiers: { batch: { mutliplier: 0.5 } } } } }, 'prices.providers.openai.serviceTiers.batch.mutliplier'],
+    [{ models: [], providers: { openai: { serviceTiers: {}, tiers: {} } } }, 'prices.providers.openai.tiers'],
   ])('rejects %j naming %s', (overrides, path) => {
     const error = errorOf(() => loadPriceTable(overrides));
     expect(error.path).toBe(path);

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { boundedMemo } from '../bounded-memo';
 
 import builtinPriceFile from './prices.json';
-import { type ModelPrice, priceOverridesSchema, priceTableFileSchema } from './price-schema';
+import { type ModelPrice, type ProviderDefaults, priceOverridesSchema, priceTableFileSchema } from './price-schema';
 import { stableHash } from './stable-hash';
 import { stripVersionSuffix } from './version-suffix';
 
@@ -18,6 +18,8 @@ export interface PriceTable {
   readonly version: string;
   readonly currency: 'USD';
   readonly unit: 'per_million_tokens';
+  /** Per-provider rules (service tiers every model of the provider has unless its row says otherwise). */
+  readonly providers: Readonly<Record<string, ProviderDefaults>>;
   readonly models: readonly ModelPrice[];
 }
 
@@ -93,9 +95,13 @@ function toIssues(root: string, error: z.ZodError): PriceTableIssue[] {
   });
 }
 
-function freezeEntry(entry: ModelPrice): ModelPrice {
-  if (entry.aliases !== undefined) Object.freeze(entry.aliases);
-  return Object.freeze(entry);
+/** Rows are shared by every call priced with them: nothing may change one after loading. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function buildIndex(models: readonly ModelPrice[]): PriceIndex {
@@ -125,12 +131,13 @@ function indexFor(table: PriceTable): PriceIndex {
   return index;
 }
 
-function makeTable(version: string, models: ModelPrice[]): PriceTable {
-  const table: PriceTable = Object.freeze({
+function makeTable(version: string, models: ModelPrice[], providers: Record<string, ProviderDefaults>): PriceTable {
+  const table: PriceTable = deepFreeze({
     version,
     currency: 'USD',
     unit: 'per_million_tokens',
-    models: Object.freeze(models.map(freezeEntry)),
+    providers,
+    models,
   });
   indexes.set(table, buildIndex(table.models));
   return table;
@@ -142,7 +149,7 @@ function loadBuiltinTable(): PriceTable {
     if (!parsed.success) {
       throw new PriceTableError('bundled price table', toIssues('prices.json', parsed.error));
     }
-    builtinTable = makeTable(parsed.data.version, parsed.data.models);
+    builtinTable = makeTable(parsed.data.version, parsed.data.models, parsed.data.providers ?? {});
   }
   return builtinTable;
 }
@@ -164,12 +171,17 @@ export function loadPriceTable(overrides?: unknown, options: LoadPriceTableOptio
   }
   const custom = parsed.data;
   // Nothing changed, so events should keep pointing at the bundled prices.
-  if (custom.models.length === 0) return builtin;
+  if (custom.models.length === 0 && Object.keys(custom.providers ?? {}).length === 0) return builtin;
 
   const replaced = new Set(custom.models.map((m) => `${m.provider}\u0000${m.model}`));
   const kept = builtin.models.filter((m) => !replaced.has(`${m.provider}\u0000${m.model}`));
+  // A provider's tiers are merged tier by tier: an override names the tiers it changes.
+  const providers: Record<string, ProviderDefaults> = {};
+  for (const name of new Set([...Object.keys(builtin.providers), ...Object.keys(custom.providers ?? {})])) {
+    providers[name] = { serviceTiers: { ...builtin.providers[name]?.serviceTiers, ...custom.providers?.[name]?.serviceTiers } };
+  }
   const label = custom.version ?? stableHash(custom);
-  return makeTable(`${builtin.version}+custom:${label}`, [...kept, ...custom.models]);
+  return makeTable(`${builtin.version}+custom:${label}`, [...kept, ...custom.models], providers);
 }
 
 /** Lookups already answered, per table: the same few models recur on every call. */

@@ -25,6 +25,8 @@ interface Row {
   errorClass: string | null;
   text: string;
   chars: number;
+  /** The gateway sends no text live (redaction policy `all`). */
+  withheld: boolean;
   latencyMs: number | null;
   ttftMs: number | null;
   tokens: string;
@@ -56,6 +58,7 @@ function fromStarted(s: LiveStarted | InFlightSnapshot): Row {
     errorClass: null,
     text: 'text' in s ? s.text.slice(0, MAX_TEXT) : '',
     chars: 'chars' in s ? s.chars : 0,
+    withheld: s.text_withheld === true,
     latencyMs: null,
     ttftMs: 'ttft_ms' in s ? s.ttft_ms : null,
     tokens: '',
@@ -124,7 +127,7 @@ function render(row: Row): HTMLTableRowElement {
   const status = row.running
     ? el('span', { class: 'pill run' }, 'streaming')
     : el('span', { class: `pill ${statusClass(row.status, row.errorClass)}` }, row.errorClass ?? String(row.status ?? '–'));
-  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, text not shown)` : ''));
+  const answer = el('div', { class: 'answer' }, row.text || (row.running && row.chars > 0 ? `(${row.chars} characters, ${row.withheld ? 'withheld until redacted' : 'text not shown'})` : ''));
   tr.replaceChildren(
     el('td', { class: 'mono' }, time(row.startedAt)),
     el('td', {}, status),

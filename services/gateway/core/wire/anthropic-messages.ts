@@ -15,7 +15,7 @@ import {
   tryParseJson,
   type JsonObject,
 } from './json-value';
-import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
+import { emptyParsedResponse, isDoneSentinel, serviceTierOrNull } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator } from './types';
 import { fromAnthropicUsage } from './usage-normalize';
 import { TextBudget } from './text-budget';
@@ -26,6 +26,8 @@ export function parseMessage(json: unknown): ParsedResponse {
   result.error = parseAnthropicError(json);
   result.servedModel = nonEmptyStringOrNull(json.model);
   result.usage = fromAnthropicUsage(json.usage);
+  const tier = isObject(json.usage) ? serviceTierOrNull(json.usage.service_tier) : null;
+  if (tier !== null) result.serviceTier = tier;
   result.finishReason = nonEmptyStringOrNull(json.stop_reason);
   for (const block of arrayOrEmpty(json.content)) {
     if (!isObject(block)) continue;
@@ -47,17 +49,23 @@ type StreamedBlock =
   | { kind: 'tool_use'; id: string | null; name: string; initialInput: unknown; partialJson: string }
   | { kind: 'other' };
 
-/** Usage fields as reported, merged across `message_start` and `message_delta`. */
+/**
+ * Usage members as reported, merged across `message_start` and
+ * `message_delta`; kept raw so that fromAnthropicUsage judges them (a bad
+ * count is recorded as such, not dropped here).
+ */
 const USAGE_FIELDS = [
   'input_tokens',
   'output_tokens',
   'cache_read_input_tokens',
   'cache_creation_input_tokens',
+  'cache_creation',
+  'service_tier',
 ] as const;
 
 export function createMessagesAccumulator(budget = new TextBudget()): StreamAccumulator {
   const blocks = new Map<number, StreamedBlock>();
-  const rawUsage: Record<string, number> = {};
+  const rawUsage: Record<string, unknown> = {};
   let servedModel: string | null = null;
   let finishReason: string | null = null;
   let error: ParsedResponse['error'] = null;
@@ -68,8 +76,8 @@ export function createMessagesAccumulator(budget = new TextBudget()): StreamAccu
   function mergeUsage(usage: unknown): void {
     if (!isObject(usage)) return;
     for (const field of USAGE_FIELDS) {
-      const value = numberOrNull(usage[field]);
-      if (value !== null) rawUsage[field] = value;
+      const value = usage[field];
+      if (value !== undefined && value !== null) rawUsage[field] = value;
     }
   }
 
@@ -146,6 +154,8 @@ export function createMessagesAccumulator(budget = new TextBudget()): StreamAccu
       const result = emptyParsedResponse();
       result.servedModel = servedModel;
       result.usage = fromAnthropicUsage(rawUsage);
+      const tier = serviceTierOrNull(rawUsage.service_tier);
+      if (tier !== null) result.serviceTier = tier;
       result.finishReason = finishReason;
       result.error = error;
       result.chunkCount = chunkCount;

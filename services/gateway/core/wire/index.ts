@@ -18,6 +18,7 @@ export { emptyParsedResponse } from './parsed-response';
 export { parseRequest } from './request';
 export { createSseParser, parseSseText, type SseParser, type SseParserOptions } from './sse-parser';
 export { createUsageStripper, injectIncludeUsage, type UsageStripper } from './usage-injection';
+export { rejectionKinds, type RejectionKind } from './usage-normalize';
 export { clipText, TextBudget } from './text-budget';
 
 /** Parses a non-streamed response body (the result of `JSON.parse`, or undefined when it was not JSON). */

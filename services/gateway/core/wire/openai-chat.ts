@@ -12,7 +12,7 @@ import {
   tryParseJson,
 } from './json-value';
 import { choicesInIndexOrder } from './openai-choices';
-import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
+import { emptyParsedResponse, isDoneSentinel, serviceTierOrNull } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator, ToolCall } from './types';
 import { TextBudget } from './text-budget';
 import { fromOpenAiChatUsage } from './usage-normalize';
@@ -23,6 +23,8 @@ export function parseChatCompletion(json: unknown): ParsedResponse {
   result.servedModel = nonEmptyStringOrNull(json.model);
   result.usage = fromOpenAiChatUsage(json.usage);
   result.error = parseOpenAiError(json);
+  const tier = serviceTierOrNull(json.service_tier);
+  if (tier !== null) result.serviceTier = tier;
   for (const choice of choicesInIndexOrder(json.choices)) {
     const message = isObject(choice.body.message) ? choice.body.message : {};
     result.text += contentText(message.content);
@@ -61,6 +63,9 @@ export function createChatCompletionAccumulator(budget = new TextBudget()): Stre
   let servedModel: string | null = null;
   let usage: ParsedResponse['usage'] = null;
   let error: ParsedResponse['error'] = null;
+  let serviceTier: string | null = null;
+  // Every chunk repeats the tier: it is read again only when it changes.
+  let rawTier: unknown;
   let chunkCount = 0;
 
   function choiceState(index: number): ChoiceState {
@@ -83,6 +88,10 @@ export function createChatCompletionAccumulator(budget = new TextBudget()): Stre
       // With include_usage every chunk but the last carries `"usage":null`.
       usage = fromOpenAiChatUsage(chunk.usage) ?? usage;
       error = parseOpenAiError(chunk) ?? error;
+      if (chunk.service_tier !== rawTier) {
+        rawTier = chunk.service_tier;
+        serviceTier = serviceTierOrNull(rawTier) ?? serviceTier;
+      }
       for (const choice of choicesInIndexOrder(chunk.choices)) {
         const state = choiceState(choice.index);
         const delta = isObject(choice.body.delta) ? choice.body.delta : {};
@@ -98,6 +107,7 @@ export function createChatCompletionAccumulator(budget = new TextBudget()): Stre
       result.usage = usage;
       result.error = error;
       result.chunkCount = chunkCount;
+      if (serviceTier !== null) result.serviceTier = serviceTier;
       for (const index of [...choices.keys()].sort((a, b) => a - b)) {
         const state = choices.get(index);
         if (state === undefined) continue;

@@ -3,15 +3,16 @@
  * reported usage always has zero output tokens; there is no text to keep.
  */
 import { parseOpenAiError } from './error-body';
-import { isObject, nonEmptyStringOrNull, numberOrNull, tryParseJson } from './json-value';
+import { isObject, nonEmptyStringOrNull, tryParseJson } from './json-value';
 import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
-import type { ParsedResponse, StreamAccumulator, TokenUsage } from './types';
+import type { ParsedResponse, StreamAccumulator } from './types';
+import { fromOpenAiEmbeddingsUsage } from './usage-normalize';
 
 export function parseEmbeddings(json: unknown): ParsedResponse {
   const result = emptyParsedResponse();
   if (!isObject(json)) return result;
   result.servedModel = nonEmptyStringOrNull(json.model);
-  result.usage = embeddingsUsage(json.usage);
+  result.usage = fromOpenAiEmbeddingsUsage(json.usage);
   result.error = parseOpenAiError(json);
   return result;
 }
@@ -38,18 +39,5 @@ export function createEmbeddingsAccumulator(): StreamAccumulator {
     result() {
       return { ...latest, chunkCount };
     },
-  };
-}
-
-function embeddingsUsage(usage: unknown): TokenUsage | null {
-  if (!isObject(usage)) return null;
-  const inputTokens = numberOrNull(usage.prompt_tokens);
-  if (inputTokens === null) return null;
-  return {
-    inputTokens,
-    outputTokens: 0,
-    cachedInputTokens: null,
-    cacheWriteTokens: null,
-    reasoningTokens: null,
   };
 }

@@ -15,7 +15,7 @@ import {
   tryParseJson,
   type JsonObject,
 } from './json-value';
-import { emptyParsedResponse, isDoneSentinel } from './parsed-response';
+import { emptyParsedResponse, isDoneSentinel, serviceTierOrNull } from './parsed-response';
 import type { ParsedResponse, StreamAccumulator, ToolCall } from './types';
 import { fromOpenAiResponsesUsage } from './usage-normalize';
 import { TextBudget } from './text-budget';
@@ -28,6 +28,8 @@ export function parseResponsesResponse(json: unknown): ParsedResponse {
   // Covers both an error body and a failed response's `error: {code, message}`.
   result.error = parseOpenAiError(json);
   result.finishReason = finishReasonOf(json);
+  const tier = serviceTierOrNull(json.service_tier);
+  if (tier !== null) result.serviceTier = tier;
   for (const item of arrayOrEmpty(json.output)) {
     if (!isObject(item)) continue;
     if (item.type === 'message') result.text += messageItemText(item);
@@ -188,6 +190,7 @@ export function createResponsesAccumulator(budget = new TextBudget()): StreamAcc
       result.error = error;
       result.chunkCount = chunkCount;
       const final: ParsedResponse | null = finalResponse;
+      if (final?.serviceTier != null) result.serviceTier = final.serviceTier;
       // The terminal event's full response is authoritative; the streamed
       // pieces are the fallback for a stream cut short before it.
       if (final !== null && (final.text !== '' || final.toolCalls.length > 0)) {

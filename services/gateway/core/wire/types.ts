@@ -26,8 +26,26 @@ export interface TokenUsage {
   inputTokens: number | null;
   outputTokens: number | null;
   cachedInputTokens: number | null;
+  /** Every cache write, whatever its TTL (Anthropic `cache_creation_input_tokens`). */
   cacheWriteTokens: number | null;
   reasoningTokens: number | null;
+  /*
+   * The breakdowns below are present only when the provider reported them
+   * (absent and null both mean "not reported").
+   */
+  /** Of cacheWriteTokens, those written with the 1-hour TTL (Anthropic `cache_creation.ephemeral_1h_input_tokens`). */
+  cacheWrite1hTokens?: number | null;
+  /** Of inputTokens / outputTokens, audio and image tokens (OpenAI `*_tokens_details`). */
+  inputAudioTokens?: number | null;
+  inputImageTokens?: number | null;
+  outputAudioTokens?: number | null;
+  outputImageTokens?: number | null;
+  /**
+   * Counts the upstream sent that are not token counts (negative, fractional,
+   * beyond 2^53, not a number), each recorded as null: e.g.
+   * `prompt_tokens: -3 is negative`. Absent when every count was valid.
+   */
+  rejected?: string | null;
 }
 
 export interface ToolCall {
@@ -55,6 +73,11 @@ export interface ParsedResponse {
   error: UpstreamErrorInfo | null;
   /** Number of SSE data events seen (a terminal `[DONE]` is not counted); 0 when not streamed. */
   chunkCount: number;
+  /**
+   * Processing tier the answer reports (OpenAI `service_tier`, Anthropic
+   * `usage.service_tier`); absent when it reports none.
+   */
+  serviceTier?: string | null;
 }
 
 export interface ParsedRequest {

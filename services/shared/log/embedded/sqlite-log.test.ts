@@ -210,6 +210,27 @@ describe.each([true, false])('SqliteEventLog (writer thread: %s)', (threaded) =>
     expect(valuesOf(await collect(log, { groupId: 'g' }, 4)).sort()).toEqual(['a-new', 'a-old', 'b-next', 'b-old']);
   });
 
+  it('a rewind starts a group over from the first records at or after a time, or from the start, and commits that at once', async () => {
+    const log = openLog();
+    const at = (key: string, value: string, timestamp: number): ProducerRecord => ({ key, value: Buffer.from(value), timestamp });
+    await log.append(TOPIC, [at('a', 'a-old', 1_000), at('a', 'a-new', 5_000), at('b', 'b-old', 2_000)]);
+    await collect(log, { groupId: 'g' }, 3);
+    // The group committed past everything; the rewind wins over that.
+    expect(valuesOf(await collect(log, { groupId: 'g', rewind: { from: 4_000 } }, 1))).toEqual(['a-new']);
+    const [pa, pb] = [partitionForKey('a', PARTITIONS, 0), partitionForKey('b', PARTITIONS, 0)];
+    expect(log.committedOffsets('g', TOPIC).get(pa)).toBe(2);
+    if (pb !== pa) expect(log.committedOffsets('g', TOPIC).get(pb)).toBe(1); // b's only record is older: its end
+    // Committed at once, before any batch is handled: a reader that crashes before its first commit keeps the rewind.
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    const held = log.subscribe({ topic: TOPIC, groupId: 'h', start: 'latest', rewind: {} }, () => stuck);
+    const committed = [...log.committedOffsets('h', TOPIC).values()];
+    expect(committed).toHaveLength(PARTITIONS);
+    expect(committed.every((o) => o === 0)).toBe(true);
+    release();
+    await held.stop();
+  });
+
   it('delivers the same batch again when the handler throws, and commits only after success', async () => {
     const log = openLog();
     await log.append(TOPIC, [rec('a', '1'), rec('a', '2'), rec('a', '3')]);

@@ -271,16 +271,21 @@ export class SqliteEventLog implements EventLog {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND topic = ?').run(groupId, topic);
       if (from === undefined) return;
-      // Each partition's first record at or after `from`, or its end when it has none.
-      this.db
-        .prepare(
-          `INSERT INTO group_offsets (group_id, topic, partition, next_offset)
-           SELECT ?, p.topic, p.partition, COALESCE(
-             (SELECT MIN(r.offset) FROM records r WHERE r.topic = p.topic AND r.partition = p.partition AND r.ts >= ?), p.next_offset)
-           FROM partitions p WHERE p.topic = ?`,
-        )
-        .run(groupId, from, topic);
+      for (const [p, next] of this.offsetsFrom(topic, from)) this.stmts.commit.run(groupId, topic, p, next);
     })();
+  }
+
+  /** @internal each partition's first record at or after `from` (its end when it has none), or its first record. */
+  offsetsFrom(topic: TopicName, from: number | undefined): Map<number, number> {
+    if (from === undefined) return new Map([...this.endOffsets(topic).keys()].map((p) => [p, 0]));
+    const rows = this.db
+      .prepare<[number, string], { partition: number; next_offset: number }>(
+        `SELECT p.partition, COALESCE(
+           (SELECT MIN(r.offset) FROM records r WHERE r.topic = p.topic AND r.partition = p.partition AND r.ts >= ?), p.next_offset) AS next_offset
+         FROM partitions p WHERE p.topic = ?`,
+      )
+      .all(from, topic);
+    return new Map(rows.map((r) => [r.partition, r.next_offset]));
   }
 
   /** @internal */
@@ -337,7 +342,12 @@ class EmbeddedSubscription implements ConsumerSubscription {
     const { topic, groupId, start } = options;
     this.reader = new PartitionReader(log, topic, options.maxBatch ?? 500);
     this.positions = this.reader.positions;
-    const committed = groupId ? log.committedOffsets(groupId, topic) : new Map<number, number>();
+    let committed = groupId ? log.committedOffsets(groupId, topic) : new Map<number, number>();
+    if (options.rewind) {
+      // Committed at once, as resetGroup would: a crash before the first batch keeps the rewind.
+      committed = log.offsetsFrom(topic, options.rewind.from);
+      if (groupId) log.commitOffsets(groupId, topic, committed);
+    }
     const end = log.endOffsets(topic);
     for (const [p, next] of end) {
       this.positions.set(p, committed.get(p) ?? (start === 'latest' ? next : 0));

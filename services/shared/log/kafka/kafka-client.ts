@@ -69,12 +69,21 @@ export interface KafkaTxnProducer {
 /** The low-level (librdkafka-style) consumer: manual assignment, for reading one partition to its end. */
 export interface LowLevelConsumer {
   connect(options: { timeout: number }, callback: (err: Error | null) => void): void;
+  /** An `offset` (or OFFSET_BEGINNING -2, OFFSET_END -1) overrides the committed offset. */
   assign(assignments: { topic: string; partition: number; offset?: number }[]): void;
   consume(count: number, callback: (err: Error | null, messages: KafkaMessageLowLevel[]) => void): void;
   setDefaultConsumeTimeout(ms: number): void;
   setDefaultIsTimeoutOnlyForFirstMessage(on: boolean): void;
   subscribe(topics: string[]): void;
-  incrementalAssign(assignments: { topic: string; partition: number }[]): void;
+  unsubscribe(): void;
+  getMetadata(options: { topic: string; timeout: number }, callback: (err: Error | null, data: { topics: { name: string; partitions: { id: number }[] }[] }) => void): void;
+  /** Per partition, the first offset whose record time is at or after `offset` (a timestamp); -1 when none is. */
+  offsetsForTimes(
+    toppars: { topic: string; partition: number; offset: number }[],
+    timeoutMs: number,
+    callback: (err: Error | null, offsets: { topic: string; partition: number; offset: number }[]) => void,
+  ): void;
+  incrementalAssign(assignments: { topic: string; partition: number; offset?: number }[]): void;
   incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
   unassign(): void;
   seek(toppar: { topic: string; partition: number; offset: number }, timeoutMs: number, callback: (err: Error | null) => void): void;

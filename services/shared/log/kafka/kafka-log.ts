@@ -4,7 +4,7 @@ import { partitioningOf, type TopicName } from '../../../../topology/topics';
 import type { KafkaSettings } from '../../config/config';
 import { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
+import { nextOffsets, RdkafkaGroupConsumer, type GroupMembership } from './rdkafka-consumer';
 import type * as TopologyAdminModule from './topology-admin';
 import { RdkafkaProducer } from './rdkafka-producer';
 import type {
@@ -38,6 +38,12 @@ export interface KafkaLogOptions {
   logger: Logger;
   /** How appends to a topic pick partitions (default: the topology's; benchmarks treat their topics like llm.inference.v1). */
   partitioning?: (topic: string) => 'key' | 'batch';
+  /**
+   * A consumer of this log can go on no more (another process took its group
+   * instance id): it has stopped, and the process should exit so that an
+   * orchestrator restarts it. Without it the error is only logged.
+   */
+  onFatal?: (err: LlmLoggerError) => void;
 }
 
 
@@ -62,6 +68,13 @@ export function rdkafkaCommonConfig(brokers: string[], s: KafkaSettings): Record
   return conf;
 }
 
+/** What a record counts against message.max.bytes: value, key and headers (without the protocol's small overhead). */
+function recordBytes(r: ProducerRecord): number {
+  let bytes = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key));
+  for (const [k, v] of Object.entries(r.headers ?? {})) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return bytes;
+}
+
 function wrap(what: string, err: unknown): LlmLoggerError {
   return new LlmLoggerError('LOG_UNAVAILABLE', `kafka ${what}: ${(err as Error).message ?? String(err)}`, { cause: err, retriable: true });
 }
@@ -74,6 +87,8 @@ export class KafkaEventLog implements EventLog {
   private closed = false;
   /** Batches appended so far: the next 'batch'-partitioned one goes to partition `rotation % count`. */
   private rotation = 0;
+  /** Groups a subscription of this log has joined under the static instance id. */
+  private readonly staticGroups = new Set<string>();
 
   constructor(private readonly options: KafkaLogOptions) {
     this.schemaRegistry = options.registry;
@@ -94,7 +109,8 @@ export class KafkaEventLog implements EventLog {
       'linger.ms': s.lingerMs,
       // A delivery that cannot complete in this time fails, and the gateway spools it to disk.
       'message.timeout.ms': s.deliveryTimeoutMs,
-      'batch.size': 1_000_000,
+      'batch.size': Math.min(1_000_000, s.maxRecordBytes),
+      'message.max.bytes': s.maxRecordBytes,
       'queue.buffering.max.kbytes': 262_144,
     });
     let timer: NodeJS.Timeout | undefined;
@@ -114,6 +130,13 @@ export class KafkaEventLog implements EventLog {
   async append(topic: TopicName, records: ProducerRecord[]): Promise<void> {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
     if (records.length === 0) return;
+    // A record over the limit would fail for good, and take its batch with it: refused here, before
+    // anything is produced, as an error no retry can help (the sources keep within the limit).
+    const max = this.options.settings.maxRecordBytes;
+    const over = records.find((r) => recordBytes(r) > max);
+    if (over) {
+      throw new LlmLoggerError('RECORD_TOO_LARGE', `a record of ${recordBytes(over)} bytes for ${topic} is over the limit of ${max} bytes (LLM_LOGGER_KAFKA_MAX_RECORD_BYTES)`);
+    }
     const producer = await this.getProducer();
     let partition: number | undefined;
     if ((this.options.partitioning ?? partitioningOf)(topic) === 'batch') {
@@ -128,27 +151,58 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  /**
+   * A group's member is static under the process's instance id, once per
+   * group: a second subscription of the same group in this process (tests,
+   * benchmarks) would fence the first, so it joins as a dynamic member.
+   */
+  private membership(groupId: string | null): { membership: GroupMembership; release: () => void } {
+    const { groupInstanceId, sessionTimeoutMs } = this.options.settings;
+    if (groupId === null || groupInstanceId === null || this.staticGroups.has(groupId)) {
+      return { membership: { instanceId: null, sessionTimeoutMs }, release: () => undefined };
+    }
+    this.staticGroups.add(groupId);
+    return { membership: { instanceId: groupInstanceId, sessionTimeoutMs }, release: () => this.staticGroups.delete(groupId) };
+  }
+
+  private fatal(err: LlmLoggerError): void {
+    this.options.logger.error({ err }, err.message);
+    this.options.onFatal?.(err);
+  }
+
   subscribe(options: SubscribeOptions, handler: BatchHandler): ConsumerSubscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
-    const sub = new KafkaSubscription(rdkafkaCommonConfig(this.options.brokers, this.options.settings), options, handler, this.options.logger);
+    const { membership, release } = this.membership(options.groupId);
+    const sub = new KafkaSubscription(rdkafkaCommonConfig(this.options.brokers, this.options.settings), options, handler, this.options.logger, membership, (err) =>
+      this.fatal(err),
+    );
     this.subscriptions.add(sub);
-    void sub.done.finally(() => this.subscriptions.delete(sub));
+    void sub.done.finally(() => {
+      this.subscriptions.delete(sub);
+      release();
+    });
     return sub;
   }
 
   subscribeTransactional(options: TransactionalOptions, processor: TransactionalProcessor): Subscription {
     if (this.closed) throw new LlmLoggerError('LOG_CLOSED', 'the event log is closed');
+    const { membership, release } = this.membership(options.groupId);
     const sub = new KafkaTransactionalSubscription(
       {
         commonConfig: rdkafkaCommonConfig(this.options.brokers, this.options.settings),
         settings: this.options.settings,
         logger: this.options.logger,
+        membership,
+        onFatal: (err) => this.fatal(err),
       },
       options,
       processor,
     );
     this.subscriptions.add(sub);
-    void sub.done.finally(() => this.subscriptions.delete(sub));
+    void sub.done.finally(() => {
+      this.subscriptions.delete(sub);
+      release();
+    });
     return sub;
   }
 
@@ -192,6 +246,8 @@ class KafkaSubscription implements ConsumerSubscription {
     private readonly options: SubscribeOptions,
     private readonly handler: BatchHandler,
     private readonly logger: Logger,
+    membership: GroupMembership,
+    private readonly onFatal: (err: LlmLoggerError) => void,
   ) {
     // A reader with no group (tail) gets a throw-away group and never commits.
     const groupId = options.groupId ?? `${options.readerGroupPrefix ?? 'llm-logger-reader-'}${randomUUID()}`;
@@ -207,6 +263,8 @@ class KafkaSubscription implements ConsumerSubscription {
       groupId,
       start: options.start,
       cooperative: true,
+      membership,
+      rewind: options.rewind,
       // A partition found empty has a known lag of 0 before any record: a reader of an empty topic has caught up.
       onAssigned: (partitions) => {
         for (const p of partitions) {
@@ -246,6 +304,13 @@ class KafkaSubscription implements ConsumerSubscription {
         records = await this.consumer.next(this.options.maxBatch ?? 1000);
       } catch (err) {
         if (this.stopping) break;
+        const fatal = this.consumer.fatalError();
+        if (fatal) {
+          // Trying again cannot help, and rejoining would fence the process that took over.
+          this.stopping = true;
+          this.onFatal(fatal);
+          break;
+        }
         this.logger.warn({ err, topic: this.options.topic }, 'kafka consume failed; trying again');
         await sleep(retryMs);
         continue;
@@ -299,9 +364,10 @@ class KafkaSubscription implements ConsumerSubscription {
   private async doStop(): Promise<void> {
     this.stopping = true;
     await this.inBatch; // let the batch in hand finish and commit
-    // A connect to an unreachable cluster may take librdkafka ~30 s to give up: do not wait for it.
-    const stopped = Promise.all([this.consumer.disconnect(), this.done]);
-    await Promise.race([stopped, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    // A clean stop leaves the group, so the partitions move to the other members at once. A connect
+    // to an unreachable cluster may take librdkafka ~30 s to give up: do not wait for it.
+    const stopped = Promise.all([this.consumer.disconnect({ leave: true }), this.done]);
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 }
 

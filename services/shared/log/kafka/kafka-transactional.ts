@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaSettings } from '../../config/config';
+import type { LlmLoggerError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { ConsumedRecord, OutputRecord, StateEntry, Subscription, TransactionalOptions, TransactionalProcessor } from '../event-log';
 import { loadKafkaLibrary, type KafkaMessageLowLevel, type LowLevelConsumer } from './kafka-client';
-import { nextOffsets, RdkafkaGroupConsumer } from './rdkafka-consumer';
+import { nextOffsets, RdkafkaGroupConsumer, type GroupMembership } from './rdkafka-consumer';
 import { RdkafkaProducer, type ProduceRecord } from './rdkafka-producer';
 
 /**
@@ -19,10 +20,16 @@ import { RdkafkaProducer, type ProduceRecord } from './rdkafka-producer';
 /** An open transaction of a crashed instance blocks read_committed readers until this expires. */
 const TRANSACTION_TIMEOUT_MS = 10_000;
 
+/** librdkafka's codes for a producer fenced by a newer one under its transactional id (or by a timed-out transaction). */
+const PRODUCER_FENCED = new Set([-144, 90, 47]); // __FENCED, PRODUCER_FENCED, INVALID_PRODUCER_EPOCH
+
 export interface KafkaTransactionalDeps {
   commonConfig: Record<string, string | number | boolean>;
   settings: KafkaSettings;
   logger: Logger;
+  membership: GroupMembership;
+  /** Another process took this instance's place: the loop has stopped for good. */
+  onFatal: (err: LlmLoggerError) => void;
 }
 
 export class KafkaTransactionalSubscription implements Subscription {
@@ -53,8 +60,17 @@ export class KafkaTransactionalSubscription implements Subscription {
         await session.run();
         backoffMs = 500;
       } catch (err) {
+        const fenced = this.stopping ? null : await session.fencedBy(err);
+        if (fenced) {
+          // Starting over would join under the same instance id and fence the process that took over.
+          this.stopping = true;
+          await session.close();
+          this.deps.onFatal(fenced);
+          break;
+        }
         if (!this.stopping) log.warn({ err }, 'exactly-once loop failed; restarting from the committed state');
       }
+      // A session that failed keeps its place in the group (static membership): the next one takes it back at once.
       await session.close();
       if (this.stopping) break;
       await new Promise<void>((r) => {
@@ -85,6 +101,8 @@ class Session {
   private lastCommit = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
+  /** Stopped by stopGracefully: close leaves the group instead of keeping its place. */
+  private leaving = false;
   private inTransaction = false;
   /** The transaction in flight, if any (one at a time). */
   private committing: Promise<void> | null = null;
@@ -100,13 +118,13 @@ class Session {
         ...deps.commonConfig,
         'isolation.level': 'read_committed',
         'topic.metadata.refresh.interval.ms': 10_000,
-        // A crashed instance's partitions stall until the group notices it is gone: 15 s, not the default 45 s.
-        'session.timeout.ms': 15_000,
-        'heartbeat.interval.ms': 3_000,
       },
       topic: options.topic,
       groupId: options.groupId,
       start: 'earliest',
+      // Static with an instance id: a restart under it (the same transactional id) resumes at once, and
+      // replaces the member it was, whose offsets it can no longer commit (fenced with its producer).
+      membership: deps.membership,
       // Eager rebalancing: every rebalance revokes everything, which keeps state hand-over simple.
       cooperative: false,
       onAssigned: (partitions) => this.log.info({ partitions }, 'partitions assigned'),
@@ -315,10 +333,24 @@ class Session {
     return states;
   }
 
+  /**
+   * The failure's cause when it means another process runs under this
+   * instance's identity: its consumer was fenced (static membership), or its
+   * producer was and the group confirms it at the next heartbeat (a producer
+   * is also fenced when a transaction of its own timed out: then start over).
+   */
+  async fencedBy(err: unknown): Promise<LlmLoggerError | null> {
+    const m = this.deps.membership;
+    if (this.consumer.fatalError()) return this.consumer.fatalError();
+    if (!m.instanceId || !PRODUCER_FENCED.has((err as { code?: number }).code ?? 0)) return null;
+    return (await this.consumer.fencedWithin(Math.min(3_000, m.sessionTimeoutMs / 3) + 1_500)) ? this.consumer.fatalError() : null;
+  }
+
   /** Commits what was processed, then leaves the group. */
   async stopGracefully(): Promise<void> {
     if (!this.closing) await this.enqueue(() => this.commitIfDue('final')).catch(() => undefined);
     this.closing = true;
+    this.leaving = true;
     this.stopResolve?.();
   }
 
@@ -329,7 +361,7 @@ class Session {
     await this.committing?.catch(() => undefined);
     if (this.inTransaction) await this.producer.abortTransaction(TRANSACTION_TIMEOUT_MS).catch(() => undefined);
     const bounded = <T>(p: Promise<T>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    await bounded(this.consumer.disconnect());
+    await bounded(this.consumer.disconnect({ leave: this.leaving }));
     await bounded(this.producer.disconnect());
   }
 }

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpoolingLog } from './spooling-log';
 
 /** Broker state and spool depth as Prometheus gauges, read when scraped. */
@@ -25,6 +25,16 @@ export function registerSpoolMetrics(registry: Registry, log: SpoolingLog): void
     registers: [registry],
     collect() {
       this.set(log.spool.bytes);
+    },
+  });
+  let refusedSeen = 0;
+  new Counter({
+    name: 'llm_logger_log_spool_refused_total',
+    help: 'Spooled records the log refused for good (e.g. over its size limit), dropped so that they never block the records behind them.',
+    registers: [registry],
+    collect() {
+      if (log.refusedRecords > refusedSeen) this.inc(log.refusedRecords - refusedSeen);
+      refusedSeen = log.refusedRecords;
     },
   });
 }

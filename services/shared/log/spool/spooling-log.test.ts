@@ -14,12 +14,15 @@ import { SpoolingLog } from './spooling-log';
 class SwitchableLog implements EventLog {
   readonly kind = 'kafka' as const;
   down = false;
+  /** Records with a value longer than this are refused for good, as Kafka refuses one over its size limit. */
+  maxValueBytes = Infinity;
   constructor(private readonly inner: SqliteEventLog) {}
   get schemaRegistry() {
     return this.inner.schemaRegistry;
   }
   append(topic: (typeof TOPICS)[keyof typeof TOPICS], records: ProducerRecord[]): Promise<void> {
     if (this.down) return Promise.reject(new LlmLoggerError('LOG_UNAVAILABLE', 'broker down', { retriable: true }));
+    if (records.some((r) => r.value.length > this.maxValueBytes)) return Promise.reject(new LlmLoggerError('RECORD_TOO_LARGE', 'record too large'));
     return this.inner.append(topic, records);
   }
   subscribe(...args: Parameters<EventLog['subscribe']>) {
@@ -104,6 +107,37 @@ test('a full spool refuses what does not fit with a non-retriable error, keeping
   flaky.down = false;
   await until(() => log.spool.depth === 0);
   expect(values(inner)).toEqual(['value-1', 'value-2']);
+  await log.close();
+});
+
+test('a record the log refuses for good is passed back at once, never spooled, and Kafka is not taken for down', async () => {
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const strict = new SwitchableLog(inner);
+  strict.maxValueBytes = 10;
+  const log = new SpoolingLog(strict, new DiskSpool(join(dir, 'spool.db'), 1_000_000), { logger, retryIntervalMs: 20 });
+  const err = await log.append(TOPICS.inference, [{ key: 'big', value: Buffer.alloc(100) }]).catch((e: unknown) => e);
+  expect(isLlmLoggerError(err, 'RECORD_TOO_LARGE')).toBe(true);
+  expect(log.spool.depth).toBe(0);
+  expect(log.brokerState).toBe('up');
+  await log.append(TOPICS.inference, [rec(1)]);
+  expect(values(inner)).toEqual(['value-1']);
+  await log.close();
+});
+
+test('a spooled record the log refuses for good is dropped and counted, never blocking the records behind it', async () => {
+  const spoolPath = join(dir, 'spool.db');
+  const earlier = new DiskSpool(spoolPath, 10_000_000);
+  earlier.append(TOPICS.inference, [rec(1), { key: 'big', value: Buffer.alloc(1_000), timestamp: 1_001 }, rec(3)]);
+  earlier.close(); // spooled by an earlier run, before the limit was known
+  const inner = new SqliteEventLog({ path: join(dir, 'log.db'), sync: 'normal' });
+  const strict = new SwitchableLog(inner);
+  strict.maxValueBytes = 100;
+  let refused = 0;
+  const log = new SpoolingLog(strict, new DiskSpool(spoolPath, 10_000_000), { logger, retryIntervalMs: 20, onRefused: (n) => (refused += n) });
+  await until(() => log.spool.depth === 0);
+  await log.append(TOPICS.inference, [rec(4)]);
+  expect(values(inner)).toEqual(['value-1', 'value-3', 'value-4']);
+  expect(refused).toBe(1);
   await log.close();
 });
 

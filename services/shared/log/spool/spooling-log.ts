@@ -12,7 +12,7 @@ import type {
   TransactionalOptions,
   TransactionalProcessor,
 } from '../event-log';
-import type { DiskSpool } from './disk-spool';
+import type { DiskSpool, SpooledRecord } from './disk-spool';
 
 export type BrokerState = 'up' | 'down';
 
@@ -22,6 +22,13 @@ export interface SpoolingOptions {
   /** Pause between two attempts while the log is unreachable. */
   retryIntervalMs?: number;
   logger: Logger;
+  /** Records the log refused for good (e.g. over its size limit) and the spool let go of. */
+  onRefused?: (count: number) => void;
+}
+
+/** An error no retry can help: the records would fail the same way forever. */
+function refusedForGood(err: unknown): boolean {
+  return err instanceof LlmLoggerError && !err.retriable && err.code === 'RECORD_TOO_LARGE';
 }
 
 /**
@@ -38,6 +45,8 @@ export class SpoolingLog implements EventLog {
   private spoolFull = false;
   private draining: Promise<void> | null = null;
   private closed = false;
+  /** Spooled records the log refused for good, dropped from the spool (see drain). */
+  refusedRecords = 0;
   private readonly drainBatch: number;
   private readonly retryIntervalMs: number;
 
@@ -75,6 +84,9 @@ export class SpoolingLog implements EventLog {
         await this.inner.append(topic, records);
         return;
       } catch (err) {
+        // Refused for good (a record over the size limit): Kafka is not down, and spooling it would
+        // only put it at the head of the spool, before every later record, failing again forever.
+        if (refusedForGood(err)) throw err;
         this.state = 'down';
         this.options.logger.warn({ err, records: records.length }, 'log unreachable: spooling to disk until it returns');
       }
@@ -109,34 +121,62 @@ export class SpoolingLog implements EventLog {
   private async drain(): Promise<void> {
     while (!this.closed && this.spool.depth > 0) {
       const batch = this.spool.peek(this.drainBatch);
+      // Records before this index are acknowledged (removed from the spool).
+      let acked = 0;
+      const ackTo = (n: number): void => {
+        if (n <= acked) return;
+        this.spool.ack(batch.slice(acked, n));
+        acked = n;
+      };
       // Consecutive records of one topic go in one append; order is kept.
       let i = 0;
-      let sent = 0;
       try {
         while (i < batch.length) {
           const topic = batch[i]!.topic;
           let j = i;
           while (j < batch.length && batch[j]!.topic === topic) j++;
-          await this.inner.append(
-            topic,
-            batch.slice(i, j).map((r) => r.record),
-          );
-          sent = j;
+          try {
+            await this.inner.append(
+              topic,
+              batch.slice(i, j).map((r) => r.record),
+            );
+          } catch (err) {
+            if (!refusedForGood(err)) throw err;
+            ackTo(i);
+            // One at a time, each acknowledged at once: what the log refuses for good (spooled by an
+            // earlier version, or by a producer that did not keep within the limit) is dropped and
+            // counted, so it is never retried and never stands in the way of the records behind it.
+            for (let k = i; k < j; k++) {
+              await this.appendOrDrop(topic, batch[k]!);
+              ackTo(k + 1);
+            }
+          }
           i = j;
         }
       } catch (err) {
-        this.spool.ack(batch.slice(0, sent));
+        ackTo(i);
         this.state = 'down';
         this.options.logger.debug({ err, spooled: this.spool.depth }, 'log still unreachable');
         await new Promise((r) => setTimeout(r, this.retryIntervalMs).unref());
         continue;
       }
-      this.spool.ack(batch);
+      ackTo(batch.length);
       this.spoolFull = false;
     }
     if (!this.closed && this.state === 'down') {
       this.state = 'up';
       this.options.logger.info('log reachable again: spool replayed');
+    }
+  }
+
+  private async appendOrDrop(topic: TopicName, spooled: SpooledRecord): Promise<void> {
+    try {
+      await this.inner.append(topic, [spooled.record]);
+    } catch (err) {
+      if (!refusedForGood(err)) throw err;
+      this.options.logger.error({ err, topic, key: spooled.record.key }, 'a spooled record the log refuses for good was dropped');
+      this.refusedRecords++;
+      this.options.onRefused?.(1);
     }
   }
 

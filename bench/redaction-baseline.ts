@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { z } from 'zod';
-
 /**
- * Redaction applied to prompt and response text before anything is indexed.
- * Pure: every rule finds its matches in the original text, overlaps are
- * resolved in rule order (earlier rules win), and the text is rebuilt once,
- * so a replacement is never matched again by a later rule.
+ * The redaction algorithm before the linear rewrite (services/indexer/core/redaction.ts
+ * at commit 6a15e39), kept only as the baseline of `npm run bench:redaction`:
+ * regular expressions over the whole text (a look-behind with unbounded
+ * repetition, overlap checks against every span found so far). Do not use
+ * it anywhere else.
  */
+import { createHash } from 'node:crypto';
 
 export type RedactionAction = 'mask' | 'hash';
 
@@ -97,7 +96,6 @@ export const BUILTIN_RULES: Record<'secret' | 'email' | 'card' | 'phone', Omit<R
 };
 
 export type BuiltinName = keyof typeof BUILTIN_RULES;
-
 function replacement(rule: RedactionRule, match: string, salt: string): string {
   if (rule.action === 'mask') return `[REDACTED:${rule.name}]`;
   const h = createHash('sha256').update(salt).update('\0').update(match).digest('hex').slice(0, 16);
@@ -138,73 +136,8 @@ export function redactText(text: string, redactor: Redactor): RedactionResult {
   return { text: out + text.slice(at), applied: [...applied] };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Configuration: `redaction:` in the config file, LLM_LOGGER_REDACTION_MODE for the simple cases.
 
-export const REDACTION_MODES = ['mask', 'hash', 'metadata-only', 'off'] as const;
-export type RedactionMode = (typeof REDACTION_MODES)[number];
-
-const actionOrOff = z.enum(['mask', 'hash', 'off']);
-
-export const redactionFileSchema = z
-  .object({
-    /** Default action for the built-ins; `metadata-only` indexes no text; `off` indexes text as is. */
-    mode: z.enum(REDACTION_MODES).optional(),
-    builtins: z
-      .object({ secret: actionOrOff, email: actionOrOff, card: actionOrOff, phone: actionOrOff })
-      .partial()
-      .strict()
-      .optional(),
-    rules: z
-      .array(
-        z
-          .object({
-            name: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 characters of a-z, 0-9, _ or -'),
-            pattern: z.string().min(1),
-            flags: z.string().regex(/^[imsu]*$/, 'only i, m, s and u are allowed').optional(),
-            action: z.enum(['mask', 'hash']).default('mask'),
-          })
-          .strict(),
-      )
-      .optional(),
-    hashSalt: z.string().optional(),
-  })
-  .strict();
-
-export type RedactionFileSettings = z.infer<typeof redactionFileSchema>;
-
-/**
- * Builds the redactor from the config file's `redaction:` section and the
- * mode variable (the file wins). Throws an Error naming the key on a bad
- * user pattern.
- */
-export function buildRedactor(file: RedactionFileSettings | undefined, envMode: RedactionMode | undefined): Redactor {
-  const mode = file?.mode ?? envMode ?? 'mask';
-  if (mode === 'metadata-only') return { indexText: false, rules: [], hashSalt: '' };
-  const defaultAction = mode === 'off' ? 'off' : mode;
-  // The operator's own rules first: they say exactly what they mean.
-  const rules: RedactionRule[] = [];
-  (file?.rules ?? []).forEach((r, i) => {
-    let pattern: RegExp;
-    try {
-      pattern = new RegExp(r.pattern, `${r.flags ?? ''}g`);
-    } catch (err) {
-      throw new Error(`redaction.rules.${i}.pattern: not a valid regular expression (${(err as Error).message})`, { cause: err });
-    }
-    if (pattern.test('')) throw new Error(`redaction.rules.${i}.pattern: matches the empty string`);
-    rules.push({ name: r.name, pattern, action: r.action });
-  });
-  for (const name of Object.keys(BUILTIN_RULES) as BuiltinName[]) {
-    const action = file?.builtins?.[name] ?? defaultAction;
-    if (action !== 'off') rules.push({ ...BUILTIN_RULES[name], action });
-  }
-  return { indexText: true, rules, hashSalt: file?.hashSalt ?? '' };
-}
-
-/** Validates a `redaction:` section; returns the first problem as `redaction.<path>: message`, or null. */
-export function redactFileSchemaCheck(raw: unknown): string | null {
-  const parsed = redactionFileSchema.safeParse(raw);
-  if (parsed.success) return null;
-  const issue = parsed.error.issues[0]!;
-  return `redaction.${issue.path.map(String).join('.')}: ${issue.message}`;
+/** Every built-in rule of the old algorithm, masking (its default). */
+export function baselineRedactor(): Redactor {
+  return { indexText: true, rules: (Object.keys(BUILTIN_RULES) as BuiltinName[]).map((n) => ({ ...BUILTIN_RULES[n], action: 'mask' })), hashSalt: '' };
 }
