@@ -1,6 +1,6 @@
 import { ElasticsearchIndex } from '../../services/indexer/adapters/elasticsearch-index';
 import { toAuditDocument } from '../../services/indexer/core/audit-document';
-import { buildRedactor } from '../../services/indexer/core/redaction';
+import { buildRedactor } from '../../services/shared/redaction/redaction-config';
 import { createLogger } from '../../services/shared/observability/logger';
 import { infraRequired } from '../support/infra';
 import { auditEvents, extraSearchNodes, uniquePrefix } from '../support/elasticsearch';
