@@ -22,7 +22,7 @@ if [[ $# -gt 0 ]]; then
     registry) stop_component registry 20 ;;
     s3proxy) stop_component s3proxy 10 ;;
     elasticsearch) stop_component elasticsearch 30 ;;
-    opensearch-*) search_node_spec "$1"; stop_component "$1" 30 ;;
+    opensearch-*|elasticsearch-*) search_node_spec "$1"; stop_component "$1" 30 ;;
     *) die "unknown component '$1' (kafka, registry, s3proxy, elasticsearch or ${SEARCH_NODES[*]})" ;;
   esac
   log "$1 down in $(since "$T0")s"

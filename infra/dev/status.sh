@@ -21,7 +21,7 @@ for arg in "$@"; do
 done
 
 failed=0
-line() { printf '%-13s %-5s %-45s %s\n' "$@"; }
+line() { printf '%-18s %-5s %-45s %s\n' "$@"; }
 
 # Kafka: our process is alive and the broker port accepts connections.
 if pid=$(component_pid kafka) && port_open "$KAFKA_PORT"; then

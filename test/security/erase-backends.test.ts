@@ -12,7 +12,7 @@ import { S3Store } from '../../services/roller/object-store/s3-store';
 import { encodeParquet } from '../../services/roller/parquet-encoder';
 import { queryCacheDir } from '../../services/roller/query-cache';
 import { createKafkaClient } from '../../services/shared/log/kafka/kafka-client';
-import { describeWithElasticsearch, uniquePrefix } from '../support/elasticsearch';
+import { deleteTestIndices, describeWithElasticsearch, uniquePrefix } from '../support/elasticsearch';
 import { call, eraseCli, marker, poll, runCli } from '../support/erase-helpers';
 import { describeWithInfra, describeWithS3 } from '../support/infra';
 import { ensureTopics } from '../support/kafka-topics';
@@ -72,8 +72,7 @@ describeWithElasticsearch('erase on Elasticsearch', (esUrl) => {
     app?.child.kill('SIGTERM');
     await app?.exited;
     await upstream?.close();
-    await fetch(`${esUrl()}/${prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
-    await fetch(`${esUrl()}/_index_template/${prefix}`, { method: 'DELETE' }).catch(() => undefined);
+    await deleteTestIndices(esUrl(), prefix);
   });
 
   test("no document of A holds a body after the erase; A's metadata and B's documents stay", async () => {

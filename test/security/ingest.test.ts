@@ -5,7 +5,7 @@ import { runIndexer, type RunningIndexer } from '../../services/indexer/run-inde
 import { loadConfig } from '../../services/shared/config/config';
 import { createLogger } from '../../services/shared/observability/logger';
 import { createMetricsRegistry } from '../../services/shared/observability/metrics';
-import { describeWithElasticsearch, uniquePrefix } from '../support/elasticsearch';
+import { deleteTestIndices, describeWithElasticsearch, uniquePrefix } from '../support/elasticsearch';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { readInferenceEvents, readRecords } from '../support/read-log';
 import { startStandIn, type StandIn } from '../support/stand-in-upstream';
@@ -135,8 +135,7 @@ describeWithElasticsearch('an existing event id never overwrites (console, embed
 
   afterAll(async () => {
     for (const { indexer } of indexers) await indexer.close();
-    await fetch(`${esUrl()}/${prefix}-*`, { method: 'DELETE' });
-    await fetch(`${esUrl()}/_index_template/${prefix}`, { method: 'DELETE' });
+    await deleteTestIndices(esUrl(), prefix);
   });
 
   const processed = (text: string, role: string): number => {

@@ -41,6 +41,18 @@ export function uniquePrefix(label: string): string {
   return `test-${label}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
+/**
+ * Deletes a test's `<prefix>-*` indices and its template. By name: Elasticsearch 8+ refuses a
+ * wildcard delete (action.destructive_requires_name is true by default).
+ */
+export async function deleteTestIndices(url: string, prefix: string): Promise<void> {
+  const names = await fetch(`${url}/_cat/indices/${prefix}-*?h=index&format=json`)
+    .then(async (r) => ((await r.json()) as { index: string }[]).map((i) => i.index))
+    .catch(() => [] as string[]);
+  if (names.length > 0) await fetch(`${url}/${names.join(',')}`, { method: 'DELETE' }).catch(() => undefined);
+  await fetch(`${url}/_index_template/${prefix}`, { method: 'DELETE' }).catch(() => undefined);
+}
+
 /** The extra search nodes infra/dev started (INFRA_SEARCH): `TEST_SEARCH_NODES=name=url,…` in the env or infra/dev/.run/env. */
 export function extraSearchNodes(): { name: string; url: string }[] {
   let value = process.env.TEST_SEARCH_NODES;

@@ -309,9 +309,14 @@ export class ElasticsearchIndex implements SearchIndex {
     return (res.body as { count: number }).count;
   }
 
-  /** Removes the indices and the template (tests). */
+  /**
+   * Removes the indices and the template (tests). By name: Elasticsearch 8+ refuses a wildcard
+   * delete (action.destructive_requires_name is true by default).
+   */
   async deleteAll(): Promise<void> {
-    await this.client.indices.delete({ index: `${this.options.prefix}-*`, allow_no_indices: true, ignore_unavailable: true });
+    const res = await this.client.cat.indices({ index: `${this.options.prefix}-*`, format: 'json', h: 'index' });
+    const names = (res.body as { index: string }[]).map((r) => r.index);
+    for (let i = 0; i < names.length; i += 50) await this.client.indices.delete({ index: names.slice(i, i + 50).join(',') });
     await this.client.indices.deleteIndexTemplate({ name: this.options.prefix }, { ignore: [404] });
   }
 
