@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mappedFields } from '../../services/indexer/core/es-mapping';
 import { REPO_ROOT } from '../support/processes';
 
 /**
- * infra/kibana/: llm-audit.ndjson (Kibana 7.10 and OpenSearch Dashboards, which reads the 7.10
- * format) and llm-audit-8.ndjson (Kibana 8.x and 9.x: version-stamped objects, Lens charts) parse,
- * hang together, and only name fields the index mapping has. No Kibana runs here: whether a real
- * one imports them is checked by nothing but these structural tests (docs/deploy-kubernetes.md).
+ * infra/kibana/: llm-audit.ndjson (Kibana 7.10), llm-audit-8.ndjson (Kibana 8.x and 9.x:
+ * version-stamped objects, Lens charts) and llm-audit-opensearch.ndjson (OpenSearch Dashboards
+ * 2.x: the 7.10-style objects it reads, no Kibana 8 stamps) parse, hang together, and only name
+ * fields the index mapping has; every .ndjson file there gets the same checks. No Kibana or
+ * OpenSearch Dashboards runs here: whether a real one imports them is checked by nothing but these
+ * structural tests (docs/deploy-kubernetes.md).
  */
 
 interface SavedObject {
@@ -17,6 +19,7 @@ interface SavedObject {
   references: { name: string; type: string; id: string }[];
   coreMigrationVersion?: string;
   typeMigrationVersion?: string;
+  migrationVersion?: Record<string, string>;
 }
 
 const load = (name: string): SavedObject[] =>
@@ -24,8 +27,10 @@ const load = (name: string): SavedObject[] =>
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as SavedObject);
+const FILES = readdirSync(join(REPO_ROOT, 'infra', 'kibana')).filter((f) => f.endsWith('.ndjson')).sort();
 const objects = load('llm-audit.ndjson');
 const objects8 = load('llm-audit-8.ndjson');
+const objectsOsd = load('llm-audit-opensearch.ndjson');
 const fields = new Set(mappedFields());
 
 /** Field names a KQL query refers to (`field : value`, `field >= n`). */
@@ -73,10 +78,36 @@ test('every reference points at an object in the file, and every panel has its r
   expect(panels.map((p) => p.panelRefName).sort()).toEqual(dash.references.map((r) => r.name).sort());
 });
 
-test('every field the objects name exists in the index mapping', () => {
-  const named = objects.flatMap(referencedFields);
-  expect(named.length).toBeGreaterThan(10);
-  expect(named.filter((f) => !fields.has(f))).toEqual([]);
+test('the three files the docs and the chart name are the ones there', () => {
+  expect(FILES).toEqual(['llm-audit-8.ndjson', 'llm-audit-opensearch.ndjson', 'llm-audit.ndjson']);
+});
+
+describe.each(FILES)('%s', (file) => {
+  const all = load(file);
+
+  test('ids are unique; a data view on llm-inference-* keyed on @timestamp; the "LLM audit" search and a dashboard', () => {
+    expect(new Set(all.map((o) => `${o.type}:${o.id}`)).size).toBe(all.length);
+    expect(all.find((o) => o.type === 'index-pattern')!.attributes).toMatchObject({ title: 'llm-inference-*', timeFieldName: '@timestamp' });
+    expect(all.find((o) => o.type === 'search')!.attributes.title).toBe('LLM audit');
+    expect(all.filter((o) => o.type === 'dashboard')).toHaveLength(1);
+  });
+
+  test('every reference resolves, and every dashboard panel has its reference', () => {
+    const ids = new Set(all.map((o) => `${o.type}:${o.id}`));
+    for (const o of all) for (const r of o.references) expect(ids).toContain(`${r.type}:${r.id}`);
+    const dash = all.find((o) => o.type === 'dashboard')!;
+    const panels = JSON.parse(dash.attributes.panelsJSON as string) as { panelIndex: string; panelRefName: string }[];
+    const names = new Set(dash.references.map((r) => r.name));
+    // 7.x names a panel's reference panel_N; 8.x prefixes it with the panel index.
+    for (const p of panels) expect(names.has(p.panelRefName) || names.has(`${p.panelIndex}:${p.panelRefName}`)).toBe(true);
+    expect(panels).toHaveLength(dash.references.length);
+  });
+
+  test('every field the objects name exists in the index mapping', () => {
+    const named = all.flatMap(referencedFields);
+    expect(named.length).toBeGreaterThan(10);
+    expect(named.filter((f) => !fields.has(f))).toEqual([]);
+  });
 });
 
 test('the check itself notices a field the mapping lacks', () => {
@@ -108,10 +139,30 @@ describe('Kibana 8.x / 9.x objects (llm-audit-8.ndjson)', () => {
     expect(panels.map((p) => `${p.panelIndex}:${p.panelRefName}`).sort()).toEqual(dash.references.map((r) => r.name).sort());
     for (const p of panels) expect(dash.references.find((r) => r.name === `${p.panelIndex}:${p.panelRefName}`)!.type).toBe(p.type);
   });
+});
 
-  test('every field the objects name exists in the index mapping', () => {
-    const named = objects8.flatMap(referencedFields);
-    expect(named.length).toBeGreaterThan(10);
-    expect(named.filter((f) => !fields.has(f))).toEqual([]);
+describe('OpenSearch Dashboards 2.x objects (llm-audit-opensearch.ndjson)', () => {
+  test('the same objects and attributes as the 7.10 file: visualizations, no Lens (OpenSearch Dashboards has none)', () => {
+    const byId = (list: SavedObject[]) => Object.fromEntries(list.map((o) => [o.id, { type: o.type, attributes: o.attributes, references: o.references }]));
+    expect(byId(objectsOsd)).toEqual(byId(objects));
+    expect(objectsOsd.some((o) => o.type === 'lens')).toBe(false);
+  });
+
+  test('no Kibana 8 version stamps, an empty migrationVersion, dashboard panels of the 7.10 line OpenSearch Dashboards forked from', () => {
+    for (const o of objectsOsd) {
+      // OpenSearch Dashboards refuses an object whose migration version is newer than the
+      // migrations it knows; an empty map (as its own sample data has) lets it run all of them.
+      expect({ id: o.id, core: o.coreMigrationVersion, type: o.typeMigrationVersion }).toEqual({ id: o.id, core: undefined, type: undefined });
+      expect({ id: o.id, migrationVersion: o.migrationVersion }).toEqual({ id: o.id, migrationVersion: {} });
+    }
+    const dash = objectsOsd.find((o) => o.type === 'dashboard')!;
+    for (const p of JSON.parse(dash.attributes.panelsJSON as string) as { version: string }[]) expect(p.version).toMatch(/^7\.10\.\d+$/);
+  });
+
+  test('saved searches and visualizations query in DQL (stored as "kuery", the language id OpenSearch Dashboards kept)', () => {
+    for (const o of objectsOsd) {
+      const meta = o.attributes.kibanaSavedObjectMeta as { searchSourceJSON: string } | undefined;
+      if (meta) expect((JSON.parse(meta.searchSourceJSON) as { query: { language: string } }).query.language).toBe('kuery');
+    }
   });
 });

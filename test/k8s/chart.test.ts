@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Role } from '../../topology/topics';
+import { REPO_ROOT } from '../support/processes';
 import { describeWithK8sTools, renderChart, renderChartRaw, type K8sObject } from './k8s-render';
 
 /**
@@ -168,5 +171,27 @@ describeWithK8sTools('The chart on a real cluster (rendered, never applied)', ()
       expect(labels).toEqual({ 'llm-logger.io/console-access': 'true' });
       expect(JSON.stringify(np)).not.toContain('ingress-nginx');
     }
+  });
+
+  test('the saved-objects import Job carries the file of the chosen dashboards flavour and speaks its API; an unknown flavour is refused', () => {
+    const ndjson = (text: string): unknown[] => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+    const url = ['--set', 'search.kibana.url=https://dashboards.example:5601'];
+    const cases: [string | undefined, string, string][] = [
+      [undefined, 'llm-audit-8.ndjson', 'kibana'],
+      ['kibana-8', 'llm-audit-8.ndjson', 'kibana'],
+      ['kibana', 'llm-audit-8.ndjson', 'kibana'],
+      ['kibana-7', 'llm-audit.ndjson', 'kibana'],
+      ['opensearch-dashboards', 'llm-audit-opensearch.ndjson', 'opensearch-dashboards'],
+    ];
+    for (const [flavor, file, api] of cases) {
+      const objects = renderChart('default', ...url, ...(flavor ? ['--set', `search.kibana.flavor=${flavor}`] : []));
+      const data = find(objects, 'ConfigMap', 'llm-logger-saved-objects').data!;
+      expect({ flavor, objects: ndjson(data['saved-objects.ndjson']!) }).toEqual({ flavor, objects: ndjson(readFileSync(join(REPO_ROOT, 'infra', 'kibana', file), 'utf8')) });
+      const env = envOf(podSpec(find(objects, 'Job', 'llm-logger-saved-objects-import')).containers[0]!);
+      expect({ flavor, api: env.DASHBOARDS_FLAVOR, url: env.DASHBOARDS_URL }).toEqual({ flavor, api, url: 'https://dashboards.example:5601' });
+    }
+    const bad = renderChartRaw('default', ...url, '--set', 'search.kibana.flavor=grafana');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('search.kibana.flavor must be kibana-7, kibana-8 or opensearch-dashboards, not "grafana"');
   });
 });

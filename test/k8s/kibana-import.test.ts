@@ -97,13 +97,14 @@ test('Kibana: waits for it to answer, then imports every object of llm-audit-8.n
   ]);
 }, 30_000);
 
-test('OpenSearch Dashboards: its own xsrf header, no credentials when none are given', async () => {
+test('OpenSearch Dashboards: every object of llm-audit-opensearch.ndjson, its own xsrf header, no credentials when none are given', async () => {
   const osd = await standIn('osd-xsrf', { notReady: 0, success: true });
   servers.push(osd.server);
-  const file = join(REPO_ROOT, 'infra', 'kibana', 'llm-audit.ndjson');
+  const file = join(REPO_ROOT, 'infra', 'kibana', 'llm-audit-opensearch.ndjson');
+  const objects = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
   const { code } = await runImport({ DASHBOARDS_URL: osd.url, DASHBOARDS_FLAVOR: 'opensearch-dashboards' }, file);
   expect(code).toBe(0);
-  expect(osd.received).toMatchObject([{ xsrf: 'true', authorization: undefined, overwrite: 'true', fileName: 'llm-audit.ndjson' }]);
+  expect(osd.received).toEqual([{ xsrf: 'true', authorization: undefined, overwrite: 'true', fileName: 'llm-audit-opensearch.ndjson', objects }]);
 });
 
 test('a refused import fails the Job (exit 1, the answer shown); a bad setting is named (exit 2)', async () => {
