@@ -17,10 +17,14 @@ import {
 
 /**
  * The Strimzi CRDs live in shared/ beside the repository (CI puts a copy
- * there too): <repo>/../shared/crds/strimzi-1.2.0.
+ * there too): <repo>/../shared/crds/strimzi-1.2.0. A clone without it (e.g.
+ * in a temporary directory) uses the copies of their v1 schemas that
+ * infra/k8s/schemas/ keeps for kubeconform (generated from the same files,
+ * see infra/k8s/schemas/sources.json).
  */
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
 const CRD_DIR = join(REPO_ROOT, '..', 'shared', 'crds', 'strimzi-1.2.0');
+const SCHEMA_COPY_DIR = join(REPO_ROOT, 'infra', 'k8s', 'schemas', 'crds', 'kafka.strimzi.io');
 
 interface OpenApiSchema {
   type?: string;
@@ -43,15 +47,13 @@ interface Crd {
   };
 }
 
-function loadCrd(file: string): Crd {
+function loadCrd(file: string, kind: string): Crd {
   const path = join(CRD_DIR, file);
-  if (!existsSync(path)) {
-    throw new Error(
-      `Strimzi CRD not found at ${path}: the tests expect shared/ (with crds/strimzi-1.2.0) beside the repository, ` +
-        `i.e. at ${join(REPO_ROOT, '..', 'shared')}`,
-    );
-  }
-  return parseYaml(readFileSync(path, 'utf8')) as Crd;
+  if (existsSync(path)) return parseYaml(readFileSync(path, 'utf8')) as Crd;
+  const copy = join(SCHEMA_COPY_DIR, `${kind.toLowerCase()}_v1.json`);
+  if (!existsSync(copy)) throw new Error(`Strimzi CRD not found at ${path}, nor its schema at ${copy}`);
+  const schema = JSON.parse(readFileSync(copy, 'utf8')) as OpenApiSchema;
+  return { spec: { group: 'kafka.strimzi.io', names: { kind }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] } };
 }
 
 /** Keywords this check evaluates; a schema node using any other one fails the test rather than passing unchecked. */
@@ -138,8 +140,8 @@ function aclFor(user: KafkaUserResource, type: string, name?: string): AclRule |
 }
 
 describe('rendered resources validate against the Strimzi 1.2.0 CRDs', () => {
-  const topicCrd = loadCrd('043-Crd-kafkatopic.yaml');
-  const userCrd = loadCrd('044-Crd-kafkauser.yaml');
+  const topicCrd = loadCrd('043-Crd-kafkatopic.yaml', 'KafkaTopic');
+  const userCrd = loadCrd('044-Crd-kafkauser.yaml', 'KafkaUser');
 
   test('every document of the rendered stream is a valid KafkaTopic or KafkaUser', () => {
     const docs = parseAllDocuments(renderStrimziYaml(TOPOLOGY)).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string } });
