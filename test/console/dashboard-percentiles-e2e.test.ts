@@ -82,7 +82,9 @@ describeBrowser('overview percentiles and axes in Chromium', () => {
     cli?.child.kill('SIGTERM');
     await cli?.exited;
     rmSync(dir, { recursive: true, force: true });
-  });
+    // Sometimes this suite's `llm-logger start` takes its whole shutdown grace (30 s) to stop, with one
+    // connection still open; the cause is not found yet (see the README's Tests section). Allow for it.
+  }, 60_000);
 
   test('the headline and the breakdown show the p99 of all the calls in the hour, with the accuracy, and no ≈', async () => {
     await page.goto(`${cli.consoleUrl}/#/overview`);
